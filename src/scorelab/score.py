@@ -1,0 +1,258 @@
+"""The Score: the one currency between every layer of scorelab.
+
+A :class:`Score` is one piece: a note table (one row per note) plus its tracks and a
+little metadata. Times are integer ticks at ``resolution`` ticks per quarter note
+(24 by default, so 16ths, triplets and LPD's 24-per-beat grid are exact), and also
+seconds, so performance timing survives when a source has it.
+
+A corpus on disk is two Parquet tables (``notes.parquet``, one row per note with
+``piece_id``; ``pieces.parquet``, one row per piece) plus ``rejected.parquet`` for the
+sources that could not be read. Splitting, filtering and statistics are column
+operations on those tables.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, DEFAULT_VELOCITY, MIDI_PITCHES
+from scorelab.errors import ScoreValidationError
+from scorelab.utils import atomic_path
+
+NOTE_DTYPES = {
+    "track": "int16",
+    "pitch": "int16",
+    "onset": "int64",  # ticks
+    "duration": "int64",  # ticks
+    "velocity": "int16",
+    "onset_s": "float64",  # seconds, from the source's tempo
+    "duration_s": "float64",
+}
+NOTE_COLUMNS = list(NOTE_DTYPES)
+PIECE_COLUMNS = [
+    "piece_id", "corpus", "split", "source", "sha256", "resolution", "length",
+    "time_signature", "tempo", "key", "tracks", "n_notes",
+]
+REJECTED_COLUMNS = ["corpus", "source", "reason"]
+
+
+@dataclass(frozen=True)
+class Track:
+    """One instrument line: a name, a General MIDI program (0-127), a drum flag."""
+
+    name: str
+    program: int = 0
+    is_drum: bool = False
+
+
+@dataclass
+class Score:
+    """One piece of music as a note table plus metadata.
+
+    Parameters
+    ----------
+    notes
+        DataFrame with the columns of ``NOTE_COLUMNS``; use :meth:`from_notes` to build
+        one from tuples, which also fills in seconds and sorts.
+    tracks
+        One :class:`Track` per track index used in ``notes.track``.
+    resolution
+        Ticks per quarter note.
+    """
+
+    notes: pd.DataFrame
+    tracks: list[Track]
+    resolution: int = DEFAULT_RESOLUTION
+    piece_id: str = "piece"
+    corpus: str = ""
+    split: str = ""
+    time_signature: tuple[int, int] = (4, 4)
+    tempo: float = DEFAULT_TEMPO_QPM  # quarter notes per minute
+    key: str | None = None  # e.g. "C major", "a minor" when known
+    source: str = ""
+    sha256: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_notes(
+        cls,
+        notes: Iterable[Sequence[float]] | np.ndarray,
+        tracks: Sequence[Track] | None = None,
+        **meta,
+    ) -> "Score":
+        """Build a Score from ``(track, pitch, onset, duration[, velocity])`` rows in ticks.
+
+        Seconds are derived from ``meta['tempo']`` (a single tempo); the table is sorted
+        by onset, track and pitch and validated.
+
+        Raises
+        ------
+        ScoreValidationError
+            If a pitch is outside 0-127, a duration is not positive or an onset negative.
+        """
+        arr = np.asarray(list(notes) if not isinstance(notes, np.ndarray) else notes, dtype=np.int64)
+        if arr.size == 0:
+            arr = arr.reshape(0, 5)
+        if arr.ndim != 2 or arr.shape[1] not in (4, 5):
+            raise ScoreValidationError(f"notes must be rows of 4 or 5 numbers, got shape {arr.shape}")
+        if arr.shape[1] == 4:
+            arr = np.concatenate([arr, np.full((len(arr), 1), DEFAULT_VELOCITY, dtype=np.int64)], axis=1)
+        df = pd.DataFrame(arr, columns=["track", "pitch", "onset", "duration", "velocity"])
+        n_tracks = int(df["track"].max()) + 1 if len(df) else 1
+        if tracks is None:
+            tracks = [Track(f"track{i}") for i in range(n_tracks)]
+        score = cls(notes=df, tracks=list(tracks), **meta)
+        score.notes = score._complete(df)
+        score.validate()
+        return score
+
+    def _complete(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Add seconds from the tempo where missing, fix dtypes, sort."""
+        df = df.copy()
+        sec_per_tick = 60.0 / (self.tempo * self.resolution)
+        if "onset_s" not in df:
+            df["onset_s"] = df["onset"].astype("float64") * sec_per_tick
+        if "duration_s" not in df:
+            df["duration_s"] = df["duration"].astype("float64") * sec_per_tick
+        df = df[NOTE_COLUMNS].astype(NOTE_DTYPES)
+        return df.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
+
+    def validate(self) -> "Score":
+        """Check the invariants every layer relies on; return self.
+
+        Raises
+        ------
+        ScoreValidationError
+            Naming the piece, the column and the first offending row.
+        """
+        df = self.notes
+        missing = [c for c in NOTE_COLUMNS if c not in df.columns]
+        if missing:
+            raise ScoreValidationError(f"{self.piece_id}: note table lacks columns {missing}")
+        checks = [
+            ("pitch", (df["pitch"] < 0) | (df["pitch"] >= MIDI_PITCHES), "pitch must be 0-127"),
+            ("duration", df["duration"] <= 0, "duration must be > 0"),
+            ("onset", df["onset"] < 0, "onset must be >= 0"),
+            ("velocity", (df["velocity"] < 0) | (df["velocity"] > 127), "velocity must be 0-127"),
+            ("track", (df["track"] < 0) | (df["track"] >= max(len(self.tracks), 1)), "track index out of range"),
+        ]
+        for column, bad, rule in checks:
+            if bool(bad.any()):
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise ScoreValidationError(
+                    f"{self.piece_id}: {rule}; row {row} has {column}={df[column].iloc[row]}"
+                )
+        if self.resolution <= 0:
+            raise ScoreValidationError(f"{self.piece_id}: resolution must be > 0, got {self.resolution}")
+        return self
+
+    @property
+    def length(self) -> int:
+        """End of the last note in ticks (0 for an empty score)."""
+        if len(self.notes) == 0:
+            return 0
+        return int((self.notes["onset"] + self.notes["duration"]).max())
+
+    def track_notes(self, track: int) -> pd.DataFrame:
+        """The notes of one track."""
+        return self.notes[self.notes["track"] == track]
+
+    def with_notes(self, notes: pd.DataFrame, tracks: Sequence[Track] | None = None) -> "Score":
+        """A copy with other notes (seconds recomputed from the tempo), validated."""
+        out = replace(self, notes=notes, tracks=list(tracks) if tracks is not None else list(self.tracks))
+        base = notes[["track", "pitch", "onset", "duration", "velocity"]]
+        out.notes = out._complete(base)
+        return out.validate()
+
+    def piece_row(self) -> dict:
+        """This score's row in the piece table."""
+        return {
+            "piece_id": self.piece_id,
+            "corpus": self.corpus,
+            "split": self.split,
+            "source": self.source,
+            "sha256": self.sha256,
+            "resolution": int(self.resolution),
+            "length": self.length,
+            "time_signature": f"{self.time_signature[0]}/{self.time_signature[1]}",
+            "tempo": float(self.tempo),
+            "key": self.key or "",
+            "tracks": json.dumps([[t.name, t.program, t.is_drum] for t in self.tracks]),
+            "n_notes": int(len(self.notes)),
+        }
+
+
+def scores_to_tables(scores: Sequence[Score]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Concatenate scores into (notes table with ``piece_id``, piece table)."""
+    frames = []
+    for s in scores:
+        frames.append(s.notes.assign(piece_id=s.piece_id))
+    if frames:
+        notes = pd.concat(frames, ignore_index=True)
+    else:
+        notes = pd.DataFrame({c: pd.Series(dtype=t) for c, t in NOTE_DTYPES.items()}).assign(piece_id="")
+    notes = notes[["piece_id", *NOTE_COLUMNS]].astype({"piece_id": "string", **NOTE_DTYPES})
+    pieces = pd.DataFrame([s.piece_row() for s in scores], columns=PIECE_COLUMNS)
+    return notes, pieces
+
+
+def tables_to_scores(notes: pd.DataFrame, pieces: pd.DataFrame) -> list[Score]:
+    """Split the tables back into Scores, in piece-table order."""
+    groups = {pid: g for pid, g in notes.groupby("piece_id", sort=False)}
+    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in NOTE_DTYPES.items()})
+    out = []
+    for row in pieces.itertuples(index=False):
+        g = groups.get(row.piece_id, empty)
+        num, den = (int(x) for x in str(row.time_signature).split("/"))
+        tracks = [Track(str(n), int(p), bool(d)) for n, p, d in json.loads(row.tracks)]
+        out.append(
+            Score(
+                notes=g[NOTE_COLUMNS].astype(NOTE_DTYPES).reset_index(drop=True),
+                tracks=tracks,
+                resolution=int(row.resolution),
+                piece_id=str(row.piece_id),
+                corpus=str(row.corpus),
+                split=str(row.split),
+                time_signature=(num, den),
+                tempo=float(row.tempo),
+                key=str(row.key) or None,
+                source=str(row.source),
+                sha256=str(row.sha256),
+            )
+        )
+    return out
+
+
+def write_notes(path: Path, scores: Sequence[Score]) -> None:
+    """Write scores as ``notes.parquet`` and ``pieces.parquet`` in directory ``path``, atomically."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    notes, pieces = scores_to_tables(scores)
+    with atomic_path(path / "notes.parquet") as tmp:
+        notes.to_parquet(tmp, index=False)
+    with atomic_path(path / "pieces.parquet") as tmp:
+        pieces.to_parquet(tmp, index=False)
+
+
+def read_notes(path: Path, split: str | None = None) -> list[Score]:
+    """Read the Scores written by :func:`write_notes`, optionally one split only."""
+    path = Path(path)
+    pieces = pd.read_parquet(path / "pieces.parquet")
+    notes = pd.read_parquet(path / "notes.parquet")
+    if split is not None:
+        pieces = pieces[pieces["split"] == split]
+        notes = notes[notes["piece_id"].isin(pieces["piece_id"])]
+    return tables_to_scores(notes, pieces)
+
+
+def write_rejected(path: Path, rejected: Sequence[dict]) -> None:
+    """Write ``rejected.parquet`` (corpus, source, reason), even when empty."""
+    df = pd.DataFrame(list(rejected), columns=REJECTED_COLUMNS).astype("string")
+    with atomic_path(Path(path) / "rejected.parquet") as tmp:
+        df.to_parquet(tmp, index=False)
