@@ -72,3 +72,30 @@ def seed_everything(seed: int) -> None:
         return
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def save_npz(path: Path | str, arrays: dict[str, np.ndarray]) -> None:
+    """Write an uncompressed-format ``.npz`` whose bytes depend only on the arrays.
+
+    ``np.savez`` stamps each zip member with the current time, so the same data would
+    give new bytes (and a new DVC hash) on every run. Members here carry a fixed date,
+    are written in sorted order and deflated, and the file is written atomically.
+    """
+    import io
+    import zipfile
+
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in sorted(arrays):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(arrays[name]), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, buf.getvalue())
+
+
+def load_npz(path: Path | str) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` into memory (no pickles)."""
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}

@@ -1,0 +1,16 @@
+"""Codecs: Score <-> tensor, both ways, one class per scheme behind :class:`Codec`.
+
+``CODECS`` maps the ``codec:`` name of a params.yaml dataset to its class; build one with
+:func:`get_codec` (from params) or :func:`load_codec` (from ``encoding.json``).
+"""
+
+from scorelab.codecs.base import Codec, get_codec, load_codec
+from scorelab.codecs.melody_tokens import MelodyTokenCodec
+from scorelab.codecs.pianoroll import PianoRollCodec
+
+CODECS: dict[str, type[Codec]] = {
+    PianoRollCodec.name: PianoRollCodec,
+    MelodyTokenCodec.name: MelodyTokenCodec,
+}
+
+__all__ = ["CODECS", "Codec", "MelodyTokenCodec", "PianoRollCodec", "get_codec", "load_codec"]

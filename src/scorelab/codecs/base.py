@@ -1,0 +1,322 @@
+"""The codec interface: Score <-> array, one split at a time, self-describing on disk.
+
+A codec is one encoding scheme (piano roll, melody tokens, ...) behind one base class,
+as in MidiTok: ``encode``/``decode`` for one piece, ``encode_split``/``decode_split``
+for a whole split (the arrays of one ``{split}.npz`` plus a summary of what was kept and
+why pieces were rejected), and ``save``/``load_codec`` through ``encoding.json``.
+
+Sampling rebuilds the codec from ``encoding.json`` alone (never from params.yaml), so
+everything a codec learns from the data (its tracks) is in :meth:`Codec.describe` and is
+read back by :func:`load_codec`.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
+from scorelab.score import Score, Track
+from scorelab.utils import write_json
+
+ENCODING_FILE = "encoding.json"
+
+
+def parse_settings(settings_class: type, settings: dict, codec: str) -> Any:
+    """Build a settings dataclass strictly: unknown keys and wrong types fail, naming the key.
+
+    A typo in params.yaml (``step_per_beat``) would otherwise silently fall back to a
+    default and produce a different dataset than the one asked for. Ints are accepted
+    where a float is declared (YAML writes ``1`` for ``1.0``); bools are never numbers.
+
+    Raises
+    ------
+    ParamsError
+        On an unknown key or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(settings_class)
+    valid = [f.name for f in fields(settings_class)]
+    values = {}
+    for key, value in settings.items():
+        if key not in hints:
+            raise ParamsError(f"codec {codec}: unknown setting {key!r}; valid settings: {', '.join(valid)}")
+        try:
+            values[key] = _coerce(value, hints[key])
+        except TypeError:
+            raise ParamsError(
+                f"codec {codec}: setting {key!r} must be {_type_name(hints[key])}, "
+                f"got {value!r} ({type(value).__name__})"
+            ) from None
+    return settings_class(**values)
+
+
+def _coerce(value: Any, tp: Any) -> Any:
+    """Check ``value`` against a type hint; return it normalised (float for float, tuple for lists)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg)
+            except TypeError:
+                continue
+        raise TypeError
+    if tp is type(None):
+        if value is None:
+            return None
+        raise TypeError
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError
+        (arg, *_) = typing.get_args(tp) or (Any,)
+        return tuple(_coerce(v, arg) for v in value)
+    if tp is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise TypeError
+    if tp is int:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
+        raise TypeError
+    if tp is float:
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            return float(value)
+        raise TypeError
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError
+    return value
+
+
+def _type_name(tp: Any) -> str:
+    """Readable name of a type hint for error messages."""
+    return tp.__name__ if isinstance(tp, type) else str(tp)
+
+
+def _jsonable(value: Any) -> Any:
+    """Tuples to lists, recursively, so settings compare equal after a JSON round trip."""
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class Codec(ABC):
+    """One encoding scheme: Score <-> array, plus its shape or vocabulary.
+
+    Subclasses set ``name`` and ``settings_class`` (a dataclass whose fields are the
+    settings a dataset entry in params.yaml may give) and implement ``encode``,
+    ``decode``, ``_encode_piece``, ``_stack`` and ``decode_split``.
+
+    Parameters
+    ----------
+    **settings
+        The dataset entry minus its ``corpus`` and ``codec`` keys; missing keys take the
+        dataclass defaults.
+
+    Raises
+    ------
+    ParamsError
+        On an unknown setting, a wrong type or an invalid value, naming the key.
+    """
+
+    name: ClassVar[str]
+    settings_class: ClassVar[type]
+
+    def __init__(self, **settings: Any):
+        self.config = parse_settings(self.settings_class, settings, self.name)
+        # Learned from the first piece of the first split encoded, or read back from
+        # encoding.json; None until then (the codec then takes each score's own tracks).
+        self.tracks: list[Track] | None = None
+        self._validate()
+
+    def _validate(self) -> None:
+        """Check values beyond their types (ranges, divisibility); raise ParamsError."""
+
+    def settings(self) -> dict:
+        """The settings as a JSON-ready dict (what ``encoding.json`` stores under ``settings``)."""
+        return _jsonable(asdict(self.config))
+
+    def describe(self) -> dict:
+        """Settings plus derived values (shape, vocabulary, grid step, tracks).
+
+        Everything needed to rebuild this codec and read its arrays without params.yaml.
+        """
+        tracks = self.tracks
+        return {
+            **self.settings(),
+            "n_tracks": None if tracks is None else len(tracks),
+            "track_names": None if tracks is None else [t.name for t in tracks],
+            "tracks": None if tracks is None else [[t.name, t.program, t.is_drum] for t in tracks],
+        }
+
+    def save(self, path: Path | str) -> Path:
+        """Write ``encoding.json`` = ``{"codec": name, "settings": ..., **describe()}``.
+
+        ``path`` is a directory (the file goes inside it) or a path ending in ``.json``.
+        Returns the file written.
+        """
+        path = Path(path)
+        target = path if path.suffix == ".json" else path / ENCODING_FILE
+        write_json(target, {"codec": self.name, "settings": self.settings(), **self.describe()})
+        return target
+
+    def restore(self, info: dict) -> None:
+        """Take back what ``describe()`` recorded beyond the settings (the tracks), then check it.
+
+        Raises
+        ------
+        ParamsError
+            When a derived value stored in ``info`` (a shape, a vocabulary) differs from
+            what this code derives from the same settings: the arrays on disk would then
+            be read wrongly, so it is an error, not a warning.
+        """
+        if info.get("tracks") is not None:
+            self.tracks = [Track(str(n), int(p), bool(d)) for n, p, d in info["tracks"]]
+        mine = self.describe()
+        for key, value in info.items():
+            if key in mine and key not in ("codec", "settings") and _jsonable(value) != mine[key]:
+                raise ParamsError(
+                    f"codec {self.name}: encoding.json says {key}={value!r} but this code derives "
+                    f"{mine[key]!r} from the same settings"
+                )
+
+    @abstractmethod
+    def encode(self, score: Score) -> np.ndarray:
+        """One Score to its array."""
+
+    @abstractmethod
+    def decode(self, array: np.ndarray, **meta: Any) -> Score:
+        """One array back to a Score; ``meta`` goes to the Score (piece_id, tempo, ...)."""
+
+    @abstractmethod
+    def _encode_piece(self, score: Score) -> Any:
+        """Encode one piece of a split; raise EncodingFilterError to reject it."""
+
+    @abstractmethod
+    def _stack(self, kept: list[tuple[Score, Any]]) -> dict[str, np.ndarray]:
+        """Join the kept pieces' encodings into the arrays of one ``{split}.npz``."""
+
+    @abstractmethod
+    def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
+        """The arrays of one split back to Scores, in the form samples will have."""
+
+    def _start_split(self, scores: list[Score]) -> None:
+        """Hook run before a split is encoded (e.g. fix the expected tracks)."""
+
+    def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
+        """Extra summary entries of a codec (default none)."""
+        return {}
+
+    def encode_split(self, scores: list[Score]) -> tuple[dict[str, np.ndarray], dict]:
+        """Encode every piece of one split; reject, count and name those a filter refuses.
+
+        Returns
+        -------
+        arrays : dict of str to ndarray
+            What the caller saves as one ``{split}.npz``; ``x`` always holds the data.
+        summary : dict
+            ``pieces_in``, ``pieces_kept``, ``items`` (``len(x)``: windows, or tokens of
+            the stream), ``rejected`` (filter name -> count), ``rejected_pieces``
+            (``[piece_id, reason]`` pairs), plus codec-specific entries.
+
+        Raises
+        ------
+        EmptyCorpusError
+            When no piece is left, naming the corpus and the filter that removed most.
+        """
+        scores = list(scores)
+        self._start_split(scores)
+        kept: list[tuple[Score, Any]] = []
+        rejected: Counter[str] = Counter()
+        rejected_pieces: list[list[str]] = []
+        for score in scores:
+            try:
+                item = self._encode_piece(score)
+            except EncodingFilterError as err:
+                rejected[err.filter] += 1
+                rejected_pieces.append([score.piece_id, str(err)])
+            else:
+                kept.append((score, item))
+        if not kept:
+            raise EmptyCorpusError(empty_message(scores, rejected, self.name))
+        arrays = self._stack(kept)
+        summary = {
+            "pieces_in": len(scores),
+            "pieces_kept": len(kept),
+            "items": int(len(arrays["x"])),
+            "rejected": dict(sorted(rejected.items())),
+            "rejected_pieces": rejected_pieces,
+            **self._split_summary(kept, arrays),
+        }
+        return arrays, summary
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the same scheme, the same settings and the same tracks."""
+        if not isinstance(other, Codec):
+            return NotImplemented
+        return (self.name, self.settings(), self.tracks) == (other.name, other.settings(), other.tracks)
+
+    __hash__ = None  # mutable (tracks are learned), so not hashable
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({args})"
+
+
+def empty_message(scores: list[Score], rejected: Counter, codec: str) -> str:
+    """The EmptyCorpusError message: which corpus, which filter removed most, how many."""
+    corpus = scores[0].corpus if scores else "?"
+    if not scores:
+        return f"corpus {corpus or '?'}: no piece to encode with codec {codec}"
+    worst, count = max(rejected.items(), key=lambda kv: (kv[1], kv[0]))
+    return f"corpus {corpus or '?'}: no piece left after filter {worst!r} ({count} of {len(scores)} rejected)"
+
+
+def get_codec(name: str, settings: dict | None = None) -> Codec:
+    """Build the codec registered as ``name`` with ``settings`` (a dataset entry's codec keys).
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not in ``CODECS``; the message lists the valid names.
+    ParamsError
+        On an unknown or mistyped setting.
+    """
+    # Imported here: the registry imports the codec modules, which import this one.
+    from scorelab.codecs import CODECS
+
+    if name not in CODECS:
+        raise ValueError(f"unknown codec {name!r}; valid codecs: {', '.join(sorted(CODECS))}")
+    return CODECS[name](**(settings or {}))
+
+
+def load_codec(path_or_dict: Path | str | dict) -> Codec:
+    """Rebuild a codec from ``encoding.json`` (a file, its directory, or the parsed dict).
+
+    Raises
+    ------
+    ParamsError
+        When the file lacks ``codec``/``settings`` or disagrees with this code.
+    """
+    if isinstance(path_or_dict, dict):
+        info = path_or_dict
+    else:
+        path = Path(path_or_dict)
+        if path.is_dir():
+            path = path / ENCODING_FILE
+        info = json.loads(path.read_text())
+    if "codec" not in info or "settings" not in info:
+        raise ParamsError(f"encoding description lacks 'codec' or 'settings': keys {sorted(info)}")
+    codec = get_codec(info["codec"], info["settings"])
+    codec.restore(info)
+    return codec

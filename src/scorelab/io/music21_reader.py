@@ -1,0 +1,150 @@
+"""music21 streams (MusicXML, ABC, kern, ...) -> Score.
+
+music21 is slow but reads every symbolic format its corpus ships, offline. Two things
+matter for the layers above:
+
+- tick 0 is a downbeat: a pickup (anacrusis) measure is shifted right by its
+  ``paddingLeft`` so bar-based codecs and metrics cut at real bar lines;
+- tied notes are merged (``stripTies``) so a held note is one note, as in MIDI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, DEFAULT_VELOCITY
+from scorelab.errors import CorpusReadError
+from scorelab.score import Score, Track
+
+# Voice names of a four-part chorale, in the order tracks are kept (soprano first).
+SATB = ("soprano", "alto", "tenor", "bass")
+
+
+def _key_name(stream) -> str | None:
+    """The piece's key as "G major"/"e minor": the notated Key if it has a mode, else analysed.
+
+    Follows S4's preprocessing (a notated ``Key`` is trusted; a bare key signature
+    is replaced by music21's Krumhansl-Schmuckler analysis).
+    """
+    from music21 import key as m21key
+
+    found = stream.recurse().getElementsByClass(m21key.KeySignature).first()
+    if isinstance(found, m21key.Key):
+        k = found
+    else:
+        try:
+            k = stream.analyze("key")
+        except Exception:  # analysis fails on a piece with no pitches: key unknown
+            return None
+    return f"{k.tonic.name} {k.mode}"
+
+
+def _pickup_offset(part) -> float:
+    """Quarter lengths missing from a pickup measure (0 when the piece starts on a downbeat)."""
+    measures = part.getElementsByClass("Measure")
+    if not measures:
+        return 0.0
+    first = measures[0]
+    return float(first.paddingLeft or 0.0)
+
+
+def select_parts(parts: list, n_tracks: int, piece_id: str) -> list:
+    """Choose ``n_tracks`` parts: by SATB name when the parts are named, else in order.
+
+    Raises
+    ------
+    CorpusReadError
+        When the piece has fewer parts than wanted, or more parts and no SATB names.
+    """
+    if n_tracks == len(parts):
+        by_name = {(p.partName or "").strip().lower(): p for p in parts}
+        if n_tracks == 4 and all(v in by_name for v in SATB):
+            return [by_name[v] for v in SATB]
+        return list(parts)
+    if n_tracks == 4:
+        by_name = {(p.partName or "").strip().lower(): p for p in parts}
+        if all(v in by_name for v in SATB):
+            return [by_name[v] for v in SATB]
+    if n_tracks == 1 and parts:
+        return [parts[0]]
+    raise CorpusReadError(f"{piece_id}: has {len(parts)} parts, expected {n_tracks} (or named SATB voices)")
+
+
+def score_from_music21(
+    stream,
+    *,
+    piece_id: str,
+    corpus: str,
+    n_tracks: int,
+    source: str = "",
+    sha256: str = "",
+    resolution: int = DEFAULT_RESOLUTION,
+) -> Score:
+    """Convert a parsed music21 score into a :class:`Score` with ``n_tracks`` tracks.
+
+    Raises
+    ------
+    CorpusReadError
+        When the piece has the wrong number of parts or no notes.
+    """
+    from music21 import meter, tempo
+
+    parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
+    chosen = select_parts(parts, n_tracks, piece_id)
+    shift = _pickup_offset(chosen[0])
+    rows = []
+    tracks = []
+    for t, part in enumerate(chosen):
+        name = (part.partName or (SATB[t] if n_tracks == 4 else f"track{t}")).strip()
+        tracks.append(Track(name.lower() if n_tracks == 4 else name, 0, False))
+        for n in part.stripTies().flatten().notes:
+            ql = float(n.quarterLength)
+            if ql <= 0:  # grace notes have no duration of their own: skipped
+                continue
+            onset = int(round((float(n.offset) + shift) * resolution))
+            dur = max(1, int(round(ql * resolution)))
+            vel = n.volume.velocity if n.volume.velocity is not None else DEFAULT_VELOCITY
+            for p in n.pitches:
+                rows.append((t, int(p.midi), onset, dur, int(vel)))
+    if not rows:
+        raise CorpusReadError(f"{piece_id}: no notes")
+    ts = stream.recurse().getElementsByClass(meter.TimeSignature).first()
+    mm = stream.recurse().getElementsByClass(tempo.MetronomeMark).first()
+    qpm = float(mm.getQuarterBPM()) if mm is not None and mm.getQuarterBPM() else DEFAULT_TEMPO_QPM
+    return Score.from_notes(
+        rows,
+        tracks=tracks,
+        resolution=resolution,
+        piece_id=piece_id,
+        corpus=corpus,
+        time_signature=(int(ts.numerator), int(ts.denominator)) if ts is not None else (4, 4),
+        tempo=qpm,
+        key=_key_name(stream),
+        source=source,
+        sha256=sha256,
+    )
+
+
+def read_music21_file(path: Path, **kw) -> Score:
+    """Parse one file music21 can read; errors become :class:`CorpusReadError` naming it."""
+    from music21 import converter
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        stream = converter.parse(path)
+    except Exception as exc:  # music21 raises many types; every one is a skip reason
+        raise CorpusReadError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
+    return score_from_music21(stream, source=path.name, sha256=hashlib.sha256(data).hexdigest(), **kw)
+
+
+def read_abc_tune(text: str, **kw) -> Score:
+    """Parse one ABC tune (one ``X:`` block); errors become :class:`CorpusReadError`."""
+    from music21 import converter
+
+    try:
+        stream = converter.parse(text, format="abc")
+    except Exception as exc:  # as above: recorded, then skipped
+        raise CorpusReadError(f"{kw.get('piece_id', '?')}: {type(exc).__name__}: {exc}") from exc
+    return score_from_music21(stream, sha256=hashlib.sha256(text.encode()).hexdigest(), **kw)

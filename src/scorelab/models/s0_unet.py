@@ -1,0 +1,185 @@
+"""S0: a U-Net generator and a convolutional critic for multi-track piano rolls (WGAN-GP).
+
+S0 (SEEDS.md) trains a Wasserstein GAN with gradient penalty on JSB Chorales rolls of
+4 tracks x 32 steps x 128 pitches. Its generator is "based on U-Net" (Ronneberger et al.
+2015): it takes a real sample and synthesizes the accompaniment; its Table 1 gives the
+latent noise as (2, 8, 512), which is exactly the bottleneck of four stride-2 levels on a
+32 x 128 input. Where the paper is vague we follow the references it cites:
+
+- Encoder and decoder are 4x4 stride-2 convolutions (Radford et al. 2015, DCGAN; the
+  pix2pix U-Net of Isola et al. 2017), LeakyReLU(0.2) down and ReLU up, BatchNorm in the
+  generator only (Gulrajani et al. 2017 keep BatchNorm in G).
+- The critic has no BatchNorm: the gradient penalty is a per-sample constraint, and
+  BatchNorm makes each sample's score depend on the batch (Gulrajani et al. 2017, sec. 4,
+  recommend layer normalization). ``GroupNorm(1, C)`` is that layer norm over (C, H, W).
+- One generator does both of S0's tasks. The melody (track 0) enters the encoder; for
+  unconditional generation it is all zeros. When a sample is conditioned, the output's
+  track 0 is replaced by the given melody, so the generator only has to produce alto,
+  tenor and bass, and the critic judges the whole 4-voice texture.
+
+Shapes: B batch, C tracks, T time steps, P pitches, L latent channels, b base channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from scorelab.errors import ParamsError
+
+DOWNSAMPLING = 16  # four stride-2 levels: T and P shrink by 2**4
+DEFAULT_SHAPE = (4, 32, 128)  # S0: 4 voices x 2 bars of 16th notes x 128 MIDI pitches
+LEAKY_SLOPE = 0.2  # DCGAN's LeakyReLU slope (Radford et al. 2015)
+
+
+@dataclass(frozen=True)
+class S0UNetArch:
+    """Architecture of S0's U-Net generator and critic.
+
+    Attributes
+    ----------
+    base_channels
+        Width of the first level; the levels are ``base_channels * (1, 2, 4, 8)``.
+    latent_channels
+        Channels of the noise concatenated at the bottleneck (S0's paper: 512).
+    """
+
+    base_channels: int
+    latent_channels: int
+
+    def __post_init__(self) -> None:
+        for key in ("base_channels", "latent_channels"):
+            if getattr(self, key) < 1:
+                raise ParamsError(f"{key}: must be >= 1, got {getattr(self, key)}")
+
+
+def roll_shape(encoding: dict[str, Any]) -> tuple[int, int, int]:
+    """Return (C, T, P) from ``encoding["shape"]`` (default 4 x 32 x 128), checked.
+
+    Raises
+    ------
+    ParamsError
+        When the shape is not three positive integers, or T or P is not divisible by 16
+        (the four stride-2 levels of the U-Net need that to come back to the same size).
+    """
+    shape = encoding.get("shape", DEFAULT_SHAPE)
+    if len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise ParamsError(f"encoding.shape: expected [tracks, steps, pitches], got {shape!r}")
+    c, t, p = shape
+    if t % DOWNSAMPLING or p % DOWNSAMPLING:
+        raise ParamsError(
+            f"encoding.shape: steps ({t}) and pitches ({p}) must be divisible by {DOWNSAMPLING} "
+            "for the U-Net's four stride-2 levels; change bars_per_sample or the pitch range"
+        )
+    return c, t, p
+
+
+def _down(c_in: int, c_out: int, norm: bool) -> nn.Sequential:
+    """A 4x4 stride-2 convolution that halves T and P (DCGAN)."""
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(c_out))
+    layers.append(nn.LeakyReLU(LEAKY_SLOPE))
+    return nn.Sequential(*layers)
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    """A 4x4 stride-2 transposed convolution that doubles T and P (DCGAN)."""
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+
+
+class UNetGenerator(nn.Module):
+    """Melody roll + noise -> multi-track roll of note probabilities.
+
+    Attributes
+    ----------
+    latent_shape : tuple[int, int, int]
+        Shape of one noise sample, (L, T/16, P/16); the training loop and the sampler
+        draw ``torch.randn(B, *latent_shape)``.
+    conditional : bool
+        True: the loop feeds the real melody (track 0) as the condition.
+    """
+
+    conditional = True
+
+    def __init__(self, arch: S0UNetArch, shape: tuple[int, int, int]):
+        super().__init__()
+        c, t, p = shape
+        b = arch.base_channels
+        self.shape = shape
+        self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
+        # No norm on the first level (pix2pix): a silent melody must stay exactly zero.
+        self.down = nn.ModuleList([_down(1, b, False), _down(b, 2 * b, True),
+                                   _down(2 * b, 4 * b, True), _down(4 * b, 8 * b, True)])
+        self.up = nn.ModuleList([_up(8 * b + arch.latent_channels, 4 * b), _up(8 * b, 2 * b), _up(4 * b, b)])
+        self.out = nn.ConvTranspose2d(2 * b, c, 4, 2, 1)
+
+    def forward(
+        self, z: torch.Tensor, melody: torch.Tensor | None = None, conditioned: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Generate rolls.
+
+        Parameters
+        ----------
+        z
+            Noise, (B, L, T/16, P/16).
+        melody
+            Melody rolls, (B, 1, T, P) in [0, 1]; ``None`` (or zeros) is unconditional.
+        conditioned
+            (B,) bool: which samples keep their melody as track 0. Default: all when a
+            melody is given, none otherwise.
+
+        Returns
+        -------
+        torch.Tensor
+            Probabilities, (B, C, T, P); track 0 equals ``melody`` where conditioned.
+        """
+        n = z.shape[0]
+        _, t, p = self.shape
+        if conditioned is None:
+            conditioned = torch.full((n,), melody is not None, dtype=torch.bool, device=z.device)
+        if melody is None:
+            melody = z.new_zeros(n, 1, t, p)
+        skips = []
+        h = melody  # (B, 1, T, P)
+        for level in self.down:
+            h = level(h)
+            skips.append(h)  # (B, b, T/2, P/2) ... (B, 8b, T/16, P/16)
+        h = torch.cat([skips.pop(), z], dim=1)  # (B, 8b + L, T/16, P/16)
+        for level in self.up:
+            h = torch.cat([level(h), skips.pop()], dim=1)  # (B, 8b, T/8, P/8) ... (B, 2b, T/2, P/2)
+        roll = torch.sigmoid(self.out(h))  # (B, C, T, P)
+        keep = conditioned.view(n, 1, 1, 1)
+        return torch.cat([torch.where(keep, melody, roll[:, :1]), roll[:, 1:]], dim=1)  # (B, C, T, P)
+
+
+class RollCritic(nn.Module):
+    """Multi-track roll -> one unbounded realness score per sample (WGAN critic)."""
+
+    def __init__(self, arch: S0UNetArch, shape: tuple[int, int, int]):
+        super().__init__()
+        c, t, p = shape
+        b = arch.base_channels
+        layers: list[nn.Module] = []
+        widths = [c, b, 2 * b, 4 * b, 8 * b]
+        for level, (c_in, c_out) in enumerate(zip(widths, widths[1:], strict=False)):
+            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1))
+            if level > 0:  # layer norm over (C, H, W), per sample: safe with the gradient penalty
+                layers.append(nn.GroupNorm(1, c_out))
+            layers.append(nn.LeakyReLU(LEAKY_SLOPE))
+        self.features = nn.Sequential(*layers)
+        self.score = nn.Linear(8 * b * (t // DOWNSAMPLING) * (p // DOWNSAMPLING), 1)
+
+    def forward(self, roll: torch.Tensor) -> torch.Tensor:
+        """Score rolls (B, C, T, P) -> (B,)."""
+        h = self.features(roll)  # (B, 8b, T/16, P/16)
+        return self.score(h.flatten(1)).squeeze(1)  # (B,)
+
+
+def build_s0_unet(arch: S0UNetArch, encoding: dict[str, Any]) -> tuple[UNetGenerator, RollCritic]:
+    """Build S0's (generator, critic) pair for the roll shape in ``encoding["shape"]``."""
+    shape = roll_shape(encoding)
+    return UNetGenerator(arch, shape), RollCritic(arch, shape)

@@ -1,0 +1,187 @@
+"""Adversarial and likelihood losses, each a named function next to its paper.
+
+The adversarial loop never branches on the loss name: it looks the name up once in
+:data:`ADVERSARIAL_LOSSES` and calls the entry's ``critic_loss``, ``generator_loss`` and
+``after_critic_step``. Adding a loss is adding an entry.
+
+Shapes: B batch; critics return one score per sample, (B,).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class CriticLoss:
+    """One critic evaluation: the loss to minimise and the two numbers worth logging.
+
+    Attributes
+    ----------
+    loss
+        Scalar the critic minimises.
+    wasserstein
+        ``mean D(real) - mean D(fake)``: the critic's estimate of the Wasserstein-1
+        distance for WGAN critics (Arjovsky et al. 2017), the score gap for others.
+    gradient_penalty
+        The (unweighted) gradient penalty, zero for losses without one.
+    """
+
+    loss: torch.Tensor
+    wasserstein: torch.Tensor
+    gradient_penalty: torch.Tensor
+
+
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Two-sided gradient penalty of WGAN-GP (Gulrajani et al. 2017, eq. 3).
+
+    ``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = eps * real + (1 - eps) * fake``,
+    ``eps ~ U[0, 1]`` per sample: the optimal critic has unit-norm gradients on the
+    lines between the two distributions, so this softly enforces the 1-Lipschitz
+    constraint that weight clipping enforced crudely.
+
+    Parameters
+    ----------
+    critic
+        Maps (B, ...) to (B,) scores; must treat samples independently (no BatchNorm).
+    real, fake
+        Samples of the same shape (B, ...); ``fake`` should be detached from G.
+    generator
+        CPU torch RNG for ``eps`` (seeded by the caller so runs repeat); default global.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar penalty, differentiable w.r.t. the critic's weights (``create_graph``).
+    """
+    n = real.shape[0]
+    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator).to(real.device)  # (B, 1, ...)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)  # (B, ...)
+    scores = critic(x_hat)  # (B,)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (B, ...)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def wgan_gp_critic_loss(
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    gp_weight: float,
+    generator: torch.Generator | None = None,
+) -> CriticLoss:
+    """WGAN-GP critic loss ``D(fake) - D(real) + lambda * GP`` (Gulrajani et al. 2017, Alg. 1).
+
+    ``gp_weight`` is lambda; the paper and S0 use 10.
+    """
+    w = critic(real).mean() - critic(fake).mean()
+    gp = gradient_penalty(critic, real, fake, generator)
+    return CriticLoss(-w + gp_weight * gp, w.detach(), gp.detach())
+
+
+def wgan_clip_critic_loss(
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    gp_weight: float,
+    generator: torch.Generator | None = None,
+) -> CriticLoss:
+    """WGAN critic loss ``D(fake) - D(real)`` (Arjovsky et al. 2017, Alg. 1).
+
+    The Lipschitz constraint comes from :func:`clip_weights` after every critic step;
+    ``gp_weight`` and ``generator`` are unused (same signature as every critic loss).
+    """
+    w = critic(real).mean() - critic(fake).mean()
+    return CriticLoss(-w, w.detach(), torch.zeros((), device=real.device))
+
+
+def wgan_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN generator loss ``-D(fake)`` (Arjovsky et al. 2017; the same for WGAN-GP)."""
+    return -critic(fake).mean()
+
+
+def clip_weights(critic: nn.Module, clip_value: float) -> None:
+    """Clamp every critic weight to ``[-c, c]`` (Arjovsky et al. 2017, c = 0.01; S4)."""
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-clip_value, clip_value)
+
+
+def bce_critic_loss(
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    gp_weight: float,
+    generator: torch.Generator | None = None,
+) -> CriticLoss:
+    """Discriminator cross-entropy, real -> 1 and fake -> 0 (Goodfellow et al. 2014, eq. 1).
+
+    The critic returns logits; ``BCEWithLogits`` is the stable form of sigmoid + BCE, as
+    in DCGAN (Radford et al. 2015). The logged "wasserstein" is the mean logit gap.
+    """
+    s_real, s_fake = critic(real), critic(fake)
+    loss = F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real)) + F.binary_cross_entropy_with_logits(
+        s_fake, torch.zeros_like(s_fake)
+    )
+    gap = (s_real.mean() - s_fake.mean()).detach()
+    return CriticLoss(loss, gap, torch.zeros((), device=real.device))
+
+
+def bce_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss ``-log D(fake)`` (Goodfellow et al. 2014, sec. 3)."""
+    s_fake = critic(fake)
+    return F.binary_cross_entropy_with_logits(s_fake, torch.ones_like(s_fake))
+
+
+@dataclass(frozen=True)
+class AdversarialLoss:
+    """One entry of :data:`ADVERSARIAL_LOSSES`.
+
+    Attributes
+    ----------
+    critic_loss
+        ``(critic, real, fake, *, gp_weight, generator) -> CriticLoss``.
+    generator_loss
+        ``(critic, fake) -> scalar``.
+    after_critic_step
+        ``(critic, clip_value) -> None`` run after each critic optimizer step, or None.
+    """
+
+    critic_loss: Callable[..., CriticLoss]
+    generator_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    after_critic_step: Callable[[nn.Module, float], None] | None = None
+
+
+ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
+    "wgan-gp": AdversarialLoss(wgan_gp_critic_loss, wgan_generator_loss),
+    "wgan-clip": AdversarialLoss(wgan_clip_critic_loss, wgan_generator_loss, clip_weights),
+    "bce": AdversarialLoss(bce_critic_loss, bce_generator_loss),
+}
+
+
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of the next token at every position (teacher forcing).
+
+    S4 trains Keras' sparse categorical cross-entropy on the last symbol of each window;
+    scoring every position is the same maximum-likelihood objective (the chain rule of
+    ``log p(sequence)``) with ``window`` times more signal per batch.
+
+    Parameters
+    ----------
+    logits
+        (B, T, V) unnormalised scores.
+    targets
+        (B, T) token ids, the inputs shifted by one.
+    reduction
+        ``"mean"`` over all B * T positions, or ``"sum"``.
+    """
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)

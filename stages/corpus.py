@@ -1,0 +1,18 @@
+"""Stage corpus@<name>: read one corpus into data/corpus/<name>/ (see dvc.yaml)."""
+
+from pathlib import Path
+
+import typer
+
+from scorelab.params import load_params
+from scorelab.pipeline.corpus import run_corpus
+
+
+def main(name: str, out: Path = typer.Option(...), params: Path = typer.Option(Path("params.yaml"))) -> None:
+    """Parse the corpus NAME of params.yaml and write its Parquet tables to OUT."""
+    summary = run_corpus(load_params(params), name, out)
+    typer.echo(f"corpus {name}: {summary}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,100 @@
+"""MIDI round trip, unreadable files, audio rendering."""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+import pytest
+
+from scorelab.errors import CorpusReadError
+from scorelab.io.audio import render_audio
+from scorelab.io.midi import assign_channels, read_midi, write_midi
+from scorelab.score import NOTE_COLUMNS, Score, Track
+
+
+def chorale_like() -> Score:
+    """Three tracks (one drum), a repeated pitch, a sustained note, 3/4 at 100 qpm."""
+    rows = [
+        (0, 67, 0, 24, 90),
+        (0, 67, 24, 24, 70),  # same pitch re-struck right at the previous note-off
+        (0, 69, 48, 12, 64),
+        (1, 48, 0, 72, 80),
+        (2, 36, 0, 6, 100),
+        (2, 38, 36, 6, 100),
+    ]
+    tracks = [Track("soprano", 52), Track("bass", 32), Track("kit", 0, True)]
+    return Score.from_notes(rows, tracks=tracks, tempo=100.0, time_signature=(3, 4), piece_id="x")
+
+
+def test_midi_round_trip(tmp_path):
+    score = chorale_like()
+    path = tmp_path / "midi" / "x.mid"
+    write_midi(score, path)
+    back = read_midi(path, corpus="test")
+    assert back.tracks == score.tracks
+    assert back.tempo == 100.0 and back.time_signature == (3, 4)
+    assert back.piece_id == "x" and back.corpus == "test" and len(back.sha256) == 64
+    cols = ["track", "pitch", "onset", "duration", "velocity"]
+    assert back.notes[cols].equals(score.notes[cols])
+    # seconds come from the file's tempo map: 100 qpm -> 0.6 s per quarter
+    np.testing.assert_allclose(back.notes["onset_s"], score.notes["onset_s"])
+    np.testing.assert_allclose(back.notes["duration_s"], score.notes["duration_s"])
+    assert list(back.notes.columns) == NOTE_COLUMNS
+
+
+def test_midi_bytes_are_deterministic(tmp_path):
+    write_midi(chorale_like(), tmp_path / "a.mid")
+    write_midi(chorale_like(), tmp_path / "b.mid")
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    assert not list(tmp_path.glob(".*tmp*"))  # atomic write leaves no temporary
+
+
+def test_read_midi_rescales_ticks(tmp_path):
+    fine = Score.from_notes([(0, 60, 0, 480), (0, 62, 480, 240), (0, 64, 720, 1)], resolution=480)
+    write_midi(fine, tmp_path / "fine.mid")
+    back = read_midi(tmp_path / "fine.mid", resolution=24)
+    assert back.resolution == 24
+    assert back.notes[["onset", "duration"]].values.tolist() == [[0, 24], [24, 12], [36, 1]]
+
+
+def test_channels_keep_drums_on_ten():
+    tracks = [Track("kit", 0, True)] + [Track(f"t{i}") for i in range(10)]
+    assert assign_channels(tracks) == [9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10]
+
+
+@pytest.mark.parametrize("payload", [b"", b"MThd garbage that is not midi", b"\x00" * 64])
+def test_corrupt_midi_raises_naming_the_file(tmp_path, payload):
+    path = tmp_path / "broken.mid"
+    path.write_bytes(payload)
+    with pytest.raises(CorpusReadError, match="broken.mid"):
+        read_midi(path)
+
+
+def test_missing_midi_raises_naming_the_file(tmp_path):
+    with pytest.raises(CorpusReadError, match="absent.mid"):
+        read_midi(tmp_path / "absent.mid")
+
+
+def test_midi_without_notes_is_rejected(tmp_path):
+    write_midi(Score.from_notes([], tracks=[Track("solo")]), tmp_path / "silent.mid")
+    with pytest.raises(CorpusReadError, match="silent.mid: no notes"):
+        read_midi(tmp_path / "silent.mid")
+
+
+def test_audio_renders_non_silent_wav_of_expected_length(tmp_path):
+    score = chorale_like()  # last note-off at 72 ticks = 3 quarters = 1.8 s at 100 qpm
+    render_audio(score, tmp_path / "a.wav", sample_rate=8000)
+    with wave.open(str(tmp_path / "a.wav")) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
+        assert w.getnframes() == round(1.8 * 8000) + 8000  # plus the 1 s tail
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    assert np.abs(pcm).max() > 1000
+    assert np.abs(pcm[: 2 * 8000]).mean() > 10  # sound while the notes play
+
+
+def test_audio_is_deterministic_and_reads_midi(tmp_path):
+    write_midi(chorale_like(), tmp_path / "x.mid")
+    render_audio(chorale_like(), tmp_path / "a.wav", sample_rate=8000)
+    render_audio(tmp_path / "x.mid", tmp_path / "b.wav", sample_rate=8000)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
