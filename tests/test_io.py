@@ -98,3 +98,24 @@ def test_audio_is_deterministic_and_reads_midi(tmp_path):
     render_audio(chorale_like(), tmp_path / "a.wav", sample_rate=8000)
     render_audio(tmp_path / "x.mid", tmp_path / "b.wav", sample_rate=8000)
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_seconds_follow_the_tempo_map(tmp_path):
+    import mido
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=96)
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=500000, time=0),  # 120 qpm
+        mido.MetaMessage("set_tempo", tempo=1000000, time=192),  # 60 qpm from beat 3
+    ])
+    notes = mido.MidiTrack([
+        mido.Message("note_on", note=60, velocity=64, time=96),  # beat 2: 0.5 s
+        mido.Message("note_off", note=60, velocity=0, time=192),  # beat 4: 0.5 + 0.5 + 1.0
+    ])
+    midi.tracks.extend([conductor, notes])
+    midi.save(str(tmp_path / "tempo.mid"))
+    score = read_midi(tmp_path / "tempo.mid")
+    assert score.tempo == 120.0
+    assert score.notes[["onset", "duration"]].values.tolist() == [[24, 48]]
+    assert score.notes["onset_s"].tolist() == [0.5]
+    assert score.notes["duration_s"].tolist() == [1.5]

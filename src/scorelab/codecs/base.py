@@ -86,7 +86,9 @@ def _coerce(value: Any, tp: Any) -> Any:
             return int(value)
         raise TypeError
     if tp is float:
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)
+        ):
             return float(value)
         raise TypeError
     if tp is str:
@@ -141,6 +143,7 @@ class Codec(ABC):
 
     def _validate(self) -> None:
         """Check values beyond their types (ranges, divisibility); raise ParamsError."""
+        return None  # default: the types are all there is to check
 
     def settings(self) -> dict:
         """The settings as a JSON-ready dict (what ``encoding.json`` stores under ``settings``)."""
@@ -212,6 +215,7 @@ class Codec(ABC):
 
     def _start_split(self, scores: list[Score]) -> None:
         """Hook run before a split is encoded (e.g. fix the expected tracks)."""
+        return None  # default: nothing to learn from the split
 
     def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
         """Extra summary entries of a codec (default none)."""

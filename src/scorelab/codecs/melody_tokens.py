@@ -27,8 +27,9 @@ Choices where S4 (and the tutorial code it follows) leaves room:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -173,8 +174,9 @@ class MelodyTokenCodec(Codec):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise EncodingFilterError(
-                "durations", f"{pid}: a note lasts {duration[i] / score.resolution:g} quarters at tick "
-                f"{onset[i]}, not one of {list(c.allowed_durations)}"
+                "durations",
+                f"{pid}: a note lasts {duration[i] / score.resolution:g} quarters at tick "
+                f"{onset[i]}, not one of {list(c.allowed_durations)}",
             )
         off = onset % step != 0
         if off.any():
@@ -195,8 +197,8 @@ class MelodyTokenCodec(Codec):
         if out.any():
             i = int(np.flatnonzero(out)[0])
             raise EncodingFilterError(
-                "pitch_range", f"{pid}: pitch {pitch[i]} (after transposition) is outside "
-                f"[{c.pitch_low}, {c.pitch_high})"
+                "pitch_range",
+                f"{pid}: pitch {pitch[i]} (after transposition) is outside [{c.pitch_low}, {c.pitch_high})",
             )
         start, end = onset // step, (onset + duration) // step
         n_steps = int(end[-1])

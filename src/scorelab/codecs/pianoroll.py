@@ -141,8 +141,9 @@ class PianoRollCodec(Codec):
         """
         if score.resolution % self.config.steps_per_beat:
             raise EncodingFilterError(
-                "grid", f"{score.piece_id}: resolution {score.resolution} is not divisible by "
-                f"steps_per_beat={self.config.steps_per_beat}"
+                "grid",
+                f"{score.piece_id}: resolution {score.resolution} is not divisible by "
+                f"steps_per_beat={self.config.steps_per_beat}",
             )
         step = score.resolution // self.config.steps_per_beat
         notes = score.notes
@@ -235,8 +236,9 @@ class PianoRollCodec(Codec):
         n_bars = -(-roll.shape[1] // bar)
         if n_bars < self.config.bars_per_sample:
             raise EncodingFilterError(
-                "length", f"{score.piece_id} has {n_bars} bars, fewer than bars_per_sample="
-                f"{self.config.bars_per_sample}"
+                "length",
+                f"{score.piece_id} has {n_bars} bars, fewer than bars_per_sample="
+                f"{self.config.bars_per_sample}",
             )
         roll = np.pad(roll, ((0, 0), (0, n_bars * bar - roll.shape[1]), (0, 0)))
         starts = np.arange(0, n_bars - self.config.bars_per_sample + 1, self.config.hop_bars) * bar

@@ -62,8 +62,9 @@ def synthesize(score: Score, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarr
         synth.program_select(channel, sfid, 0, track.program, is_drums=track.is_drum)
 
     notes = score.notes
-    on = np.rint(notes["onset_s"].to_numpy(np.float64) * sample_rate).astype(np.int64)
-    off = np.rint((notes["onset_s"] + notes["duration_s"]).to_numpy(np.float64) * sample_rate).astype(np.int64)
+    onset_s = notes["onset_s"].to_numpy(np.float64)
+    on = np.rint(onset_s * sample_rate).astype(np.int64)
+    off = np.rint((onset_s + notes["duration_s"].to_numpy(np.float64)) * sample_rate).astype(np.int64)
     off = np.maximum(off, on + 1)
     n_frames = int(off.max() if len(off) else 0) + round(TAIL_SECONDS * sample_rate)
     frame = np.concatenate([off, on])
@@ -74,7 +75,8 @@ def synthesize(score: Score, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarr
     order = np.lexsort((pitch, channel, is_on, frame))  # offs first: a repeated pitch re-strikes
 
     chunks, now = [], 0
-    for f, o, c, p, v in zip(*(a[order].tolist() for a in (frame, is_on, channel, pitch, velocity)), strict=True):
+    events = zip(*(a[order].tolist() for a in (frame, is_on, channel, pitch, velocity)), strict=True)
+    for f, o, c, p, v in events:
         if f > now:
             chunks.append(np.frombuffer(synth.generate_simple(f - now), dtype=np.float32))
             now = f

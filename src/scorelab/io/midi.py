@@ -117,6 +117,33 @@ def _rescale(ticks: np.ndarray, tpq: int, resolution: int) -> np.ndarray:
     return (2 * ticks * resolution + tpq) // (2 * tpq)
 
 
+def tempo_map(tempo_ticks: np.ndarray, tempo_mspq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised tempo map: sorted change ticks starting at 0, microseconds per quarter.
+
+    Before the first change, and when there is none, 500 000 (120 qpm) holds, as the
+    MIDI standard says; of several changes at one tick the last wins.
+    """
+    t = np.concatenate([[0], np.asarray(tempo_ticks, np.int64)])
+    mspq = np.concatenate([[round(mido.bpm2tempo(DEFAULT_TEMPO_QPM))], np.asarray(tempo_mspq, np.float64)])
+    order = np.argsort(t, kind="stable")
+    t, mspq = t[order], mspq[order]
+    last = np.r_[t[1:] != t[:-1], True]
+    return t[last], mspq[last]
+
+
+def tick_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_mspq: np.ndarray, tpq: int) -> np.ndarray:
+    """Seconds at each tick under a tempo map (see :func:`tempo_map`), in float64.
+
+    float64 on purpose: symusic's own seconds are float32, off by about 0.2 ms after an
+    hour.
+    """
+    t, mspq = tempo_map(tempo_ticks, tempo_mspq)
+    sec_per_tick = mspq / 1e6 / tpq
+    start = np.concatenate([[0.0], np.cumsum(np.diff(t) * sec_per_tick[:-1])])
+    i = np.searchsorted(t, ticks, side="right") - 1
+    return start[i] + (ticks - t[i]) * sec_per_tick[i]
+
+
 def read_midi(
     path: Path | str,
     corpus: str = "",
@@ -127,10 +154,10 @@ def read_midi(
 
     Onsets and ends are rescaled from the file's ticks per quarter to ``resolution``
     (rounded half up; a note that would vanish keeps 1 tick). Seconds come from the
-    file's tempo map; the Score's ``tempo`` and ``time_signature`` are the file's first
-    ones (120 qpm and 4/4 when absent). Tracks are symusic's: one per MIDI track and
-    channel/program that has notes, so a note-less track (even one :func:`write_midi`
-    wrote) is dropped.
+    file's tempo map (float64); the Score's ``tempo`` is the one in force at tick 0 and
+    its ``time_signature`` the file's first (120 qpm and 4/4 when absent). Tracks are
+    symusic's: one per MIDI track and channel/program that has notes, so a note-less
+    track (even one :func:`write_midi` wrote) is dropped. The key is not read.
 
     Parameters
     ----------
@@ -161,29 +188,32 @@ def read_midi(
     tpq = int(midi.ticks_per_quarter)
     if tpq <= 0:
         raise CorpusReadError(f"{path}: unsupported time division (ticks per quarter {tpq})")
-    seconds = midi.to("second")
+    tempo_ticks = np.array([t.time for t in midi.tempos], dtype=np.int64)
+    tempo_mspq = np.array([t.mspq for t in midi.tempos], dtype=np.float64)
     frames, tracks = [], []
-    for index, (tick_track, sec_track) in enumerate(zip(midi.tracks, seconds.tracks, strict=True)):
-        ticks, secs = tick_track.notes.numpy(), sec_track.notes.numpy()
-        onset = _rescale(ticks["time"].astype(np.int64), tpq, resolution)
-        end = _rescale((ticks["time"].astype(np.int64) + ticks["duration"]), tpq, resolution)
+    for index, track in enumerate(midi.tracks):
+        ticks = track.notes.numpy()
+        start = ticks["time"].astype(np.int64)
+        stop = start + ticks["duration"].astype(np.int64)
+        onset, end = _rescale(start, tpq, resolution), _rescale(stop, tpq, resolution)
+        start_s = tick_seconds(start, tempo_ticks, tempo_mspq, tpq)
         frames.append(pd.DataFrame({
             "track": index,
             "pitch": ticks["pitch"].astype(np.int64),
             "onset": onset,
             "duration": np.maximum(end - onset, 1),
             "velocity": ticks["velocity"].astype(np.int64),
-            "onset_s": secs["time"].astype(np.float64),
-            "duration_s": secs["duration"].astype(np.float64),
+            "onset_s": start_s,
+            "duration_s": tick_seconds(stop, tempo_ticks, tempo_mspq, tpq) - start_s,
         }))
-        tracks.append(Track(str(tick_track.name), int(tick_track.program), bool(tick_track.is_drum)))
+        tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
     notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NOTE_COLUMNS)
     if len(notes) == 0:
         raise CorpusReadError(f"{path}: no notes")
     notes = notes[NOTE_COLUMNS].astype(NOTE_DTYPES)
     notes = notes.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
     meta = {
-        "tempo": float(midi.tempos[0].qpm) if len(midi.tempos) else DEFAULT_TEMPO_QPM,
+        "tempo": 6e7 / float(tempo_map(tempo_ticks, tempo_mspq)[1][0]),
         "time_signature": (
             (int(midi.time_signatures[0].numerator), int(midi.time_signatures[0].denominator))
             if len(midi.time_signatures) else (4, 4)

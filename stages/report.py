@@ -1,0 +1,24 @@
+"""Stage report: one page comparing every variant with the data (see dvc.yaml)."""
+
+from pathlib import Path
+
+import typer
+
+from scorelab.params import load_params
+from scorelab.pipeline.report import run_report
+
+
+def main(
+    metrics: Path = typer.Option(...),
+    logs: Path = typer.Option(...),
+    samples: Path = typer.Option(...),
+    out: Path = typer.Option(...),
+    params: Path = typer.Option(Path("params.yaml")),
+) -> None:
+    """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
+    run_report(load_params(params), metrics, logs, samples, out)
+    typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,25 @@
+"""Stage sample_<family>@<variant>: generate music from a trained variant (see dvc.yaml)."""
+
+from pathlib import Path
+
+import typer
+
+from scorelab.params import load_params
+from scorelab.pipeline.sample import run_sample
+
+
+def main(
+    family: str,
+    name: str,
+    model: Path = typer.Option(...),
+    data: Path = typer.Option(...),
+    out: Path = typer.Option(...),
+    params: Path = typer.Option(Path("params.yaml")),
+) -> None:
+    """Sample variant NAME from the checkpoint in MODEL into OUT."""
+    counts = run_sample(load_params(params), family, name, model, data, out)
+    typer.echo(f"sample {name}: {counts}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

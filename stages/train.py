@@ -1,0 +1,25 @@
+"""Stage train_<family>@<variant>: train one model variant (see dvc.yaml)."""
+
+from pathlib import Path
+
+import typer
+
+from scorelab.params import load_params
+from scorelab.pipeline.train import run_train
+
+
+def main(
+    family: str,
+    name: str,
+    data: Path = typer.Option(...),
+    out: Path = typer.Option(...),
+    logs: Path = typer.Option(...),
+    params: Path = typer.Option(Path("params.yaml")),
+) -> None:
+    """Train variant NAME of FAMILY (adversarial | likelihood) on the tensors in DATA."""
+    ckpt = run_train(load_params(params), family, name, data, out, logs)
+    typer.echo(f"train {name}: wrote {ckpt}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
