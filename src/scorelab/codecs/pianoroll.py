@@ -165,11 +165,11 @@ class PianoRollCodec(Codec):
     def decode(self, array: np.ndarray, threshold: float = 0.5, **meta: Any) -> Score:
         """A roll ``(n_tracks, T, P)`` (or ``(T, P)`` for one track) back to a Score.
 
-        Float arrays (model outputs) are on where ``> threshold``; bool and integer
-        arrays where non-zero. Each run of consecutive on steps of one pitch in one track
-        becomes one note (repeats with no gap merge: the grid cannot show them). Tracks
-        are named from the codec's tracks when known. ``meta`` goes to the Score;
-        ``time_signature`` defaults to the codec's.
+        Float arrays (model outputs) are on where ``>= threshold`` (as the sampler
+        binarises); bool and integer arrays where non-zero. Each run of consecutive on
+        steps of one pitch in one track becomes one note (repeats with no gap merge: the
+        grid cannot show them). Tracks are named from the codec's tracks when known.
+        ``meta`` goes to the Score; ``time_signature`` defaults to the codec's.
         """
         array = np.asarray(array)
         if array.ndim == 2:
@@ -178,7 +178,7 @@ class PianoRollCodec(Codec):
             raise ValueError(
                 f"codec pianoroll: expected (n_tracks, T, {self.n_pitches}), got shape {array.shape}"
             )
-        on = array > threshold if np.issubdtype(array.dtype, np.floating) else array != 0
+        on = array >= threshold if np.issubdtype(array.dtype, np.floating) else array != 0
         on = np.pad(on.transpose(0, 2, 1), ((0, 0), (0, 0), (1, 1)))  # (K, P, T+2)
         edges = np.diff(on.astype(np.int8), axis=2)
         # argwhere is row-major, so starts and ends of the same (track, pitch) pair in order.

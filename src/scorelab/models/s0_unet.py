@@ -66,7 +66,9 @@ def roll_shape(encoding: dict[str, Any]) -> tuple[int, int, int]:
         (the four stride-2 levels of the U-Net need that to come back to the same size).
     """
     shape = encoding.get("shape", DEFAULT_SHAPE)
-    if len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape):
+    if not isinstance(shape, list | tuple) or len(shape) != 3 or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape
+    ):
         raise ParamsError(f"encoding.shape: expected [tracks, steps, pitches], got {shape!r}")
     c, t, p = shape
     if t % DOWNSAMPLING or p % DOWNSAMPLING:
@@ -74,7 +76,7 @@ def roll_shape(encoding: dict[str, Any]) -> tuple[int, int, int]:
             f"encoding.shape: steps ({t}) and pitches ({p}) must be divisible by {DOWNSAMPLING} "
             "for the U-Net's four stride-2 levels; change bars_per_sample or the pitch range"
         )
-    return c, t, p
+    return int(c), int(t), int(p)
 
 
 def _down(c_in: int, c_out: int, norm: bool) -> nn.Sequential:
@@ -96,6 +98,8 @@ class UNetGenerator(nn.Module):
 
     Attributes
     ----------
+    sample_shape : tuple[int, int, int]
+        Shape of one output roll, (C, T, P).
     latent_shape : tuple[int, int, int]
         Shape of one noise sample, (L, T/16, P/16); the training loop and the sampler
         draw ``torch.randn(B, *latent_shape)``.
@@ -109,7 +113,7 @@ class UNetGenerator(nn.Module):
         super().__init__()
         c, t, p = shape
         b = arch.base_channels
-        self.shape = shape
+        self.sample_shape = shape
         self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
         # No norm on the first level (pix2pix): a silent melody must stay exactly zero.
         self.down = nn.ModuleList([_down(1, b, False), _down(b, 2 * b, True),
@@ -138,7 +142,7 @@ class UNetGenerator(nn.Module):
             Probabilities, (B, C, T, P); track 0 equals ``melody`` where conditioned.
         """
         n = z.shape[0]
-        _, t, p = self.shape
+        _, t, p = self.sample_shape
         if conditioned is None:
             conditioned = torch.full((n,), melody is not None, dtype=torch.bool, device=z.device)
         if melody is None:

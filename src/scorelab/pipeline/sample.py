@@ -40,15 +40,20 @@ def generate_rolls(ckpt, codec, n: int, seed: int, threshold: float, melody: np.
 
 
 def generate_melodies(ckpt, codec, seeds: list[np.ndarray], seed: int, temperature: float, max_steps: int):
-    """Continue each seed melody (token ids) with temperature sampling; returns full id arrays."""
+    """Continue each seed melody (token ids) with temperature sampling; returns seed + continuation.
+
+    As in S4's generator, the model sees a run of delimiter symbols before the seed, the
+    context every training song starts from, so an empty seed is a melody from scratch.
+    """
     from scorelab.sampling import sample_tokens
 
     desc = codec.describe()
+    delim = np.full(desc["delimiter_length"], desc["delimiter_id"], dtype=np.int64)
     conts = sample_tokens(
         ckpt,
         len(seeds),
         seed,
-        seed_ids=seeds,
+        seed_ids=[np.concatenate([delim, s]) for s in seeds],
         temperature=temperature,
         max_steps=max_steps,
         stop_id=desc["delimiter_id"],

@@ -176,7 +176,7 @@ def train_adversarial(
             state={"log_rows": {"train": train_log.rows}, "sampler": batches.state_dict()} if full else None,
         )  # fmt: skip
 
-    stop = cfg.iterations if max_steps is None else min(cfg.iterations, max_steps)
+    stop = cfg.iterations if max_steps is None else max(start, min(cfg.iterations, max_steps))
     bar = tqdm(total=cfg.iterations, initial=start, desc=f"train {name}", unit="it", disable=not progress)
     for step in range(start + 1, stop + 1):
         # (1) update critic: n_critic steps on fresh real batches and detached fakes

@@ -1,0 +1,145 @@
+"""The ``scorelab`` command: every pipeline step by hand, plus ``generate`` without DVC.
+
+The DVC stages (stages/*.py) and these commands call the same functions in
+``scorelab.pipeline``, so a step run by hand gives the bytes ``dvc repro`` gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="scorelab: reproducible symbolic music generation (corpora, codecs, models, metrics, report).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PARAMS = typer.Option(Path("params.yaml"), help="params.yaml to read (validated before any work)")
+
+
+def _params(path: Path) -> dict:
+    from scorelab.params import load_params
+
+    return load_params(path)
+
+
+@app.command()
+def corpus(
+    name: str = typer.Argument(..., help="a key of `corpora:` in params.yaml"),
+    out: Path = typer.Option(None, help="default data/corpus/NAME"),
+    params: Path = PARAMS,
+) -> None:
+    """Read corpus NAME into Parquet note/piece tables (+ rejected.parquet)."""
+    from scorelab.pipeline.corpus import run_corpus
+
+    summary = run_corpus(_params(params), name, out or Path("data/corpus") / name)
+    typer.echo(summary)
+
+
+@app.command()
+def encode(
+    name: str = typer.Argument(..., help="a key of `datasets:` in params.yaml"),
+    corpus_dir: Path = typer.Option(None, "--corpus", help="default data/corpus/<its corpus>"),
+    out: Path = typer.Option(None, help="default data/encoded/NAME"),
+    params: Path = PARAMS,
+) -> None:
+    """Encode dataset NAME into train/valid/test tensors and encoding.json."""
+    from scorelab.params import resolve_dataset
+    from scorelab.pipeline.encode import run_encode
+
+    p = _params(params)
+    corpus_name, _, _ = resolve_dataset(p, name)
+    summary = run_encode(p, name, corpus_dir or Path("data/corpus") / corpus_name, out or Path("data/encoded") / name)
+    typer.echo(summary["splits"])
+
+
+@app.command()
+def train(
+    name: str = typer.Argument(..., help="a variant name (any family)"),
+    max_steps: int = typer.Option(None, help="stop after this many steps (smoke test)"),
+    params: Path = PARAMS,
+) -> None:
+    """Train variant NAME into models/NAME (resumes from models/NAME/resume.pt)."""
+    from scorelab.params import find_variant
+    from scorelab.pipeline.train import run_train
+
+    p = _params(params)
+    family, v = find_variant(p, name)
+    data = Path("data/encoded") / v["dataset"]
+    ckpt = run_train(p, family, name, data, Path("models") / name, Path("logs") / name, max_steps=max_steps)
+    typer.echo(f"wrote {ckpt}")
+
+
+@app.command()
+def sample(name: str = typer.Argument(..., help="a variant name"), params: Path = PARAMS) -> None:
+    """Sample variant NAME into samples/NAME (tensors, Parquet, MIDI, audio, pictures)."""
+    from scorelab.params import find_variant
+    from scorelab.pipeline.sample import run_sample
+
+    p = _params(params)
+    family, v = find_variant(p, name)
+    counts = run_sample(p, family, name, Path("models") / name, Path("data/encoded") / v["dataset"], Path("samples") / name)
+    typer.echo(counts)
+
+
+@app.command()
+def evaluate(
+    name: str = typer.Argument(..., help="a dataset name (real data) or a variant name (samples)"),
+    params: Path = PARAMS,
+) -> None:
+    """Write metrics JSON for a dataset's train/test sets or a variant's sample sets."""
+    from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant
+
+    p = _params(params)
+    if name in p["datasets"]:
+        res = run_evaluate_data(p, name, Path("data/encoded") / name, Path("metrics/data") / name)
+    else:
+        res = run_evaluate_variant(p, name, Path("samples") / name, Path("metrics/variants") / name)
+    for set_name, m in res.items():
+        typer.echo(f"{set_name}: {m}")
+
+
+@app.command()
+def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> None:
+    """Render reports/README.md and reports/index.html."""
+    from scorelab.pipeline.report import run_report
+
+    run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out)
+    typer.echo(f"wrote {out}/index.html")
+
+
+@app.command()
+def generate(
+    variant: str = typer.Argument(..., help="a trained variant (models/VARIANT/checkpoint.pt)"),
+    n: int = typer.Option(4, "--n", help="how many pieces"),
+    out: Path = typer.Option(Path("generated"), help="folder for MIDI files and rolls.png"),
+    models: Path = typer.Option(Path("models"), help="folder holding the variants' checkpoints"),
+    melody: Path = typer.Option(None, help="S0: a MIDI melody to accompany (its first track)"),
+    seed_melody: Path = typer.Option(None, help="LSTM: a MIDI melody to continue"),
+    temperature: float = typer.Option(1.0, help="LSTM: sampling temperature (p ** (1/T))"),
+    max_steps: int = typer.Option(256, help="LSTM: most grid steps to generate"),
+    threshold: float = typer.Option(0.5, help="piano roll: probability above which a cell is on"),
+    seed: int = typer.Option(0, help="random seed (same seed, same music)"),
+) -> None:
+    """Generate music from a trained checkpoint, without DVC or params.yaml."""
+    from scorelab.pipeline.generate import generate_to_folder
+
+    written = generate_to_folder(
+        models / variant / "checkpoint.pt",
+        out,
+        n=n,
+        melody=melody,
+        seed_melody=seed_melody,
+        temperature=temperature,
+        max_steps=max_steps,
+        threshold=threshold,
+        seed=seed,
+    )
+    for path in written:
+        typer.echo(str(path))
+
+
+if __name__ == "__main__":
+    app()
