@@ -113,5 +113,13 @@ def module_dict(family: str, built: Any) -> dict[str, nn.Module]:
     return dict(zip(names, modules, strict=True))
 
 
-__all__ = ["FAMILY_MODULES", "MODELS", "ModelSpec", "build_model", "from_dict", "get_model_spec",
-           "module_dict", "parse_arch"]
+__all__ = [
+    "FAMILY_MODULES",
+    "MODELS",
+    "ModelSpec",
+    "build_model",
+    "from_dict",
+    "get_model_spec",
+    "module_dict",
+    "parse_arch",
+]

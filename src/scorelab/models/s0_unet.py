@@ -66,8 +66,10 @@ def roll_shape(encoding: dict[str, Any]) -> tuple[int, int, int]:
         (the four stride-2 levels of the U-Net need that to come back to the same size).
     """
     shape = encoding.get("shape", DEFAULT_SHAPE)
-    if not isinstance(shape, list | tuple) or len(shape) != 3 or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape
+    if (
+        not isinstance(shape, list | tuple)
+        or len(shape) != 3
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
     ):
         raise ParamsError(f"encoding.shape: expected [tracks, steps, pitches], got {shape!r}")
     c, t, p = shape
@@ -90,7 +92,9 @@ def _down(c_in: int, c_out: int, norm: bool) -> nn.Sequential:
 
 def _up(c_in: int, c_out: int) -> nn.Sequential:
     """A 4x4 stride-2 transposed convolution that doubles T and P (DCGAN)."""
-    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+    return nn.Sequential(
+        nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+    )
 
 
 class UNetGenerator(nn.Module):
@@ -116,8 +120,9 @@ class UNetGenerator(nn.Module):
         self.sample_shape = shape
         self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
         # No norm on the first level (pix2pix): a silent melody must stay exactly zero.
-        self.down = nn.ModuleList([_down(1, b, False), _down(b, 2 * b, True),
-                                   _down(2 * b, 4 * b, True), _down(4 * b, 8 * b, True)])
+        self.down = nn.ModuleList(
+            [_down(1, b, False), _down(b, 2 * b, True), _down(2 * b, 4 * b, True), _down(4 * b, 8 * b, True)]
+        )
         self.up = nn.ModuleList([_up(8 * b + arch.latent_channels, 4 * b), _up(8 * b, 2 * b), _up(4 * b, b)])
         self.out = nn.ConvTranspose2d(2 * b, c, 4, 2, 1)
 

@@ -112,7 +112,7 @@ def plot_rolls(
     shown = list(scores)[:max_items]
     cols = max(1, min(MAX_COLUMNS, len(shown)))
     rows = max(1, math.ceil(len(shown) / cols))
-    fig = Figure(figsize=(PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.6))
+    fig = Figure(figsize=(PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     low_high = pitch_range or _pitch_range(shown)
     n_tracks = max((len(s.tracks) for s in shown), default=1)
@@ -128,12 +128,12 @@ def plot_rolls(
         handles = [
             PolyCollection([], facecolors=colours[i], label=t.name) for i, t in enumerate(shown[0].tracks)
         ]
-        fig.legend(handles=handles, loc="upper right", fontsize=7, ncols=min(len(handles), 4), frameon=False)
+        fig.legend(handles=handles, loc="outside upper right", fontsize=7, ncols=min(len(handles), 4),
+                   frameon=False)
     if title:
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     fig.supxlabel("beats", fontsize=8)
     fig.supylabel("MIDI pitch", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     save_figure(fig, path)
 
 

@@ -89,7 +89,9 @@ class Checkpoint:
     def load_into(self, modules: dict[str, nn.Module]) -> None:
         """Load the recorded weights into ``modules`` (same names), strictly."""
         if set(modules) != set(self.modules):
-            raise CheckpointError(f"{self.path}: holds modules {sorted(self.modules)}, expected {sorted(modules)}")
+            raise CheckpointError(
+                f"{self.path}: holds modules {sorted(self.modules)}, expected {sorted(modules)}"
+            )
         for name, module in modules.items():
             module.load_state_dict(self.modules[name])
 
@@ -160,7 +162,9 @@ def save_checkpoint(
         "step": int(step),
         "fingerprint": fingerprint,
         "modules": {name: _cpu(m.state_dict()) for name, m in modules.items()},
-        "optimizers": None if optimizers is None else {n: _cpu(o.state_dict()) for n, o in optimizers.items()},
+        "optimizers": None
+        if optimizers is None
+        else {n: _cpu(o.state_dict()) for n, o in optimizers.items()},
         "rng": _cpu(rng),
         "state": _cpu(state),
     }

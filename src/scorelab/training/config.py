@@ -62,7 +62,9 @@ class AdversarialTrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in ADVERSARIAL_LOSSES:
             raise ParamsError(f"loss: {self.loss!r} is not one of {sorted(ADVERSARIAL_LOSSES)}")
-        _positive(self, "n_critic", "lr_g", "lr_d", "batch_size", "iterations", "checkpoint_every", "clip_value")
+        _positive(
+            self, "n_critic", "lr_g", "lr_d", "batch_size", "iterations", "checkpoint_every", "clip_value"
+        )
         if self.gp_weight < 0:
             raise ParamsError(f"gp_weight: must be >= 0, got {self.gp_weight}")
         for key in ("beta1", "beta2"):

@@ -39,12 +39,16 @@ VALID_LOG_NAME = "valid_log.tsv"  # written beside the train log
 def _token_tensor(stream: np.ndarray, vocab_size: int, what: str) -> torch.Tensor:
     """Check a 1-D stream of ids in [0, vocab_size) and return it as int64."""
     if stream.ndim != 1 or (stream.size and (stream.min() < 0 or stream.max() >= vocab_size)):
-        raise ValueError(f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}")
+        raise ValueError(
+            f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}"
+        )
     return torch.from_numpy(stream.astype(np.int64))
 
 
 @torch.no_grad()
-def stream_loss(model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device) -> float:
+def stream_loss(
+    model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device
+) -> float:
     """Mean next-token cross-entropy over non-overlapping windows covering ``ids``.
 
     Window k predicts tokens ``k*window+1 .. (k+1)*window``; the last window may be
@@ -147,7 +151,10 @@ def train_likelihood(
     modules = module_dict(spec.family, model)
     rng = torch.Generator().manual_seed(seed)  # the data generator: window offsets
 
-    logs = {"train": TsvLog(log_path, TRAIN_COLUMNS), "valid": TsvLog(log_path.with_name(VALID_LOG_NAME), VALID_COLUMNS)}
+    logs = {
+        "train": TsvLog(log_path, TRAIN_COLUMNS),
+        "valid": TsvLog(log_path.with_name(VALID_LOG_NAME), VALID_COLUMNS),
+    }
     resume = resume_or_start(out_dir, fingerprint, logs)
     start = 0
     if resume is not None:

@@ -129,9 +129,9 @@ def bce_critic_loss(
     in DCGAN (Radford et al. 2015). The logged "wasserstein" is the mean logit gap.
     """
     s_real, s_fake = critic(real), critic(fake)
-    loss = F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real)) + F.binary_cross_entropy_with_logits(
-        s_fake, torch.zeros_like(s_fake)
-    )
+    loss = F.binary_cross_entropy_with_logits(
+        s_real, torch.ones_like(s_real)
+    ) + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
     gap = (s_real.mean() - s_fake.mean()).detach()
     return CriticLoss(loss, gap, torch.zeros((), device=real.device))
 

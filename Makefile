@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make repro   -> create .venv, install everything, run `dvc repro` on the default params
+#   make test    -> create .venv, install everything, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup repro test lint bench clean-venv
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 is pinned in pyproject.toml: on this project's machines pip takes the
+# CPU build from local disk; on a GPU machine the same pin brings CUDA.
+# tinysoundfont is installed without its dependencies: its pyaudio dependency is only
+# for live playback and does not build; rendering MIDI to WAV needs nothing else.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps tinysoundfont==0.3.7
+	touch $@
+
+repro: setup
+	$(BIN)/dvc repro
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src stages tests
+
+clean-venv:
+	rm -rf $(VENV)

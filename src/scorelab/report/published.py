@@ -1,0 +1,62 @@
+"""Numbers the seed papers published, kept as data for the report's last section.
+
+They were measured on the papers' own corpora, model sizes and (often unstated)
+settings, so they are context, not targets: they are not directly comparable with the
+numbers this pipeline measures. Source: SEEDS.md (the project's digest of the papers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMPARABILITY_NOTE = (
+    "Reported by the papers on their own corpora and settings, so not directly comparable "
+    "with the numbers above."
+)
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    """One table of published numbers: which paper, on what, with what caveat."""
+
+    paper: str  # seed id, as in SEEDS.md
+    title: str
+    corpus: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[float, ...]], ...]
+    note: str = ""
+
+
+S1_MUSEGAN_METRICS = PublishedTable(
+    paper="S1",
+    title="Bi-LSTM GAN and CNN-LSTM GAN, MuseGAN metrics (closer to the training data is better)",
+    corpus="Lakh Pianoroll Dataset, rock, single piano track, 10 % of the songs; 2000 generated bars",
+    columns=("EB %", "UPC", "QN %"),
+    rows=(
+        ("training data", (24.8, 3.28, 88.4)),
+        ("naive model", (40.6, 8.92, 30.4)),
+        ("Bi-LSTM GAN", (39.5, 7.73, 48.7)),
+        ("CNN-LSTM GAN", (27.7, 5.24, 67.4)),
+        ("MuseGAN", (22.6, 4.13, 62.2)),
+    ),
+    note="EB, UPC and QN as in MuseGAN (Dong et al. 2018); a qualified note lasts >= 3 time steps.",
+)
+
+S4_PITCH_STATISTICS = PublishedTable(
+    paper="S4",
+    title="LSTM / GAN melodies, pitch statistics",
+    corpus="Essen folk songs, Erk subset, transposed to C major / A minor",
+    columns=("pitch histogram Manhattan distance", "pitch mean", "pitch std"),
+    rows=(
+        ("data", (141.35, 7.61, 1.11)),
+        ("generated", (234.88, 7.97, 0.17)),
+    ),
+    note=(
+        "The Manhattan distance is between raw-count pitch histograms (it grows with the "
+        "number of notes; ours, pitch_hist_manhattan, is between normalised histograms, 0-2). "
+        "The pitch mean/std are not MIDI numbers (ours are). The paper also reports mode "
+        "collapse reduced by about 80 %."
+    ),
+)
+
+PUBLISHED: tuple[PublishedTable, ...] = (S1_MUSEGAN_METRICS, S4_PITCH_STATISTICS)

@@ -1,0 +1,125 @@
+"""A report as a list of blocks, rendered twice: GitHub Markdown and one HTML page.
+
+Keeping the content in blocks means README.md and index.html always say the same
+thing. The HTML is self-contained (inline CSS, no script, no network): images and
+media are relative links, so the page opens from disk.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section title; level 1 is the page title."""
+
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Plain text (escaped in HTML)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of already formatted cells."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    """A picture; ``src`` is relative to the report folder."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Links:
+    """A list of (text, relative href); ``audio`` adds an HTML player per item."""
+
+    items: tuple[tuple[str, str], ...]
+    audio: bool = False
+
+
+Block = Heading | Paragraph | Table | Image | Links
+
+CSS = """
+body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+img { max-width: 100%; border: 1px solid #eee; }
+ul.media { list-style: none; padding-left: 0; }
+ul.media li { margin: 0.2rem 0; }
+audio { height: 2rem; vertical-align: middle; margin-left: 0.5rem; }
+""".strip()
+
+
+def href(path: str) -> str:
+    """Percent-encode a relative POSIX path for a link (``/`` kept)."""
+    return quote(path, safe="/.-_~")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    """GitHub-flavoured Markdown for the blocks, ending in one newline."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"{'#' * block.level} {block.text}")
+        elif isinstance(block, Paragraph):
+            out.append(block.text)
+        elif isinstance(block, Table):
+            lines = ["| " + " | ".join(_md_cell(c) for c in block.header) + " |"]
+            lines.append("|" + "|".join(["---"] + ["---:"] * (len(block.header) - 1)) + "|")
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+            out.append("\n".join(lines))
+        elif isinstance(block, Image):
+            out.append(f"![{block.alt}]({href(block.src)})")
+        elif isinstance(block, Links):
+            out.append("\n".join(f"- [{text}]({href(link)})" for text, link in block.items))
+    return "\n\n".join(out) + "\n"
+
+
+def _html_block(block: Block) -> str:
+    esc = html.escape
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        return f"<p>{esc(block.text)}</p>"
+    if isinstance(block, Table):
+        head = "".join(f"<th>{esc(c)}</th>" for c in block.header)
+        body = "\n".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    if isinstance(block, Image):
+        return f'<p><img src="{esc(href(block.src))}" alt="{esc(block.alt)}"></p>'
+    items = []
+    for text, link in block.items:
+        player = f' <audio controls preload="none" src="{esc(href(link))}"></audio>' if block.audio else ""
+        items.append(f'<li><a href="{esc(href(link))}">{esc(text)}</a>{player}</li>')
+    return '<ul class="media">\n' + "\n".join(items) + "\n</ul>"
+
+
+def to_html(blocks: Sequence[Block], title: str) -> str:
+    """One self-contained HTML page for the blocks (inline CSS, no scripts)."""
+    body = "\n".join(_html_block(b) for b in blocks)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+        f"{body}\n</body>\n</html>\n"
+    )

@@ -1,0 +1,217 @@
+"""End-to-end: the whole pipeline with `dvc repro` in a temporary copy of the repository.
+
+One module-scoped run on the `tiny` profile (a few pieces per corpus, two training
+steps) is shared by the checks below, which follow the pitfalls of DVC.md: a second
+repro runs nothing, `dvc exp run -S model.n_critic=2` reruns only the adversarial
+chain and the report, `dvc metrics diff` shows the change, push/pull restores every
+output byte for byte in a fresh clone, code edits and new variants are seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.e2e
+
+
+def _env(tmp: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        DVC_NO_ANALYTICS="1",
+        DVC_SITE_CACHE_DIR=str(tmp / "dvc-site"),
+        DVC_GLOBAL_CONFIG_DIR=str(tmp / "dvc-global"),
+        DVC_SYSTEM_CONFIG_DIR=str(tmp / "dvc-system"),
+        GIT_AUTHOR_NAME="scorelab-test",
+        GIT_AUTHOR_EMAIL="test@example.invalid",
+        GIT_COMMITTER_NAME="scorelab-test",
+        GIT_COMMITTER_EMAIL="test@example.invalid",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def ran_stages(output: str) -> set[str]:
+    """Stage names DVC reports as running in an output."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def tree_digest(root: Path, rel: list[str]) -> dict[str, str]:
+    """sha256 of every file under the given folders."""
+    out = {}
+    for r in rel:
+        for f in sorted((root / r).rglob("*")):
+            if f.is_file():
+                out[str(f.relative_to(root))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = _env(tmp)
+    dest = tmp / "repo"
+    files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO, env).stdout.split()
+    for rel in files:
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    # The committed outputs of the default run would make this a no-op repro; start clean.
+    for generated in ("dvc.lock", "metrics", "logs", "reports"):
+        p = dest / generated
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["base"]["profile"] = "tiny"
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "init", "-q", "-b", "main"], dest, env)
+    run(["git", "add", "-A"], dest, env)
+    run(["git", "commit", "-q", "-m", "tiny"], dest, env)
+    first = run(["dvc", "repro"], dest, env)
+    run(["git", "add", "-A"], dest, env)
+    run(["git", "commit", "-q", "-m", "first run"], dest, env)
+    return dest, env, first.stdout + first.stderr
+
+
+def test_first_repro_writes_every_output(project):
+    dest, _, output = project
+    assert "corpus@jsb" in ran_stages(output)
+    for rel in [
+        "data/corpus/jsb/notes.parquet",
+        "data/corpus/jsb/rejected.parquet",
+        "data/corpus/essen_erk/pieces.parquet",
+        "data/encoded/jsb_roll/train.npz",
+        "data/encoded/jsb_roll/encoding.json",
+        "data/encoded/erk_tokens/test.npz",
+        "models/s0_wgan_gp_jsb/checkpoint.pt",
+        "models/s4_lstm_erk/checkpoint.pt",
+        "logs/s0_wgan_gp_jsb/train_log.tsv",
+        "logs/s4_lstm_erk/valid_log.tsv",
+        "samples/s0_wgan_gp_jsb/rolls.png",
+        "samples/s0_wgan_gp_jsb/accompaniment.png",
+        "samples/s0_wgan_gp_jsb/notes.parquet",
+        "samples/s4_lstm_erk/samples.npz",
+        "metrics/data/jsb_roll/train.json",
+        "metrics/data/erk_tokens/test.json",
+        "metrics/variants/s0_wgan_gp_jsb/samples.json",
+        "metrics/variants/s0_wgan_gp_jsb/accompaniment.json",
+        "metrics/variants/s4_lstm_erk/samples.json",
+        "reports/index.html",
+        "reports/README.md",
+    ]:
+        assert (dest / rel).is_file(), rel
+    assert list((dest / "samples/s0_wgan_gp_jsb/midi").glob("*.mid"))
+    assert list((dest / "samples/s4_lstm_erk/midi").glob("*.mid"))
+    # two training steps logged, one row each
+    rows = (dest / "logs/s0_wgan_gp_jsb/train_log.tsv").read_text().strip().splitlines()
+    assert rows[0].split("\t")[0] == "step" and len(rows) == 3
+
+
+def test_second_repro_runs_nothing(project):
+    dest, env, _ = project
+    again = run(["dvc", "repro"], dest, env)
+    assert ran_stages(again.stdout + again.stderr) == set()
+    status = run(["dvc", "status", "--json"], dest, env)
+    assert json.loads(status.stdout) == {}
+
+
+def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
+    dest, env, _ = project
+    before = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
+    exp = run(["dvc", "exp", "run", "-S", "model.n_critic=2"], dest, env)
+    stages = ran_stages(exp.stdout + exp.stderr)
+    assert {
+        "train_adversarial@s0_wgan_gp_jsb",
+        "sample_adversarial@s0_wgan_gp_jsb",
+        "evaluate_adversarial@s0_wgan_gp_jsb",
+        "report",
+    } <= stages
+    assert not any(s.startswith(("corpus@", "encode@", "evaluate_data@")) for s in stages)
+    assert not any("likelihood" in s for s in stages), stages
+    after = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
+    assert after != before
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], dest, env).stdout)
+    changed = diff.get("metrics/variants/s0_wgan_gp_jsb/samples.json", {})
+    assert changed, diff
+    assert all(k not in diff for k in diff if "erk" in k), diff
+    md = run(["dvc", "metrics", "diff", "HEAD", "--md"], dest, env).stdout
+    assert "s0_wgan_gp_jsb" in md
+    # back to the committed state for the checks that follow
+    run(["git", "checkout", "--", "."], dest, env)
+    run(["dvc", "checkout", "-q"], dest, env, check=False)
+
+
+def test_push_then_pull_into_fresh_clone_restores_outputs(project, tmp_path):
+    dest, env, _ = project
+    run(["dvc", "checkout", "-f"], dest, env, check=False)
+    assert json.loads(run(["dvc", "status", "--json"], dest, env).stdout) == {}
+    run(["dvc", "push"], dest, env)
+    clone = dest.parent / "clone"
+    run(["git", "clone", "-q", str(dest), str(clone)], dest.parent, env)
+    run(["dvc", "pull"], clone, env)
+    cached = ["data", "models", "samples"]
+    assert tree_digest(clone, cached) == tree_digest(dest, cached)
+    assert json.loads(run(["dvc", "status", "--json"], clone, env).stdout) == {}
+
+
+def test_code_edit_and_new_variant_are_seen(project):
+    dest, env, _ = project
+    target = dest / "src/scorelab/metrics/__init__.py"
+    original = target.read_text()
+    try:
+        target.write_text(original + "\n# touched by the e2e test\n")
+        status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
+        assert any(k.startswith("evaluate_data@") for k in status), status
+        assert not any(k.startswith(("corpus@", "train_")) for k in status), status
+    finally:
+        target.write_text(original)
+    params_path = dest / "params.yaml"
+    original_params = params_path.read_text()
+    try:
+        params = yaml.safe_load(original_params)
+        params["variants"]["adversarial"]["s0_wide"] = dict(params["variants"]["adversarial"]["s0_wgan_gp_jsb"])
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        stages = run(["dvc", "stage", "list", "--name-only"], dest, env).stdout.split()
+        assert {"train_adversarial@s0_wide", "sample_adversarial@s0_wide"} <= set(stages)
+    finally:
+        params_path.write_text(original_params)
+
+
+def test_bad_params_fail_before_work(project):
+    dest, env, _ = project
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["model"]["n_critc"] = 3
+    bad = dest / "bad_params.yaml"
+    bad.write_text(yaml.safe_dump(params))
+    proc = run(
+        [str(BIN / "python"), "stages/train.py", "adversarial", "s0_wgan_gp_jsb", "--data", "x", "--out", "y",
+         "--logs", "z", "--params", str(bad)],
+        dest, env, check=False,
+    )
+    assert proc.returncode != 0
+    assert "model.n_critc" in proc.stderr
+    assert not (dest / "y").exists()
