@@ -65,8 +65,7 @@ def check_keys(d: Any, schema: dict[str, type], where: str, required: tuple[str,
 def validate(params: dict) -> dict:
     """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key."""
     from scorelab.codecs import get_codec
-    from scorelab.models import get_model_spec, validate_arch
-    from scorelab.training import validate_train
+    from scorelab.models import get_model_spec, parse_arch
 
     check_keys(params, {k: dict for k in TOP_KEYS}, "params", required=TOP_KEYS)
     check_keys(params["base"], {"seed": int, "profile": str}, "base", required=("seed", "profile"))
@@ -90,7 +89,7 @@ def validate(params: dict) -> dict:
             raise ParamsError(f"{where}: {exc}") from exc
     check_keys(params["evaluate"], {"qn_min_steps": int}, "evaluate")
     check_keys(params["variants"], {f: dict for f in FAMILIES}, "variants")
-    validate_train("adversarial", params["model"], "model")
+    _check_model_section(params["model"])
     for family in FAMILIES:
         for name, v in params["variants"].get(family, {}).items():
             where = f"variants.{family}.{name}"
@@ -103,12 +102,37 @@ def validate(params: dict) -> dict:
                 raise ParamsError(f"{where}.model: {exc}") from exc
             if spec.family != family:
                 raise ParamsError(f"{where}.model: {v['model']} is a {spec.family} model, listed under {family}")
-            validate_arch(v["model"], v.get("arch", {}), f"{where}.arch")
+            parse_arch(v["model"], v.get("arch", {}), f"{where}.arch")
             check_keys(v.get("sample", {}), SAMPLE_KEYS[family], f"{where}.sample")
             for pname in params["profiles"]:
                 train = resolve_train(params, family, name, profile=pname)
                 validate_train(family, train, f"{where}.train (with profile {pname})")
     return params
+
+
+def validate_train(family: str, train: dict, where: str) -> None:
+    """Check a resolved training config against its family's strict dataclass."""
+    from scorelab.models.config import from_dict
+    from scorelab.training.config import AdversarialTrainConfig, LikelihoodTrainConfig
+
+    cls = AdversarialTrainConfig if family == "adversarial" else LikelihoodTrainConfig
+    from_dict(cls, train, where)
+
+
+def _check_model_section(model: dict) -> None:
+    """``model:`` holds adversarial training defaults: only their keys, with their types."""
+    import dataclasses
+    import typing
+
+    from scorelab.models.config import _check_value
+    from scorelab.training.config import AdversarialTrainConfig
+
+    fields = {f.name for f in dataclasses.fields(AdversarialTrainConfig)}
+    hints = typing.get_type_hints(AdversarialTrainConfig)
+    for k, v in model.items():
+        if k not in fields:
+            raise ParamsError(f"model.{k}: unknown key; valid keys are {sorted(fields)}")
+        _check_value(v, hints[k], f"model.{k}")
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:
