@@ -104,14 +104,18 @@ def test_seconds_follow_the_tempo_map(tmp_path):
     import mido
 
     midi = mido.MidiFile(type=1, ticks_per_beat=96)
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("set_tempo", tempo=500000, time=0),  # 120 qpm
-        mido.MetaMessage("set_tempo", tempo=1000000, time=192),  # 60 qpm from beat 3
-    ])
-    notes = mido.MidiTrack([
-        mido.Message("note_on", note=60, velocity=64, time=96),  # beat 2: 0.5 s
-        mido.Message("note_off", note=60, velocity=0, time=192),  # beat 4: 0.5 + 0.5 + 1.0
-    ])
+    conductor = mido.MidiTrack(
+        [
+            mido.MetaMessage("set_tempo", tempo=500000, time=0),  # 120 qpm
+            mido.MetaMessage("set_tempo", tempo=1000000, time=192),  # 60 qpm from beat 3
+        ]
+    )
+    notes = mido.MidiTrack(
+        [
+            mido.Message("note_on", note=60, velocity=64, time=96),  # beat 2: 0.5 s
+            mido.Message("note_off", note=60, velocity=0, time=192),  # beat 4: 0.5 + 0.5 + 1.0
+        ]
+    )
     midi.tracks.extend([conductor, notes])
     midi.save(str(tmp_path / "tempo.mid"))
     score = read_midi(tmp_path / "tempo.mid")

@@ -89,9 +89,7 @@ def test_empty_bar_rate_explicit_n_bars_cuts_later_notes():
 
 
 def test_drum_track_counts_for_empty_bars_not_for_pitch():
-    s = Score.from_notes(
-        [(0, 60, 0, 96), (1, 36, 96, 24)], tracks=[Track("piano"), Track("kit", 0, True)]
-    )
+    s = Score.from_notes([(0, 60, 0, 96), (1, 36, 96, 24)], tracks=[Track("piano"), Track("kit", 0, True)])
     assert empty_bar_rate(s) == 0.5  # piano empty in bar 2, kit empty in bar 1
     assert unique_pitches(s) == 1
     assert pitch_mean(s) == 60.0

@@ -59,8 +59,13 @@ def _track_messages(notes: pd.DataFrame, channel: int) -> list[mido.Message]:
     order = np.lexsort((pitches, is_on, times))  # by time, then offs before ons, then pitch
     deltas = np.diff(times[order], prepend=0)
     messages = []
-    for delta, on, p, v in zip(deltas.tolist(), is_on[order].tolist(), pitches[order].tolist(),
-                               velocities[order].tolist(), strict=True):
+    for delta, on, p, v in zip(
+        deltas.tolist(),
+        is_on[order].tolist(),
+        pitches[order].tolist(),
+        velocities[order].tolist(),
+        strict=True,
+    ):
         kind = "note_on" if on else "note_off"
         messages.append(mido.Message(kind, channel=channel, note=p, velocity=v, time=delta))
     return messages
@@ -197,15 +202,19 @@ def read_midi(
         stop = start + ticks["duration"].astype(np.int64)
         onset, end = _rescale(start, tpq, resolution), _rescale(stop, tpq, resolution)
         start_s = tick_seconds(start, tempo_ticks, tempo_mspq, tpq)
-        frames.append(pd.DataFrame({
-            "track": index,
-            "pitch": ticks["pitch"].astype(np.int64),
-            "onset": onset,
-            "duration": np.maximum(end - onset, 1),
-            "velocity": ticks["velocity"].astype(np.int64),
-            "onset_s": start_s,
-            "duration_s": tick_seconds(stop, tempo_ticks, tempo_mspq, tpq) - start_s,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "track": index,
+                    "pitch": ticks["pitch"].astype(np.int64),
+                    "onset": onset,
+                    "duration": np.maximum(end - onset, 1),
+                    "velocity": ticks["velocity"].astype(np.int64),
+                    "onset_s": start_s,
+                    "duration_s": tick_seconds(stop, tempo_ticks, tempo_mspq, tpq) - start_s,
+                }
+            )
+        )
         tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
     notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NOTE_COLUMNS)
     if len(notes) == 0:
@@ -216,12 +225,19 @@ def read_midi(
         "tempo": 6e7 / float(tempo_map(tempo_ticks, tempo_mspq)[1][0]),
         "time_signature": (
             (int(midi.time_signatures[0].numerator), int(midi.time_signatures[0].denominator))
-            if len(midi.time_signatures) else (4, 4)
+            if len(midi.time_signatures)
+            else (4, 4)
         ),
     }
     score = Score(
-        notes=notes, tracks=tracks, resolution=resolution, piece_id=piece_id or path.stem,
-        corpus=corpus, source=str(path), sha256=hashlib.sha256(data).hexdigest(), **meta,
+        notes=notes,
+        tracks=tracks,
+        resolution=resolution,
+        piece_id=piece_id or path.stem,
+        corpus=corpus,
+        source=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        **meta,
     )
     try:
         return score.validate()

@@ -101,9 +101,7 @@ def pitch_histogram(scores: Sequence[Score]) -> np.ndarray:
     return counts
 
 
-def pitch_histogram_manhattan(
-    a: Sequence[Score], b: Sequence[Score], normalize: bool = True
-) -> float:
+def pitch_histogram_manhattan(a: Sequence[Score], b: Sequence[Score], normalize: bool = True) -> float:
     """Manhattan (L1) distance between the 128-bin pitch histograms of two sets (S4).
 
     S4 reports 141.35 (data) vs 234.88 (generated) on raw counts, which grow with the

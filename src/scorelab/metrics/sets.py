@@ -31,7 +31,14 @@ from scorelab.score import Score
 SIGNIFICANT_DIGITS = 6  # rounding of every float written, so JSON bytes are stable
 PCH_KEYS = tuple(f"pch_{i:02d}" for i in range(PITCH_CLASSES))
 PIECE_KEYS = (
-    "empty_bar_rate", "unique_pitches", "in_scale_ratio", "EB", "UPC", "QN", "pitch_mean", "pitch_std",
+    "empty_bar_rate",
+    "unique_pitches",
+    "in_scale_ratio",
+    "EB",
+    "UPC",
+    "QN",
+    "pitch_mean",
+    "pitch_std",
 )
 COUNT_KEYS = ("n_pieces", "n_notes")
 SET_KEYS = (*COUNT_KEYS, *PIECE_KEYS, *PCH_KEYS)

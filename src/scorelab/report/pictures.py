@@ -128,8 +128,9 @@ def plot_rolls(
         handles = [
             PolyCollection([], facecolors=colours[i], label=t.name) for i, t in enumerate(shown[0].tracks)
         ]
-        fig.legend(handles=handles, loc="outside upper right", fontsize=7, ncols=min(len(handles), 4),
-                   frameon=False)
+        fig.legend(
+            handles=handles, loc="outside upper right", fontsize=7, ncols=min(len(handles), 4), frameon=False
+        )
     if title:
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     fig.supxlabel("beats", fontsize=8)

@@ -57,8 +57,8 @@ Block = Heading | Paragraph | Table | Image | Links
 CSS = """
 body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
+td.num { text-align: right; }
 th { background: #f3f3f3; }
 img { max-width: 100%; border: 1px solid #eee; }
 ul.media { list-style: none; padding-left: 0; }
@@ -70,6 +70,23 @@ audio { height: 2rem; vertical-align: middle; margin-left: 0.5rem; }
 def href(path: str) -> str:
     """Percent-encode a relative POSIX path for a link (``/`` kept)."""
     return quote(path, safe="/.-_~")
+
+
+def is_number(text: str) -> bool:
+    """True for a cell that reads as a number (or the missing-value dash): right-aligned."""
+    if text in ("–", "-"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_columns(table: Table) -> list[bool]:
+    """Per column: does every body cell read as a number?"""
+    columns = range(len(table.header))
+    return [bool(table.rows) and all(is_number(row[j]) for row in table.rows) for j in columns]
 
 
 def _md_cell(text: str) -> str:
@@ -86,7 +103,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append(block.text)
         elif isinstance(block, Table):
             lines = ["| " + " | ".join(_md_cell(c) for c in block.header) + " |"]
-            lines.append("|" + "|".join(["---"] + ["---:"] * (len(block.header) - 1)) + "|")
+            lines.append("|" + "|".join("---:" if n else "---" for n in _numeric_columns(block)) + "|")
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
             out.append("\n".join(lines))
         elif isinstance(block, Image):
@@ -104,7 +121,11 @@ def _html_block(block: Block) -> str:
         return f"<p>{esc(block.text)}</p>"
     if isinstance(block, Table):
         head = "".join(f"<th>{esc(c)}</th>" for c in block.header)
-        body = "\n".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        cls = ['<td class="num">' if n else "<td>" for n in _numeric_columns(block)]
+        body = "\n".join(
+            "<tr>" + "".join(f"{cls[j]}{esc(c)}</td>" for j, c in enumerate(row)) + "</tr>"
+            for row in block.rows
+        )
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
     if isinstance(block, Image):
         return f'<p><img src="{esc(href(block.src))}" alt="{esc(block.alt)}"></p>'
@@ -119,7 +140,7 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
     """One self-contained HTML page for the blocks (inline CSS, no scripts)."""
     body = "\n".join(_html_block(b) for b in blocks)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )

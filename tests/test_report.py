@@ -1,0 +1,171 @@
+"""The report from a small hand-made tree: table values, links, figures, stable bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scorelab.io.audio import render_audio
+from scorelab.io.midi import write_midi
+from scorelab.metrics import evaluate_set
+from scorelab.report.build import build_report, format_value
+from scorelab.report.pictures import plot_rolls
+from scorelab.score import Score, Track
+from scorelab.utils import write_json
+
+PARAMS = {
+    "base": {"seed": 7, "profile": "tiny"},
+    "datasets": {"jsb_roll": {"corpus": "jsb", "codec": "pianoroll"}, "unused": {"corpus": "x"}},
+    "variants": {
+        "adversarial": {"gan": {"dataset": "jsb_roll", "model": "s0_unet"}},
+        "likelihood": {"lstm": {"dataset": "jsb_roll", "model": "s4_lstm"}},
+    },
+    "evaluate": {"qn_min_steps": 3},
+}
+
+
+def hand_score(piece_id: str = "a") -> Score:
+    """2 tracks, 2 bars, bass silent in bar 2: empty_bar_rate 0.25, QN 80 %, 5 pitches."""
+    rows = [(0, 60, 0, 48), (0, 64, 48, 48), (0, 67, 96, 96), (0, 66, 96, 12), (1, 48, 0, 96)]
+    return Score.from_notes(rows, tracks=[Track("soprano", 52), Track("bass", 32)], piece_id=piece_id)
+
+
+def one_note(piece_id: str) -> Score:
+    return Score.from_notes([(0, 62, 0, 24)], tracks=[Track("melody", 0)], piece_id=piece_id)
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    metrics, logs, samples = tmp_path / "metrics", tmp_path / "models", tmp_path / "samples"
+    write_json(metrics / "data/jsb_roll/train.json", evaluate_set([hand_score()], step_ticks=6))
+    write_json(metrics / "data/jsb_roll/test.json", evaluate_set([hand_score(), one_note("b")], step_ticks=6))
+    write_json(metrics / "variants/gan/samples.json", evaluate_set([one_note("s")], step_ticks=6))
+    write_json(metrics / "variants/gan/accompaniment.json", evaluate_set([], step_ticks=6))
+    write_json(metrics / "variants/lstm/samples.json", evaluate_set([one_note("t")], step_ticks=6, n_bars=2))
+    (logs / "gan").mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "step": [0, 1, 2],
+            "loss_g": [1.0, 0.5, 0.2],
+            "loss_d": [0.1, 0.2, 0.3],
+            "wasserstein": [2.0, 1.0, 0.5],
+            "gradient_penalty": [0.3, 0.2, 0.1],
+        }
+    ).to_csv(logs / "gan/train_log.tsv", sep="\t", index=False)
+    (logs / "lstm").mkdir(parents=True)
+    pd.DataFrame({"step": [0, 1, 2, 3], "epoch": [0, 0, 1, 1], "train_loss": [3.0, 2.0, 1.5, 1.2]}).to_csv(
+        logs / "lstm/train_log.tsv", sep="\t", index=False
+    )
+    pd.DataFrame({"step": [1, 3], "epoch": [0, 1], "valid_loss": [2.5, 1.8]}).to_csv(
+        logs / "lstm/valid_log.tsv", sep="\t", index=False
+    )
+    gan = [hand_score(f"{i:03d}") for i in range(10)]
+    plot_rolls(gan[:4], samples / "gan/rolls.png", title="gan")
+    plot_rolls(gan[:2], samples / "gan/accompaniment.png", title="gan accompaniment")
+    for s in gan:
+        write_midi(s, samples / "gan/midi" / f"{s.piece_id}.mid")
+    render_audio(gan[0], samples / "gan/audio/000.wav", sample_rate=8000)
+    write_midi(one_note("000"), samples / "lstm/midi/000.mid")
+    return tmp_path
+
+
+def build(tree: Path) -> Path:
+    out = tree / "reports"
+    build_report(out, tree / "metrics", tree / "models", tree / "samples", PARAMS)
+    return out
+
+
+def markdown_rows(text: str) -> dict[str, dict[str, str]]:
+    """Every Markdown table row keyed by its first cell, as {column: cell}."""
+    rows, header = {}, None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(line) <= set("|-: "):
+            rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
+
+
+def test_table_values(tree):
+    readme = (build(tree) / "README.md").read_text()
+    rows = markdown_rows(readme)
+    train = rows["jsb_roll train"]
+    assert (train["n_pieces"], train["n_notes"]) == ("1", "5")
+    assert train["empty_bar_rate"] == "0.25" and train["EB"] == "25"
+    assert train["unique_pitches"] == "5" and train["in_scale_ratio"] == "0.8"
+    assert train["UPC"] == "1.667" and train["QN"] == "80"
+    assert train["pitch_mean"] == "61" and train["pitch_std"] == "6.928"
+    assert "pch_00" not in train
+    test = rows["jsb_roll test"]
+    assert test["n_pieces"] == "2" and test["pitch_mean"] == "61.5"  # (61 + 62) / 2
+    assert rows["gan samples"]["unique_pitches"] == "1"
+    assert rows["gan accompaniment"]["n_pieces"] == "0" and rows["gan accompaniment"]["QN"] == "–"
+    assert rows["lstm samples"]["empty_bar_rate"] == "0.5"  # 1 note in 2 fixed bars
+    assert "lstm accompaniment" not in rows  # optional, absent
+    # published numbers, kept apart and flagged as not comparable
+    assert rows["training data"]["EB %"] == "24.8" and rows["MuseGAN"]["QN %"] == "62.2"
+    assert rows["generated"]["pitch histogram Manhattan distance"] == "234.88"
+    assert "not directly comparable" in readme
+    assert "Profile: tiny. Seed: 7." in readme
+
+
+def test_links_and_figures(tree):
+    out = build(tree)
+    readme, page = (out / "README.md").read_text(), (out / "index.html").read_text()
+    for text in (readme, page):
+        assert "../samples/gan/midi/000.mid" in text and "../samples/gan/midi/007.mid" in text
+        assert "008.mid" not in text  # at most 8 per variant
+        assert "../samples/gan/audio/000.wav" in text
+        assert "../samples/lstm/midi/000.mid" in text
+        assert str(tree) not in text  # no absolute paths
+    assert "first 8 of 10" in readme
+    assert '<audio controls preload="none" src="../samples/gan/audio/000.wav">' in page
+    assert "<script" not in page and "http" not in page
+    for name in ("pch_jsb_roll", "losses_gan", "losses_lstm", "rolls_gan", "accompaniment_gan"):
+        assert (out / "figures" / f"{name}.png").is_file()
+        assert f"figures/{name}.png" in readme and f'src="figures/{name}.png"' in page
+    assert not (out / "figures/rolls_lstm.png").exists()
+    assert (out / "figures/rolls_gan.png").read_bytes() == (tree / "samples/gan/rolls.png").read_bytes()
+    for link in [line.split("](")[1].rstrip(")") for line in readme.splitlines() if "](" in line]:
+        assert (out / link).is_file(), link
+
+
+def test_same_inputs_same_bytes(tree):
+    first = snapshot(build(tree))
+    second = snapshot(build(tree))
+    assert first == second
+    assert set(first) >= {"README.md", "index.html", "figures/losses_gan.png"}
+
+
+def test_missing_variant_metrics_is_an_error_naming_the_file(tree):
+    before = snapshot(build(tree))
+    (tree / "metrics/variants/lstm/samples.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"variants/lstm/samples\.json"):
+        build(tree)
+    assert snapshot(tree / "reports") == before  # the previous report is left whole
+
+
+def test_missing_optional_inputs_are_skipped(tmp_path):
+    write_json(tmp_path / "metrics/variants/gan/samples.json", evaluate_set([one_note("s")], step_ticks=6))
+    write_json(tmp_path / "metrics/variants/lstm/samples.json", evaluate_set([one_note("t")], step_ticks=6))
+    out = tmp_path / "reports"
+    build_report(out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS)
+    readme = (out / "README.md").read_text()
+    assert "No training logs found." in readme and "No samples found." in readme
+    assert "jsb_roll train" not in markdown_rows(readme)
+
+
+def test_format_value():
+    values = (None, 3, 0.333333, 88.4, 1234.5)
+    assert [format_value(v) for v in values] == ["–", "3", "0.3333", "88.4", "1234"]
