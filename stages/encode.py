@@ -16,7 +16,8 @@ def main(
 ) -> None:
     """Encode dataset NAME from the corpus tables in CORPUS into OUT."""
     summary = run_encode(load_params(params), name, corpus, out)
-    typer.echo(f"encode {name}: {summary['splits']}")
+    for split, info in summary["splits"].items():
+        typer.echo(f"encode {name} {split}: {info['pieces_kept']} pieces, {info['items']} items, rejected {info['rejected']}")
 
 
 if __name__ == "__main__":

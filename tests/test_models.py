@@ -26,6 +26,16 @@ ADV_TRAIN = {
 LIK_TRAIN = {"lr": 1e-3, "epochs": 3, "batch_size": 2, "window": 4, "checkpoint_every": 5}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads; one thread also avoids OpenMP spin-waits
+    when other test processes share the cores (a 100x slowdown measured under load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:
     """Run the real training function of ``name``'s family on tiny random data."""
     spec, cfg = get_model_spec(name), TINY[name]
@@ -101,7 +111,8 @@ def test_unet_shapes_match_s0_table_1():
     gen, critic = build_s0_unet(S0UNetArch(base_channels=2, latent_channels=512), {"shape": [4, 32, 128]})
     assert gen.latent_shape == (512, 2, 8)  # S0's latent noise (2, 8, 512), channels first
     z = torch.randn(3, *gen.latent_shape)
-    roll = gen(z)
+    with torch.no_grad():
+        roll = gen(z)
     assert roll.shape == (3, 4, 32, 128)
     assert float(roll.min()) >= 0.0 and float(roll.max()) <= 1.0
     assert critic(roll).shape == (3,)

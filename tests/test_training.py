@@ -1,0 +1,228 @@
+"""Training: losses against hand-computed values, checkpoints, resume, determinism."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from scorelab.errors import CheckpointError, ParamsError
+from scorelab.models import build_model
+from scorelab.training import (
+    ADVERSARIAL_LOSSES,
+    load_checkpoint,
+    save_checkpoint,
+    train_adversarial,
+    train_likelihood,
+)
+from scorelab.training.losses import (
+    bce_critic_loss,
+    bce_generator_loss,
+    clip_weights,
+    gradient_penalty,
+    next_token_loss,
+    wgan_generator_loss,
+    wgan_gp_critic_loss,
+)
+
+ARCH = {"base_channels": 2, "latent_channels": 3}
+ENCODING = {"shape": [2, 16, 16]}
+TRAIN = {
+    "loss": "wgan-gp", "n_critic": 2, "gp_weight": 10.0, "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5,
+    "beta2": 0.9, "batch_size": 3, "iterations": 5, "checkpoint_every": 2, "melody_dropout": 0.5,
+}  # fmt: skip
+DATA = (np.random.default_rng(0).random((7, 2, 16, 16)) < 0.1).astype(np.uint8)
+LSTM_ARCH = {"hidden": 8, "dropout": 0.2}
+LSTM_TRAIN = {"lr": 1e-2, "epochs": 2, "batch_size": 2, "window": 4, "checkpoint_every": 2}
+STREAM = np.random.default_rng(1).integers(0, 6, 30)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads; one thread also avoids OpenMP spin-waits
+    when other test processes share the cores (a 100x slowdown measured under load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run_gan(out: Path, seed: int = 0, max_steps: int | None = None, **train) -> Path:
+    return train_adversarial(
+        "s0_unet", ARCH, {**TRAIN, **train}, DATA, ENCODING, out, out / "train_log.tsv", seed,
+        max_steps=max_steps, progress=False,
+    )  # fmt: skip
+
+
+def run_lstm(out: Path, seed: int = 0, max_steps: int | None = None) -> Path:
+    return train_likelihood(
+        "s4_lstm", LSTM_ARCH, LSTM_TRAIN, STREAM, STREAM[:9], {"vocab_size": 6}, out, out / "train_log.tsv",
+        seed, max_steps=max_steps, progress=False,
+    )  # fmt: skip
+
+
+def same_files(a: Path, b: Path, names: tuple[str, ...]) -> bool:
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
+class Linear(nn.Module):
+    """D(x) = w . x, whose gradient is w everywhere: the penalty is (|w| - 1)^2 exactly."""
+
+    def __init__(self, w: torch.Tensor):
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1) @ self.w
+
+
+# --- losses ---------------------------------------------------------------------------
+
+
+def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
+    w = torch.tensor([0.6, 0.0, -0.8, 0.0])  # |w| = 1
+    real, fake = torch.rand(5, 1, 2, 2), torch.rand(5, 1, 2, 2)
+    assert gradient_penalty(Linear(w), real, fake).item() == pytest.approx(0.0, abs=1e-12)
+    # |w| = 2: (2 - 1)^2 = 1 whatever the interpolation point
+    assert gradient_penalty(Linear(2 * w), real, fake).item() == pytest.approx(1.0, rel=1e-6)
+
+
+def test_wgan_gp_losses_by_hand():
+    critic = Linear(torch.tensor([1.0, 0.0]))  # D(x) = x_0, unit gradient: no penalty
+    real, fake = torch.tensor([[3.0, 9.0], [1.0, 9.0]]), torch.tensor([[0.5, 0.0], [-0.5, 0.0]])
+    out = wgan_gp_critic_loss(critic, real, fake, gp_weight=10.0)
+    assert out.wasserstein.item() == pytest.approx(2.0)  # mean(3, 1) - mean(0.5, -0.5)
+    assert out.loss.item() == pytest.approx(-2.0)
+    assert wgan_generator_loss(critic, fake).item() == pytest.approx(0.0)
+
+
+def test_bce_losses_at_an_undecided_discriminator():
+    critic = Linear(torch.zeros(3))  # logit 0: D = 1/2 everywhere
+    x = torch.rand(4, 3)
+    assert bce_critic_loss(critic, x, x, gp_weight=0.0).loss.item() == pytest.approx(2 * math.log(2))
+    assert bce_generator_loss(critic, x).item() == pytest.approx(math.log(2))
+
+
+def test_clip_weights():
+    critic = Linear(torch.tensor([-1.0, 0.005, 2.0]))
+    clip_weights(critic, 0.01)
+    assert critic.w.tolist() == pytest.approx([-0.01, 0.005, 0.01])
+
+
+def test_next_token_loss_of_uniform_logits_is_log_vocab():
+    logits, targets = torch.zeros(2, 3, 7), torch.randint(0, 7, (2, 3))
+    assert next_token_loss(logits, targets).item() == pytest.approx(math.log(7))
+
+
+@pytest.mark.parametrize("loss", sorted(ADVERSARIAL_LOSSES))
+def test_every_adversarial_loss_trains(loss, tmp_path):
+    run_gan(tmp_path, max_steps=1, loss=loss)
+    row = (tmp_path / "train_log.tsv").read_text().splitlines()[1].split("\t")
+    assert all(math.isfinite(float(v)) for v in row)
+
+
+# --- configs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("train", "key"),
+    [({"n_critc": 1}, "train.n_critc"), ({"loss": "hinge"}, "train.loss"), ({"batch_size": 0}, "train.batch_size")],
+)
+def test_bad_train_config_names_the_key(train, key, tmp_path):
+    with pytest.raises(ParamsError, match=key):
+        run_gan(tmp_path, **train)
+
+
+# --- checkpoints ------------------------------------------------------------------------
+
+
+def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
+    torch.manual_seed(0)
+    gen, critic = build_model("s0_unet", ARCH, ENCODING)
+    path = save_checkpoint(
+        tmp_path / "c.pt", model_name="s0_unet", family="adversarial", arch=ARCH, train=TRAIN, encoding=ENCODING,
+        step=7, modules={"generator": gen, "critic": critic}, optimizers=None, rng=None, fingerprint="f",
+    )  # fmt: skip
+    ckpt = load_checkpoint(path)
+    assert (ckpt.model_name, ckpt.step, ckpt.arch, ckpt.encoding) == ("s0_unet", 7, ARCH, ENCODING)
+    gen2, critic2 = ckpt.build()
+    z, x = torch.randn(2, *gen.latent_shape), torch.rand(2, 2, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(gen.eval()(z), gen2(z))
+        assert torch.equal(critic(x), critic2(x))
+
+
+def test_missing_corrupt_and_foreign_files_raise_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no such"):
+        load_checkpoint(tmp_path / "absent.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip at all")
+    with pytest.raises(CheckpointError, match="junk.pt"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a scorelab checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    good = run_gan(tmp_path / "run", max_steps=1).read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="cut.pt"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
+# --- determinism and resume -------------------------------------------------------------
+
+GAN_FILES = ("checkpoint.pt", "train_log.tsv")
+LSTM_FILES = ("checkpoint.pt", "train_log.tsv", "valid_log.tsv")
+
+
+def test_two_runs_give_the_same_bytes(tmp_path):
+    run_gan(tmp_path / "a")
+    run_gan(tmp_path / "b")  # another folder: no path may leak into the files
+    assert same_files(tmp_path / "a", tmp_path / "b", GAN_FILES)
+    run_lstm(tmp_path / "la")
+    run_lstm(tmp_path / "lb")
+    assert same_files(tmp_path / "la", tmp_path / "lb", LSTM_FILES)
+    assert not (tmp_path / "a" / "resume.pt").exists()
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
+    run_gan(tmp_path / "full")
+    run_gan(tmp_path / "cut", max_steps=3)
+    assert load_checkpoint(tmp_path / "cut" / "resume.pt").step == 3
+    run_gan(tmp_path / "cut")
+    assert same_files(tmp_path / "full", tmp_path / "cut", GAN_FILES)
+    assert not (tmp_path / "cut" / "resume.pt").exists()
+
+    run_lstm(tmp_path / "lfull")
+    run_lstm(tmp_path / "lcut", max_steps=7)  # mid-epoch: 7 steps per epoch... or not, either way
+    run_lstm(tmp_path / "lcut")
+    assert same_files(tmp_path / "lfull", tmp_path / "lcut", LSTM_FILES)
+
+
+def test_killed_run_drops_log_rows_after_its_last_resume_file(tmp_path):
+    run_gan(tmp_path / "full")
+    run_gan(tmp_path / "cut", max_steps=2)
+    shutil.copy(tmp_path / "cut" / "resume.pt", tmp_path / "step2.pt")
+    run_gan(tmp_path / "cut", max_steps=3)  # the log now has 3 rows ...
+    shutil.copy(tmp_path / "step2.pt", tmp_path / "cut" / "resume.pt")  # ... but the last save was step 2
+    run_gan(tmp_path / "cut")
+    assert same_files(tmp_path / "full", tmp_path / "cut", GAN_FILES)
+
+
+def test_resume_file_of_another_run_is_ignored(tmp_path):
+    run_gan(tmp_path / "fresh", seed=1)
+    run_gan(tmp_path / "stale", seed=0, max_steps=2)  # leaves resume.pt with seed 0's fingerprint
+    run_gan(tmp_path / "stale", seed=1)
+    assert same_files(tmp_path / "fresh", tmp_path / "stale", GAN_FILES)
+
+
+def test_valid_log_has_one_row_per_epoch(tmp_path):
+    run_lstm(tmp_path)
+    steps_per_epoch = math.ceil(len(STREAM) / (LSTM_TRAIN["batch_size"] * LSTM_TRAIN["window"]))
+    rows = [r.split("\t") for r in (tmp_path / "valid_log.tsv").read_text().splitlines()[1:]]
+    assert [(int(r[0]), int(r[1])) for r in rows] == [(steps_per_epoch, 1), (2 * steps_per_epoch, 2)]
+    assert all(math.isfinite(float(r[2])) for r in rows)
+    assert len((tmp_path / "train_log.tsv").read_text().splitlines()) == 1 + 2 * steps_per_epoch
