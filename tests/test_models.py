@@ -20,9 +20,18 @@ TINY = {
     "s4_lstm": {"arch": {"hidden": 8, "dropout": 0.1}, "encoding": {"vocab_size": 5}},
 }
 ADV_TRAIN = {
-    "loss": "wgan-gp", "n_critic": 2, "gp_weight": 10.0, "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.5,
-    "beta2": 0.9, "batch_size": 3, "iterations": 10, "checkpoint_every": 5, "melody_dropout": 0.5,
-}  # fmt: skip
+    "loss": "wgan-gp",
+    "n_critic": 2,
+    "gp_weight": 10.0,
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "batch_size": 3,
+    "iterations": 10,
+    "checkpoint_every": 5,
+    "melody_dropout": 0.5,
+}
 LIK_TRAIN = {"lr": 1e-3, "epochs": 3, "batch_size": 2, "window": 4, "checkpoint_every": 5}
 
 
@@ -44,15 +53,32 @@ def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:
         shape = cfg["encoding"]["shape"]
         data = (rng.random((5, *shape)) < 0.1).astype(np.uint8)
         return train_adversarial(
-            name, cfg["arch"], ADV_TRAIN, data, cfg["encoding"], out, out / "train_log.tsv", seed=0,
-            max_steps=max_steps, progress=False,
-        )  # fmt: skip
+            name,
+            cfg["arch"],
+            ADV_TRAIN,
+            data,
+            cfg["encoding"],
+            out,
+            out / "train_log.tsv",
+            seed=0,
+            max_steps=max_steps,
+            progress=False,
+        )
     vocab = cfg["encoding"]["vocab_size"]
     stream = rng.integers(0, vocab, 40)
     return train_likelihood(
-        name, cfg["arch"], LIK_TRAIN, stream, stream[:12], cfg["encoding"], out, out / "train_log.tsv", seed=0,
-        max_steps=max_steps, progress=False,
-    )  # fmt: skip
+        name,
+        cfg["arch"],
+        LIK_TRAIN,
+        stream,
+        stream[:12],
+        cfg["encoding"],
+        out,
+        out / "train_log.tsv",
+        seed=0,
+        max_steps=max_steps,
+        progress=False,
+    )
 
 
 def test_every_model_has_a_tiny_config():

@@ -33,9 +33,18 @@ from scorelab.training.losses import (
 ARCH = {"base_channels": 2, "latent_channels": 3}
 ENCODING = {"shape": [2, 16, 16]}
 TRAIN = {
-    "loss": "wgan-gp", "n_critic": 2, "gp_weight": 10.0, "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.5,
-    "beta2": 0.9, "batch_size": 3, "iterations": 5, "checkpoint_every": 2, "melody_dropout": 0.5,
-}  # fmt: skip
+    "loss": "wgan-gp",
+    "n_critic": 2,
+    "gp_weight": 10.0,
+    "lr_g": 1e-3,
+    "lr_d": 1e-3,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "batch_size": 3,
+    "iterations": 5,
+    "checkpoint_every": 2,
+    "melody_dropout": 0.5,
+}
 DATA = (np.random.default_rng(0).random((7, 2, 16, 16)) < 0.1).astype(np.uint8)
 LSTM_ARCH = {"hidden": 8, "dropout": 0.2}
 LSTM_TRAIN = {"lr": 1e-2, "epochs": 2, "batch_size": 2, "window": 4, "checkpoint_every": 2}
@@ -54,16 +63,33 @@ def one_thread():
 
 def run_gan(out: Path, seed: int = 0, max_steps: int | None = None, **train) -> Path:
     return train_adversarial(
-        "s0_unet", ARCH, {**TRAIN, **train}, DATA, ENCODING, out, out / "train_log.tsv", seed,
-        max_steps=max_steps, progress=False,
-    )  # fmt: skip
+        "s0_unet",
+        ARCH,
+        {**TRAIN, **train},
+        DATA,
+        ENCODING,
+        out,
+        out / "train_log.tsv",
+        seed,
+        max_steps=max_steps,
+        progress=False,
+    )
 
 
 def run_lstm(out: Path, seed: int = 0, max_steps: int | None = None) -> Path:
     return train_likelihood(
-        "s4_lstm", LSTM_ARCH, LSTM_TRAIN, STREAM, STREAM[:9], {"vocab_size": 6}, out, out / "train_log.tsv",
-        seed, max_steps=max_steps, progress=False,
-    )  # fmt: skip
+        "s4_lstm",
+        LSTM_ARCH,
+        LSTM_TRAIN,
+        STREAM,
+        STREAM[:9],
+        {"vocab_size": 6},
+        out,
+        out / "train_log.tsv",
+        seed,
+        max_steps=max_steps,
+        progress=False,
+    )
 
 
 def same_files(a: Path, b: Path, names: tuple[str, ...]) -> bool:
@@ -131,7 +157,11 @@ def test_every_adversarial_loss_trains(loss, tmp_path):
 
 @pytest.mark.parametrize(
     ("train", "key"),
-    [({"n_critc": 1}, "train.n_critc"), ({"loss": "hinge"}, "train.loss"), ({"batch_size": 0}, "train.batch_size")],
+    [
+        ({"n_critc": 1}, "train.n_critc"),
+        ({"loss": "hinge"}, "train.loss"),
+        ({"batch_size": 0}, "train.batch_size"),
+    ],
 )
 def test_bad_train_config_names_the_key(train, key, tmp_path):
     with pytest.raises(ParamsError, match=key):
@@ -145,9 +175,18 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     torch.manual_seed(0)
     gen, critic = build_model("s0_unet", ARCH, ENCODING)
     path = save_checkpoint(
-        tmp_path / "c.pt", model_name="s0_unet", family="adversarial", arch=ARCH, train=TRAIN, encoding=ENCODING,
-        step=7, modules={"generator": gen, "critic": critic}, optimizers=None, rng=None, fingerprint="f",
-    )  # fmt: skip
+        tmp_path / "c.pt",
+        model_name="s0_unet",
+        family="adversarial",
+        arch=ARCH,
+        train=TRAIN,
+        encoding=ENCODING,
+        step=7,
+        modules={"generator": gen, "critic": critic},
+        optimizers=None,
+        rng=None,
+        fingerprint="f",
+    )
     ckpt = load_checkpoint(path)
     assert (ckpt.model_name, ckpt.step, ckpt.arch, ckpt.encoding) == ("s0_unet", 7, ARCH, ENCODING)
     gen2, critic2 = ckpt.build()
@@ -197,7 +236,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
     assert not (tmp_path / "cut" / "resume.pt").exists()
 
     run_lstm(tmp_path / "lfull")
-    run_lstm(tmp_path / "lcut", max_steps=7)  # mid-epoch: 7 steps per epoch... or not, either way
+    run_lstm(tmp_path / "lcut", max_steps=7)  # 4 steps per epoch: stops mid-epoch 2
     run_lstm(tmp_path / "lcut")
     assert same_files(tmp_path / "lfull", tmp_path / "lcut", LSTM_FILES)
 

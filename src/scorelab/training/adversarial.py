@@ -170,11 +170,19 @@ def train_adversarial(
 
     def save(path: Path, step: int, full: bool) -> Path:
         return save_checkpoint(
-            path, model_name=name, family=spec.family, arch=arch_cfg, train=asdict(cfg), encoding=encoding,
-            step=step, modules=modules, optimizers=optimizers if full else None,
-            rng=capture_rng(rng) if full else None, fingerprint=fingerprint,
+            path,
+            model_name=name,
+            family=spec.family,
+            arch=arch_cfg,
+            train=asdict(cfg),
+            encoding=encoding,
+            step=step,
+            modules=modules,
+            optimizers=optimizers if full else None,
+            rng=capture_rng(rng) if full else None,
+            fingerprint=fingerprint,
             state={"log_rows": {"train": train_log.rows}, "sampler": batches.state_dict()} if full else None,
-        )  # fmt: skip
+        )
 
     stop = cfg.iterations if max_steps is None else max(start, min(cfg.iterations, max_steps))
     bar = tqdm(total=cfg.iterations, initial=start, desc=f"train {name}", unit="it", disable=not progress)

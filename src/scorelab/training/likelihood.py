@@ -165,11 +165,19 @@ def train_likelihood(
 
     def save(path: Path, step: int, full: bool) -> Path:
         return save_checkpoint(
-            path, model_name=name, family=spec.family, arch=arch_cfg, train=asdict(cfg), encoding=encoding,
-            step=step, modules=modules, optimizers={"model": opt} if full else None,
-            rng=capture_rng(rng) if full else None, fingerprint=fingerprint,
+            path,
+            model_name=name,
+            family=spec.family,
+            arch=arch_cfg,
+            train=asdict(cfg),
+            encoding=encoding,
+            step=step,
+            modules=modules,
+            optimizers={"model": opt} if full else None,
+            rng=capture_rng(rng) if full else None,
+            fingerprint=fingerprint,
             state={"log_rows": {k: v.rows for k, v in logs.items()}} if full else None,
-        )  # fmt: skip
+        )
 
     steps_per_epoch = math.ceil(len(ids) / (cfg.batch_size * cfg.window))
     total = cfg.epochs * steps_per_epoch
