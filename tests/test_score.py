@@ -12,16 +12,16 @@ from scorelab.score import Score, Track, read_notes, write_notes, write_rejected
 @pytest.mark.parametrize(
     "row, message",
     [
-        ((0, 128, 0, 24), "pitch must be 0-127; row 0 has pitch=128"),
-        ((0, -1, 0, 24), "pitch must be 0-127"),
-        ((0, 60, 0, 0), "duration must be > 0"),
-        ((0, 60, -24, 24), "onset must be >= 0"),
+        ((0, 128, 0, 24, 80), "pitch must be 0-127; row 1 has pitch=128"),
+        ((0, -1, 0, 24, 80), "pitch must be 0-127"),
+        ((0, 60, 0, 0, 80), "duration must be > 0"),
+        ((0, 60, -24, 24, 80), "onset must be >= 0; row 1 has onset=-24"),
         ((0, 60, 0, 24, 200), "velocity must be 0-127"),
     ],
 )
 def test_invalid_notes_raise_naming_piece_and_rule(row, message):
     with pytest.raises(ScoreValidationError, match="bad_piece: " + message.replace("(", r"\(")):
-        Score.from_notes([(0, 60, 0, 24), row], piece_id="bad_piece")
+        Score.from_notes([(0, 60, 0, 24, 80), row], piece_id="bad_piece")
 
 
 def test_track_index_must_exist():

@@ -107,18 +107,20 @@ class Score:
         if tracks is None:
             tracks = [Track(f"track{i}") for i in range(n_tracks)]
         score = cls(notes=pd.DataFrame(), tracks=list(tracks), **meta)
+        score.notes = score._table(arr, sort=False)
+        score.validate()  # before sorting, so an error's row number is the caller's row
         score.notes = score._table(arr)
-        score.validate()
         return score
 
-    def _table(self, arr: np.ndarray) -> pd.DataFrame:
+    def _table(self, arr: np.ndarray, sort: bool = True) -> pd.DataFrame:
         """The note table from (track, pitch, onset, duration, velocity) rows, sorted, with seconds.
 
         Built column by column from NumPy arrays: decoding thousands of generated windows
         goes through here, and a DataFrame built row-wise costs milliseconds each.
         """
-        order = np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))  # by onset, then track, then pitch
-        arr = arr[order]
+        if sort:
+            order = np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))  # by onset, then track, then pitch
+            arr = arr[order]
         sec_per_tick = 60.0 / (self.tempo * self.resolution)
         cols = {
             "track": arr[:, 0].astype(np.int16),

@@ -25,7 +25,7 @@ def sample_rolls(
     n: int,
     seed: int,
     melody: np.ndarray | None = None,
-    device: str | None = None,
+    device: str | torch.device | None = None,
 ) -> np.ndarray:
     """Sample ``n`` multi-track rolls of note probabilities.
 

@@ -36,7 +36,7 @@ def sample_tokens(
     temperature: float,
     max_steps: int,
     stop_id: int,
-    device: str | None = None,
+    device: str | torch.device | None = None,
 ) -> list[np.ndarray]:
     """Continue seed sequences with temperature sampling.
 

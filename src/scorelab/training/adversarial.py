@@ -91,7 +91,7 @@ def train_adversarial(
     log_path: Path,
     seed: int,
     max_steps: int | None = None,
-    device: str | None = None,
+    device: str | torch.device | None = None,
     progress: bool = True,
 ) -> Path:
     """Train an adversarial model; return the path of ``out_dir/checkpoint.pt``.

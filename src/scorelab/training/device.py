@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 
-def pick_device(device: str | None = None) -> torch.device:
+def pick_device(device: str | torch.device | None = None) -> torch.device:
     """Return ``device`` if given, else CUDA when available, else the CPU.
 
     Only CPU runs are promised to repeat byte for byte; a GPU run records its device in

@@ -87,7 +87,7 @@ def train_likelihood(
     log_path: Path,
     seed: int,
     max_steps: int | None = None,
-    device: str | None = None,
+    device: str | torch.device | None = None,
     progress: bool = True,
 ) -> Path:
     """Train a next-token model; return the path of ``out_dir/checkpoint.pt``.
