@@ -124,7 +124,7 @@ def _check_model_section(model: dict) -> None:
     import dataclasses
     import typing
 
-    from scorelab.models.config import _check_value
+    from scorelab.models.config import _check_value  # shared strict type check
     from scorelab.training.config import AdversarialTrainConfig
 
     fields = {f.name for f in dataclasses.fields(AdversarialTrainConfig)}

@@ -23,6 +23,7 @@ Shapes: B batch, C tracks, T time steps, P pitches, L latent channels, b base ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import torch
@@ -119,7 +120,7 @@ class UNetGenerator(nn.Module):
         b = arch.base_channels
         self.sample_shape = shape
         self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
-        # No norm on the first level (pix2pix): a silent melody must stay exactly zero.
+        # No norm on the first level, as in DCGAN's and pix2pix's first layers.
         self.down = nn.ModuleList(
             [_down(1, b, False), _down(b, 2 * b, True), _down(2 * b, 4 * b, True), _down(4 * b, 8 * b, True)]
         )
@@ -136,7 +137,8 @@ class UNetGenerator(nn.Module):
         z
             Noise, (B, L, T/16, P/16).
         melody
-            Melody rolls, (B, 1, T, P) in [0, 1]; ``None`` (or zeros) is unconditional.
+            Melody rolls, (B, 1, T, P) in [0, 1]; ``None`` is unconditional (the encoder
+            then sees zeros, as for the ``melody_dropout`` share in training).
         conditioned
             (B,) bool: which samples keep their melody as track 0. Default: all when a
             melody is given, none otherwise.
@@ -174,7 +176,7 @@ class RollCritic(nn.Module):
         b = arch.base_channels
         layers: list[nn.Module] = []
         widths = [c, b, 2 * b, 4 * b, 8 * b]
-        for level, (c_in, c_out) in enumerate(zip(widths, widths[1:], strict=False)):
+        for level, (c_in, c_out) in enumerate(pairwise(widths)):
             layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1))
             if level > 0:  # layer norm over (C, H, W), per sample: safe with the gradient penalty
                 layers.append(nn.GroupNorm(1, c_out))

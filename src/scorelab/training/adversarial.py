@@ -137,16 +137,19 @@ def train_adversarial(
     spec = get_model_spec(name)
     if spec.family != "adversarial":
         raise ValueError(f"model {name!r} is {spec.family}; train it with train_likelihood")
-    arch_cfg = asdict(parse_arch(name, arch))
+    arch_obj = parse_arch(name, arch)
+    arch_cfg = asdict(arch_obj)
     cfg = from_dict(AdversarialTrainConfig, train, "train")
     loss_fn = ADVERSARIAL_LOSSES[cfg.loss]
     out_dir, dev = Path(out_dir), pick_device(device)
     fingerprint = run_fingerprint(name, arch_cfg, asdict(cfg), encoding, seed, data)
 
     seed_everything(seed)
-    gen_net, critic = spec.builder(parse_arch(name, arch), encoding)
+    gen_net, critic = spec.builder(arch_obj, encoding)
     if data.ndim != 4 or tuple(data.shape[1:]) != tuple(gen_net.sample_shape) or len(data) == 0:
         raise ValueError(f"data has shape {data.shape}; {name} needs (N>0, *{tuple(gen_net.sample_shape)})")
+    if data.min() < 0 or data.max() > 1:
+        raise ValueError(f"data values span [{data.min()}, {data.max()}]; expected 0/1 piano rolls")
     gen_net.to(dev).train()
     critic.to(dev).train()
     opt_g = torch.optim.Adam(gen_net.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))

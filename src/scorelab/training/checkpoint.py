@@ -78,7 +78,8 @@ class Checkpoint:
             When the recorded model is unknown or the weights do not fit it.
         """
         try:
-            built = build_model(self.model_name, self.arch, self.encoding)
+            with torch.random.fork_rng(devices=[]):  # initial weights are overwritten: leave the RNG alone
+                built = build_model(self.model_name, self.arch, self.encoding)
             self.load_into(module_dict(self.family, built))
         except (ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"{self.path}: cannot rebuild {self.model_name!r}: {exc}") from exc
@@ -97,11 +98,14 @@ class Checkpoint:
 
 
 def _cpu(obj: Any) -> Any:
-    """Copy every tensor in a nested dict/list/tuple to the CPU (so files load anywhere)."""
+    """Every tensor of a nested dict/list/tuple on the CPU (so files load anywhere)."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu()
     if isinstance(obj, dict):
-        return type(obj)((k, _cpu(v)) for k, v in obj.items())
+        out = type(obj)((k, _cpu(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):  # state_dict versions (BatchNorm's), read by load_state_dict
+            out._metadata = obj._metadata
+        return out
     if isinstance(obj, list | tuple):
         return type(obj)(_cpu(v) for v in obj)
     return obj

@@ -135,13 +135,14 @@ def train_likelihood(
     spec = get_model_spec(name)
     if spec.family != "likelihood":
         raise ValueError(f"model {name!r} is {spec.family}; train it with train_adversarial")
-    arch_cfg = asdict(parse_arch(name, arch))
+    arch_obj = parse_arch(name, arch)
+    arch_cfg = asdict(arch_obj)
     cfg = from_dict(LikelihoodTrainConfig, train, "train")
     out_dir, log_path, dev = Path(out_dir), Path(log_path), pick_device(device)
     fingerprint = run_fingerprint(name, arch_cfg, asdict(cfg), encoding, seed, train_stream, valid_stream)
 
     seed_everything(seed)
-    model = spec.builder(parse_arch(name, arch), encoding)
+    model = spec.builder(arch_obj, encoding)
     ids = _token_tensor(train_stream, model.vocab_size, "train_stream")
     valid_ids = _token_tensor(valid_stream, model.vocab_size, "valid_stream")
     if len(ids) < cfg.window + 1:

@@ -89,6 +89,9 @@ def resume_or_start(out_dir: Path, fingerprint: str, logs: dict[str, TsvLog]) ->
             resume = load_checkpoint(path)
         except CheckpointError as exc:
             log.warning("ignoring unreadable %s", exc)
+    if resume is not None and None in (resume.optimizers, resume.rng, resume.state):
+        log.warning("%s lacks optimizer, RNG or loop state; starting fresh", path)
+        resume = None
     if resume is not None and resume.fingerprint != fingerprint:
         log.warning("%s belongs to another run (params, seed or data changed); starting fresh", path)
         resume = None
