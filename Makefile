@@ -25,6 +25,7 @@ repro: setup
 	$(BIN)/dvc repro
 
 test: setup
+	$(BIN)/ruff check src stages tests
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -6,6 +6,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.corpus import run_corpus
+from scorelab.utils import run_stage
 
 
 def main(name: str, out: Path = typer.Option(...), params: Path = typer.Option(Path("params.yaml"))) -> None:
@@ -15,4 +16,4 @@ def main(name: str, out: Path = typer.Option(...), params: Path = typer.Option(P
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run_stage(main)

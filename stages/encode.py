@@ -6,6 +6,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.encode import run_encode
+from scorelab.utils import run_stage
 
 
 def main(
@@ -17,8 +18,9 @@ def main(
     """Encode dataset NAME from the corpus tables in CORPUS into OUT."""
     summary = run_encode(load_params(params), name, corpus, out)
     for split, info in summary["splits"].items():
-        typer.echo(f"encode {name} {split}: {info['pieces_kept']} pieces, {info['items']} items, rejected {info['rejected']}")
+        kept, items, rejected = info["pieces_kept"], info["items"], info["rejected"]
+        typer.echo(f"encode {name} {split}: {kept} pieces, {items} items, rejected {rejected}")
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run_stage(main)

@@ -6,6 +6,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant
+from scorelab.utils import run_stage
 
 
 def main(
@@ -28,4 +29,4 @@ def main(
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run_stage(main)

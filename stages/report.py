@@ -6,6 +6,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.report import run_report
+from scorelab.utils import run_stage
 
 
 def main(
@@ -21,4 +22,4 @@ def main(
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run_stage(main)

@@ -6,6 +6,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.train import run_train
+from scorelab.utils import run_stage
 
 
 def main(
@@ -22,4 +23,4 @@ def main(
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    run_stage(main)

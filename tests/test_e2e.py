@@ -47,7 +47,9 @@ def _env(tmp: Path) -> dict:
 def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -193,7 +195,9 @@ def test_code_edit_and_new_variant_are_seen(project):
     original_params = params_path.read_text()
     try:
         params = yaml.safe_load(original_params)
-        params["variants"]["adversarial"]["s0_wide"] = dict(params["variants"]["adversarial"]["s0_wgan_gp_jsb"])
+        params["variants"]["adversarial"]["s0_wide"] = dict(
+            params["variants"]["adversarial"]["s0_wgan_gp_jsb"]
+        )
         params_path.write_text(yaml.safe_dump(params, sort_keys=False))
         stages = run(["dvc", "stage", "list", "--name-only"], dest, env).stdout.split()
         assert {"train_adversarial@s0_wide", "sample_adversarial@s0_wide"} <= set(stages)
@@ -208,9 +212,23 @@ def test_bad_params_fail_before_work(project):
     bad = dest / "bad_params.yaml"
     bad.write_text(yaml.safe_dump(params))
     proc = run(
-        [str(BIN / "python"), "stages/train.py", "adversarial", "s0_wgan_gp_jsb", "--data", "x", "--out", "y",
-         "--logs", "z", "--params", str(bad)],
-        dest, env, check=False,
+        [
+            str(BIN / "python"),
+            "stages/train.py",
+            "adversarial",
+            "s0_wgan_gp_jsb",
+            "--data",
+            "x",
+            "--out",
+            "y",
+            "--logs",
+            "z",
+            "--params",
+            str(bad),
+        ],
+        dest,
+        env,
+        check=False,
     )
     assert proc.returncode != 0
     assert "model.n_critc" in proc.stderr

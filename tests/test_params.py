@@ -27,11 +27,17 @@ def test_repository_params_are_valid():
         (lambda p: p["base"].update(profile="huge"), "base.profile"),
         (lambda p: p["corpora"]["jsb"].update(tracks="4"), "corpora.jsb.tracks"),
         (lambda p: p["datasets"]["jsb_roll"].update(bars_per_sampel=2), "bars_per_sampel"),
-        (lambda p: p["variants"]["adversarial"]["s0_wgan_gp_jsb"]["arch"].update(base_channel=8), "arch.base_channel"),
+        (
+            lambda p: p["variants"]["adversarial"]["s0_wgan_gp_jsb"]["arch"].update(base_channel=8),
+            "arch.base_channel",
+        ),
         (lambda p: p["variants"]["likelihood"]["s4_lstm_erk"]["train"].update(lr="fast"), "lr"),
         (lambda p: p["variants"]["likelihood"]["s4_lstm_erk"].update(model="s0_unet"), "s4_lstm_erk.model"),
         (lambda p: p["variants"]["adversarial"]["s0_wgan_gp_jsb"].update(model="nope"), "nope"),
-        (lambda p: p["variants"]["adversarial"]["s0_wgan_gp_jsb"]["sample"].update(temperature=1.0), "temperature"),
+        (
+            lambda p: p["variants"]["adversarial"]["s0_wgan_gp_jsb"]["sample"].update(temperature=1.0),
+            "temperature",
+        ),
         (lambda p: p.update(extra={}), "extra"),
     ],
 )
@@ -43,7 +49,11 @@ def test_bad_params_name_the_key(edit, key):
 
 
 def test_yaml_float_pitfall_is_caught(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text().replace("lr_g: 1.0e-4", "lr_g: 1e-4")
+    text = (
+        (Path(__file__).resolve().parents[1] / "params.yaml")
+        .read_text()
+        .replace("lr_g: 1.0e-4", "lr_g: 1e-4")
+    )
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(ParamsError, match="model.lr_g"):
         load_params(tmp_path / "params.yaml")

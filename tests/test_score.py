@@ -42,8 +42,14 @@ def test_parquet_tables_round_trip(tmp_path):
     a = Score.from_notes(
         [(0, 72, 0, 24, 90), (1, 48, 0, 48, 70)],
         tracks=[Track("soprano", 52), Track("bass", 32, False)],
-        piece_id="a", corpus="c", split="train", time_signature=(3, 4), tempo=96.0, key="G major",
-        source="a.mxl", sha256="ab" * 32,
+        piece_id="a",
+        corpus="c",
+        split="train",
+        time_signature=(3, 4),
+        tempo=96.0,
+        key="G major",
+        source="a.mxl",
+        sha256="ab" * 32,
     )
     b = Score.from_notes([(0, 60, 6, 6)], piece_id="b", corpus="c", split="test")
     write_notes(tmp_path, [a, b])

@@ -51,7 +51,9 @@ def encode(
 
     p = _params(params)
     corpus_name, _, _ = resolve_dataset(p, name)
-    summary = run_encode(p, name, corpus_dir or Path("data/corpus") / corpus_name, out or Path("data/encoded") / name)
+    summary = run_encode(
+        p, name, corpus_dir or Path("data/corpus") / corpus_name, out or Path("data/encoded") / name
+    )
     typer.echo(summary["splits"])
 
 
@@ -80,7 +82,9 @@ def sample(name: str = typer.Argument(..., help="a variant name"), params: Path 
 
     p = _params(params)
     family, v = find_variant(p, name)
-    counts = run_sample(p, family, name, Path("models") / name, Path("data/encoded") / v["dataset"], Path("samples") / name)
+    counts = run_sample(
+        p, family, name, Path("models") / name, Path("data/encoded") / v["dataset"], Path("samples") / name
+    )
     typer.echo(counts)
 
 

@@ -73,7 +73,9 @@ def validate(params: dict) -> dict:
         check_keys(prof, {s: dict for s in PROFILE_SECTIONS}, f"profiles.{name}")
         check_keys(prof.get("corpus", {}), {"limit": int}, f"profiles.{name}.corpus")
     if params["base"]["profile"] not in params["profiles"]:
-        raise ParamsError(f"base.profile: {params['base']['profile']!r} is not one of {sorted(params['profiles'])}")
+        raise ParamsError(
+            f"base.profile: {params['base']['profile']!r} is not one of {sorted(params['profiles'])}"
+        )
     for name, c in params["corpora"].items():
         check_keys(c, CORPUS_KEYS, f"corpora.{name}", required=("source", "paths"))
     for name, d in params["datasets"].items():
@@ -101,7 +103,9 @@ def validate(params: dict) -> dict:
             except ValueError as exc:
                 raise ParamsError(f"{where}.model: {exc}") from exc
             if spec.family != family:
-                raise ParamsError(f"{where}.model: {v['model']} is a {spec.family} model, listed under {family}")
+                raise ParamsError(
+                    f"{where}.model: {v['model']} is a {spec.family} model, listed under {family}"
+                )
             parse_arch(v["model"], v.get("arch", {}), f"{where}.arch")
             check_keys(v.get("sample", {}), SAMPLE_KEYS[family], f"{where}.sample")
             for pname in params["profiles"]:

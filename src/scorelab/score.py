@@ -14,9 +14,9 @@ operations on those tables.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,8 +36,18 @@ NOTE_DTYPES = {
 }
 NOTE_COLUMNS = list(NOTE_DTYPES)
 PIECE_COLUMNS = [
-    "piece_id", "corpus", "split", "source", "sha256", "resolution", "length",
-    "time_signature", "tempo", "key", "tracks", "n_notes",
+    "piece_id",
+    "corpus",
+    "split",
+    "source",
+    "sha256",
+    "resolution",
+    "length",
+    "time_signature",
+    "tempo",
+    "key",
+    "tracks",
+    "n_notes",
 ]
 REJECTED_COLUMNS = ["corpus", "source", "reason"]
 
@@ -85,7 +95,7 @@ class Score:
         notes: Iterable[Sequence[float]] | np.ndarray,
         tracks: Sequence[Track] | None = None,
         **meta,
-    ) -> "Score":
+    ) -> Score:
         """Build a Score from ``(track, pitch, onset, duration[, velocity])`` rows in ticks.
 
         Seconds are derived from ``meta['tempo']`` (a single tempo); the table is sorted
@@ -144,7 +154,7 @@ class Score:
         df = df[NOTE_COLUMNS].astype(NOTE_DTYPES)
         return df.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
 
-    def validate(self) -> "Score":
+    def validate(self) -> Score:
         """Check the invariants every layer relies on; return self.
 
         Raises
@@ -162,12 +172,18 @@ class Score:
             ("duration", col["duration"] <= 0, "duration must be > 0"),
             ("onset", col["onset"] < 0, "onset must be >= 0"),
             ("velocity", (col["velocity"] < 0) | (col["velocity"] > 127), "velocity must be 0-127"),
-            ("track", (col["track"] < 0) | (col["track"] >= max(len(self.tracks), 1)), "track index out of range"),
+            (
+                "track",
+                (col["track"] < 0) | (col["track"] >= max(len(self.tracks), 1)),
+                "track index out of range",
+            ),
         ]
         for column, bad, rule in checks:
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
-                raise ScoreValidationError(f"{self.piece_id}: {rule}; row {row} has {column}={col[column][row]}")
+                raise ScoreValidationError(
+                    f"{self.piece_id}: {rule}; row {row} has {column}={col[column][row]}"
+                )
         if self.resolution <= 0:
             raise ScoreValidationError(f"{self.piece_id}: resolution must be > 0, got {self.resolution}")
         return self
@@ -183,7 +199,7 @@ class Score:
         """The notes of one track."""
         return self.notes[self.notes["track"] == track]
 
-    def with_notes(self, notes: pd.DataFrame, tracks: Sequence[Track] | None = None) -> "Score":
+    def with_notes(self, notes: pd.DataFrame, tracks: Sequence[Track] | None = None) -> Score:
         """A copy with other notes (seconds recomputed from the tempo), validated."""
         out = replace(self, notes=notes, tracks=list(tracks) if tracks is not None else list(self.tracks))
         base = notes[["track", "pitch", "onset", "duration", "velocity"]]

@@ -6,9 +6,9 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -99,3 +99,23 @@ def load_npz(path: Path | str) -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` into memory (no pickles)."""
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def run_stage(main) -> None:
+    """Run a stage script's typer ``main``; a ScorelabError becomes one clear line and exit 1.
+
+    Bad input (an empty corpus after a filter, a wrong params key, a corrupt checkpoint) is
+    the user's to fix, so they get the message that names the file and the reason, not a
+    traceback. Any other exception is a bug and keeps its traceback.
+    """
+    import sys
+
+    import typer
+
+    from scorelab.errors import ScorelabError
+
+    try:
+        typer.run(main)
+    except ScorelabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -73,9 +73,17 @@ def fetch(d: Download, dest_dir: Path, progress: bool = True, timeout: float = 6
                 if have and resp.status != 206:  # server ignored the Range: start over
                     have = 0
                 mode = "ab" if have else "wb"
-                with open(part, mode) as f, tqdm(
-                    total=d.size, initial=have, unit="B", unit_scale=True, desc=d.filename, disable=not progress
-                ) as bar:
+                with (
+                    open(part, mode) as f,
+                    tqdm(
+                        total=d.size,
+                        initial=have,
+                        unit="B",
+                        unit_scale=True,
+                        desc=d.filename,
+                        disable=not progress,
+                    ) as bar,
+                ):
                     for block in iter(lambda: resp.read(CHUNK), b""):
                         f.write(block)
                         bar.update(len(block))

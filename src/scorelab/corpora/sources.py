@@ -58,7 +58,9 @@ def dedupe(jobs: list[Job]) -> tuple[list[Job], list[tuple[Job, str]]]:
     kept, dropped = [], []
     for j in jobs:
         if j.piece_id in seen:
-            dropped.append((j, f"{j.source}: duplicate piece id {j.piece_id} (kept {seen[j.piece_id].source})"))
+            dropped.append(
+                (j, f"{j.source}: duplicate piece id {j.piece_id} (kept {seen[j.piece_id].source})")
+            )
         else:
             seen[j.piece_id] = j
             kept.append(j)
@@ -74,7 +76,9 @@ def music21_jobs(paths: list[str]) -> list[Job]:
     for spec in paths:
         if spec == "chorales":
             for name in chorales.Iterator(returnType="filename"):
-                jobs.append(Job(name.split("/")[-1], "m21_file", str(_prefer_mxl(corpus.getWork(name))), name))
+                jobs.append(
+                    Job(name.split("/")[-1], "m21_file", str(_prefer_mxl(corpus.getWork(name))), name)
+                )
             continue
         path = Path(corpus.getWork(spec))
         if path.suffix == ".abc":

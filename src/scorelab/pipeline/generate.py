@@ -18,7 +18,9 @@ def _melody_windows(codec, melody_score) -> np.ndarray:
     """A melody's first track as (k, T, P) roll windows covering the whole melody."""
     desc = codec.describe()
     _, steps, _ = desc["shape"]
-    first = melody_score.with_notes(melody_score.track_notes(0).assign(track=0), tracks=melody_score.tracks[:1])
+    first = melody_score.with_notes(
+        melody_score.track_notes(0).assign(track=0), tracks=melody_score.tracks[:1]
+    )
     roll = codec.encode(first)[0]  # (time, P)
     k = max(1, -(-roll.shape[0] // steps))
     padded = np.zeros((k * steps, roll.shape[1]), dtype=np.uint8)

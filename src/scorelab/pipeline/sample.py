@@ -61,7 +61,7 @@ def generate_melodies(ckpt, codec, seeds: list[np.ndarray], seed: int, temperatu
     return [np.concatenate([s, c]).astype(np.int64) for s, c in zip(seeds, conts, strict=True)]
 
 
-def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: dict) -> None:
+def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: dict, title: str) -> None:
     """Write one set: ``{set}.npz`` tensors, MIDI per piece, a roll picture, a few WAVs."""
     from scorelab.io.audio import render_audio
     from scorelab.io.midi import write_midi
@@ -75,7 +75,7 @@ def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: 
         if i < AUDIO_PER_SET:
             render_audio(s, out_dir / "audio" / f"{s.piece_id}.wav")
     png = "rolls.png" if set_name == "samples" else f"{set_name}.png"
-    plot_rolls(scores, out_dir / png, title=f"{out_dir.name}: {set_name}")
+    plot_rolls(scores, out_dir / png, title=f"{title}: {set_name}")
 
 
 def evenly_spaced(n_items: int, k: int) -> np.ndarray:
@@ -130,6 +130,6 @@ def run_sample(params: dict, family: str, name: str, model_dir: Path, data_dir: 
     with atomic_dir(out) as tmp:
         shutil.copyfile(data_dir / "encoding.json", tmp / "encoding.json")
         for set_name, (scores, arrays) in sets.items():
-            write_sample_set(tmp, set_name, scores, arrays)
+            write_sample_set(tmp, set_name, scores, arrays, title=name)
         write_notes(tmp, [s for scores, _ in sets.values() for s in scores])
     return {k: len(v[0]) for k, v in sets.items()}
