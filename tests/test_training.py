@@ -152,6 +152,22 @@ def test_every_adversarial_loss_trains(loss, tmp_path):
     assert all(math.isfinite(float(v)) for v in row)
 
 
+def test_straight_through_is_binary_forward_identity_backward():
+    from scorelab.training.adversarial import straight_through
+
+    p = torch.tensor([0.2, 0.5, 0.7], requires_grad=True)
+    out = straight_through(p)
+    assert out.tolist() == [0.0, 1.0, 1.0]
+    (out * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert p.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_straight_through_training_runs(tmp_path):
+    run_gan(tmp_path, max_steps=2, binarize="straight_through")
+    rows = (tmp_path / "train_log.tsv").read_text().splitlines()
+    assert len(rows) == 3 and all(math.isfinite(float(v)) for v in rows[2].split("\t"))
+
+
 # --- configs ----------------------------------------------------------------------------
 
 

@@ -68,17 +68,29 @@ class ShuffledBatches:
         self.perm, self.cursor = state["perm"], int(state["cursor"])
 
 
+def straight_through(probs: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Binarize forward, identity backward (Bengio et al. 2013; BinaryMuseGAN, Dong & Yang 2018)."""
+    hard = (probs >= threshold).to(probs.dtype)
+    return hard + probs - probs.detach()
+
+
 def generate(
-    generator: nn.Module, real: torch.Tensor, rng: torch.Generator, melody_dropout: float
+    generator: nn.Module,
+    real: torch.Tensor,
+    rng: torch.Generator,
+    melody_dropout: float,
+    binarize: str = "none",
 ) -> torch.Tensor:
     """Fake batch like ``real`` (B, C, T, P): noise from ``rng``, melody from ``real``'s track 0."""
     n = real.shape[0]
     z = torch.randn((n, *generator.latent_shape), generator=rng).to(real.device)  # (B, L, ...)
     if not generator.conditional:
-        return generator(z)
-    conditioned = (torch.rand(n, generator=rng) >= melody_dropout).to(real.device)  # (B,)
-    melody = real[:, :1] * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden
-    return generator(z, melody, conditioned)  # (B, C, T, P)
+        fake = generator(z)
+    else:
+        conditioned = (torch.rand(n, generator=rng) >= melody_dropout).to(real.device)  # (B,)
+        melody = real[:, :1] * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden
+        fake = generator(z, melody, conditioned)  # (B, C, T, P)
+    return straight_through(fake) if binarize == "straight_through" else fake
 
 
 def train_adversarial(
@@ -194,7 +206,7 @@ def train_adversarial(
         sums = torch.zeros(3)
         for _ in range(cfg.n_critic):
             real = rolls[batches.take(cfg.batch_size)].to(dev, torch.float32)  # (B, C, T, P)
-            fake = generate(gen_net, real, rng, cfg.melody_dropout)  # (B, C, T, P)
+            fake = generate(gen_net, real, rng, cfg.melody_dropout, cfg.binarize)  # (B, C, T, P)
             opt_d.zero_grad(set_to_none=True)
             out = loss_fn.critic_loss(critic, real, fake.detach(), gp_weight=cfg.gp_weight, generator=rng)
             out.loss.backward()
@@ -205,7 +217,9 @@ def train_adversarial(
         # (2) update G: new noise, the last critic batch's melodies; the critic is frozen
         critic.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
-        loss_g = loss_fn.generator_loss(critic, generate(gen_net, real, rng, cfg.melody_dropout))
+        loss_g = loss_fn.generator_loss(
+            critic, generate(gen_net, real, rng, cfg.melody_dropout, cfg.binarize)
+        )
         loss_g.backward()
         opt_g.step()
         critic.requires_grad_(True)

@@ -8,6 +8,7 @@ the variant and the profile; these classes see the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from scorelab.errors import ParamsError
 from scorelab.training.losses import ADVERSARIAL_LOSSES
@@ -43,6 +44,12 @@ class AdversarialTrainConfig:
         Share of samples whose melody condition is hidden (all zeros), so a conditional
         generator also learns unconditional generation; ignored by unconditional models.
     clip_value
+        Weight clipping bound of the ``wgan-clip`` loss (Arjovsky et al. 2017).
+    binarize
+        ``straight_through``: the critic sees rolls binarized at 0.5 with gradients passed
+        straight through (deterministic binary neurons of BinaryMuseGAN, Dong & Yang
+        2018), so it cannot tell fakes by their fractional values and the generator must
+        push notes above the sampling threshold; ``none``: probabilities, as in S0.
         Weight clipping bound c of ``wgan-clip`` (Arjovsky et al. 2017: 0.01).
     """
 
@@ -58,6 +65,7 @@ class AdversarialTrainConfig:
     checkpoint_every: int
     melody_dropout: float = 0.0
     clip_value: float = 0.01
+    binarize: Literal["none", "straight_through"] = "none"
 
     def __post_init__(self) -> None:
         if self.loss not in ADVERSARIAL_LOSSES:
