@@ -162,6 +162,8 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     assert all(k not in diff for k in diff if "erk" in k), diff
     md = run(["dvc", "metrics", "diff", "HEAD", "--md"], dest, env).stdout
     assert "s0_wgan_gp_jsb" in md
+    run(["dvc", "plots", "diff", "HEAD", "-o", str(dest.parent / "plots")], dest, env)
+    assert (dest.parent / "plots" / "index.html").is_file()
     # back to the committed state for the checks that follow
     run(["git", "checkout", "--", "."], dest, env)
     run(["dvc", "checkout", "-q"], dest, env, check=False)

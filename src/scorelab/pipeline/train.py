@@ -25,7 +25,7 @@ def run_train(
 
     Writes ``out/checkpoint.pt`` (resuming from ``out/resume.pt`` when a killed run left
     one with the same settings), ``logs/train_log.tsv`` (and ``valid_log.tsv`` for
-    likelihood models) and ``logs/run_info.json`` (device, versions: no timestamps, so
+    likelihood models) and ``out/run_info.json`` (device, versions: no timestamps, so
     reruns give the same bytes). Returns the checkpoint path.
     """
     import torch
@@ -59,7 +59,7 @@ def run_train(
         ckpt = train_likelihood(v["model"], v.get("arch", {}), train, train_stream, valid_stream, **common)
     print(f"train {name}: {time.perf_counter() - t0:.1f} s on {device}")
     write_json(
-        logs / "run_info.json",
+        out / "run_info.json",
         {
             "variant": name,
             "family": family,

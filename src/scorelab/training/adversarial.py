@@ -32,7 +32,9 @@ from scorelab.training.losses import ADVERSARIAL_LOSSES
 from scorelab.training.runlog import FINAL_NAME, RESUME_NAME, TsvLog, resume_or_start
 from scorelab.utils import seed_everything
 
-LOG_COLUMNS = ("step", "loss_g", "loss_d", "wasserstein", "gradient_penalty")
+# The Wasserstein estimate last: `dvc plots show` draws a TSV's last column by default,
+# and it is the curve that tells a WGAN's progress (Arjovsky et al. 2017, sec. 4.3).
+LOG_COLUMNS = ("step", "loss_g", "loss_d", "gradient_penalty", "wasserstein")
 
 
 class ShuffledBatches:
@@ -122,8 +124,8 @@ def train_adversarial(
     out_dir
         Receives ``checkpoint.pt`` (and ``resume.pt`` while the run is unfinished).
     log_path
-        TSV with one row per iteration: step, loss_g, loss_d, wasserstein,
-        gradient_penalty (critic values are means over the iteration's critic steps).
+        TSV with one row per iteration: step, loss_g, loss_d, gradient_penalty,
+        wasserstein (critic values are means over the iteration's critic steps).
     seed
         Seeds weights, batches, noise and penalties: same params on the CPU, same bytes.
     max_steps
@@ -225,7 +227,7 @@ def train_adversarial(
         critic.requires_grad_(True)
 
         loss_d, wasserstein, penalty = (sums / cfg.n_critic).tolist()
-        train_log.append(step, loss_g.item(), loss_d, wasserstein, penalty)
+        train_log.append(step, loss_g.item(), loss_d, penalty, wasserstein)
         bar.update(1)
         bar.set_postfix(loss_g=f"{loss_g.item():.3g}", w=f"{wasserstein:.3g}")
         if step % cfg.checkpoint_every == 0 and step < stop:
