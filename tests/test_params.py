@@ -52,7 +52,7 @@ def test_yaml_float_pitfall_is_caught(tmp_path):
     text = (
         (Path(__file__).resolve().parents[1] / "params.yaml")
         .read_text()
-        .replace("lr_g: 1.0e-4", "lr_g: 1e-4")
+        .replace("lr_g: 5.0e-4", "lr_g: 5e-4")
     )
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(ParamsError, match="model.lr_g"):
