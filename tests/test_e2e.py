@@ -141,6 +141,15 @@ def test_second_repro_runs_nothing(project):
     assert json.loads(status.stdout) == {}
 
 
+def test_forced_rerun_gives_the_same_bytes(project):
+    """Same params on the CPU, same bytes: forced reruns leave every recorded hash valid."""
+    dest, env, _ = project
+    for stage in ("corpus@essen_erk", "train_adversarial@s0_wgan_gp_jsb", "sample_likelihood@s4_lstm_erk"):
+        run(["dvc", "repro", "-f", "-s", stage], dest, env)
+    assert json.loads(run(["dvc", "status", "--json"], dest, env).stdout) == {}
+    assert run(["git", "status", "--porcelain"], dest, env).stdout.strip() == ""
+
+
 def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     dest, env, _ = project
     before = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
