@@ -89,6 +89,7 @@ def project(tmp_path_factory):
             p.unlink()
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["base"]["profile"] = "tiny"
+    params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
