@@ -217,3 +217,16 @@ def test_round_sig():
     assert round_sig(123456789.0) == 123457000.0
     assert round_sig(float("nan")) is None
     assert isinstance(round_sig(np.float64(2.5)), float)
+
+
+def test_note_set_diversity_by_hand():
+    from scorelab.metrics import note_set_diversity
+
+    a = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24)])
+    b = Score.from_notes([(0, 62, 24, 24), (0, 64, 48, 24)])
+    # |A & B| = 1, |A | B| = 3: distance 2/3; a set of one piece has no pairs
+    assert note_set_diversity([a, b]) == pytest.approx(2 / 3)
+    assert note_set_diversity([a, a, a]) == 0.0
+    # pairs (a,a)=0, (a,b)=2/3, (a,b)=2/3 -> mean 4/9
+    assert note_set_diversity([a, a, b]) == pytest.approx(4 / 9)
+    assert math.isnan(note_set_diversity([a]))

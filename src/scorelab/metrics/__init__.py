@@ -23,9 +23,17 @@ from scorelab.metrics.pitch import (
     pitch_std,
     unique_pitches,
 )
-from scorelab.metrics.sets import PCH_KEYS, SET_KEYS, evaluate_piece, evaluate_set, round_sig
+from scorelab.metrics.sets import (
+    PCH_KEYS,
+    SET_KEYS,
+    evaluate_piece,
+    evaluate_set,
+    note_set_diversity,
+    round_sig,
+)
 
 __all__ = [
+    "note_set_diversity",
     "PCH_KEYS",
     "SET_KEYS",
     "bar_ticks",

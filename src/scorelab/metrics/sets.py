@@ -41,7 +41,9 @@ PIECE_KEYS = (
     "pitch_std",
 )
 COUNT_KEYS = ("n_pieces", "n_notes")
-SET_KEYS = (*COUNT_KEYS, *PIECE_KEYS, *PCH_KEYS)
+SET_LEVEL_KEYS = ("diversity",)  # properties of a set as a whole, not means over pieces
+SET_KEYS = (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)
+DIVERSITY_MAX_PIECES = 64  # pairs compared: at most 64 * 63 / 2, evenly spread over the set
 REFERENCE_KEY = "pitch_hist_manhattan"  # added only when a reference set is given
 
 
@@ -85,6 +87,34 @@ def _nanmean(values: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
+def note_set_diversity(scores: Sequence[Score], max_pieces: int = DIVERSITY_MAX_PIECES) -> float:
+    """Mean pairwise Jaccard distance between the pieces' note sets (0 = all identical, 1 = disjoint).
+
+    Each piece is its set of (track, pitch, onset, duration) notes. Per-piece means such
+    as UPC or in-scale ratio cannot see mode collapse: a generator that plays one good
+    texture every time scores like the data. S4 reports mode collapse through
+    intra-set distances (MGEval, Yang & Lerch 2020); this is the simplest such distance,
+    exact on the grid. Two empty pieces are at distance 0. At most ``max_pieces``
+    pieces, evenly spread over the set, are compared, so the cost stays fixed.
+
+    Return NaN for a set of fewer than two pieces.
+    """
+    n = len(scores)
+    if n < 2:
+        return float("nan")
+    idx = np.unique(np.linspace(0, n - 1, num=min(n, max_pieces)).round().astype(int))
+    sets = [
+        set(map(tuple, scores[i].notes[["track", "pitch", "onset", "duration"]].to_numpy().tolist()))
+        for i in idx
+    ]
+    dists = []
+    for a in range(len(sets)):
+        for b in range(a + 1, len(sets)):
+            union = len(sets[a] | sets[b])
+            dists.append(1.0 - len(sets[a] & sets[b]) / union if union else 0.0)
+    return float(np.mean(dists))
+
+
 def evaluate_set(
     scores: Sequence[Score],
     step_ticks: int,
@@ -118,7 +148,8 @@ def evaluate_set(
         value is a plain float rounded to 6 significant digits, or None where it is
         undefined for every piece (always the case for an empty set, which returns
         ``n_pieces == 0``). None rather than NaN so the dict is valid JSON as it is.
-        ``pch_00 .. pch_11`` are the mean of the per-piece pitch-class histograms.
+        ``pch_00 .. pch_11`` are the mean of the per-piece pitch-class histograms;
+        ``diversity`` is :func:`note_set_diversity` of the set.
     """
     rows = [evaluate_piece(s, step_ticks, qn_min_steps, n_bars) for s in scores]
     table = np.array([[r[k] for k in (*PIECE_KEYS, *PCH_KEYS)] for r in rows], dtype=np.float64)
@@ -129,6 +160,8 @@ def evaluate_set(
     }
     for j, key in enumerate((*PIECE_KEYS, *PCH_KEYS)):
         out[key] = round_sig(_nanmean(table[:, j]))
+    out["diversity"] = round_sig(note_set_diversity(scores))
+    out = {k: out[k] for k in (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)}
     if reference is not None:
         out[REFERENCE_KEY] = round_sig(pitch_histogram_manhattan(scores, reference))
     return out

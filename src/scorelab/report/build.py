@@ -41,7 +41,10 @@ GLOSSARY = (
     "sounding note; unique_pitches and in_scale_ratio (C major) are S0's; UPC (S1) counts pitch "
     "classes per non-empty bar; QN (S1, %) is the share of notes lasting at least "
     "evaluate.qn_min_steps grid steps; pitch_mean and pitch_std (S4) are over MIDI pitch. "
-    "Each value is the mean over the pieces of a set."
+    "Each of these is the mean over the pieces of a set. diversity is a property of the set: "
+    "the mean pairwise Jaccard distance of the pieces' note sets (0: every piece the same, "
+    "mode collapse; 1: no note shared). A value is closer to right the closer it is to "
+    "the training data's."
 )
 
 
