@@ -381,3 +381,43 @@ def test_transposition_and_names():
     assert transposition_to_reference(9, "minor") == 0
     assert transposition_to_reference(4, "minor") == 5
     assert key_name(10, "minor") == "b- minor" and key_name(6, "major") == "F# major"
+
+
+def test_noise_baselines_follow_the_data_rates():
+    from scorelab.codecs import get_codec
+
+    roll = get_codec(
+        "pianoroll",
+        dict(
+            steps_per_beat=4,
+            bars_per_sample=1,
+            hop_bars=1,
+            pitch_low=48,
+            pitch_high=64,
+            min_notes=1,
+            time_signature="4/4",
+        ),
+    )
+    x = np.zeros((10, 1, 16, 16), dtype=np.uint8)
+    x[:, 0, :, 4] = 1  # one pitch (52) always on, nothing else
+    noise = roll.noise({"x": x}, n=3, seed=0)
+    assert len(noise) == 3
+    for s in noise:
+        assert set(s.notes["pitch"]) == {52} and s.notes["duration"].sum() == 16 * 6
+    tokens = get_codec(
+        "melody_tokens",
+        dict(
+            steps_per_beat=4,
+            transpose=False,
+            allowed_durations=[0.25],
+            delimiter_length=2,
+            pitch_low=60,
+            pitch_high=62,
+        ),
+    )
+    stream = tokens.tokens_to_ids("60 61 60 / /")
+    songs = tokens.noise({"x": stream, "song_lengths": np.array([3])}, n=2, seed=1)
+    assert [len(s.notes) for s in songs] == [3, 3]
+    assert set(np.concatenate([s.notes["pitch"] for s in songs])) <= {60, 61}
+    again = tokens.noise({"x": stream, "song_lengths": np.array([3])}, n=2, seed=1)
+    assert [s.notes["pitch"].tolist() for s in songs] == [s.notes["pitch"].tolist() for s in again]

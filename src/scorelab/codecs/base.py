@@ -213,6 +213,14 @@ class Codec(ABC):
     def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
         """The arrays of one split back to Scores, in the form samples will have."""
 
+    @abstractmethod
+    def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
+        """``n`` pieces of a naive baseline fitted to a split's arrays (S1's "naive model").
+
+        Random arrays with the split's marginal statistics and no structure: a model that
+        does not beat this on the metrics has learned nothing the metrics can see.
+        """
+
     def _start_split(self, scores: list[Score]) -> None:
         """Hook run before a split is encoded (e.g. fix the expected tracks)."""
         return None  # default: nothing to learn from the split

@@ -270,3 +270,20 @@ class MelodyTokenCodec(Codec):
                 arrays["song_starts"], arrays["song_lengths"], arrays["piece_ids"], strict=True
             )
         ]
+
+    def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
+        """Songs of i.i.d. symbols drawn with the stream's symbol frequencies (a unigram model).
+
+        Lengths are drawn from the split's song lengths; the delimiter is never drawn.
+        """
+        x = arrays["x"]
+        counts = np.bincount(x, minlength=len(self.vocab)).astype(np.float64)
+        counts[DELIMITER_ID] = 0.0
+        rng = np.random.default_rng(seed)
+        lengths = rng.choice(arrays["song_lengths"], size=n)
+        return [
+            self.decode(
+                rng.choice(len(counts), size=int(k), p=counts / counts.sum()), piece_id=f"noise_{i:03d}"
+            )
+            for i, k in enumerate(lengths)
+        ]

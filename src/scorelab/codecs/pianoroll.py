@@ -276,6 +276,18 @@ class PianoRollCodec(Codec):
             for x, i, s in zip(arrays["x"], arrays["piece_index"], arrays["start_step"], strict=True)
         ]
 
+    def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
+        """Independent Bernoulli cells at each (track, pitch)'s occupancy rate in ``arrays["x"]``.
+
+        The rate is per track and pitch, so the baseline plays in each voice's range as
+        often as the data does, with no time structure at all.
+        """
+        x = arrays["x"]  # (N, C, T, P)
+        rate = x.mean(axis=(0, 2), dtype=np.float64)  # (C, P)
+        rng = np.random.default_rng(seed)
+        cells = rng.random((n, x.shape[1], x.shape[2], x.shape[3])) < rate[None, :, None, :]
+        return [self.decode(c.astype(np.uint8), piece_id=f"noise_{i:03d}") for i, c in enumerate(cells)]
+
 
 def count_notes(windows: np.ndarray) -> np.ndarray:
     """Notes in each window ``(N, K, T, P)``, counted as decoding would see them.

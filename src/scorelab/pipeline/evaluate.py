@@ -12,6 +12,7 @@ from scorelab.score import read_notes
 from scorelab.utils import atomic_dir, load_npz, write_json
 
 EVALUATED_SPLITS = ("train", "test")
+NOISE_PIECES = 64  # pieces of the naive baseline scored beside the data
 
 
 def _grid(codec) -> tuple[int, int | None]:
@@ -21,7 +22,12 @@ def _grid(codec) -> tuple[int, int | None]:
 
 
 def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path) -> dict:
-    """Score the train and test sets of dataset ``name``: ``out/{train,test}.json``."""
+    """Score the train and test sets of dataset ``name``: ``out/{train,test}.json``.
+
+    Also ``out/noise.json``: the codec's naive baseline fitted to the training split
+    (random cells or symbols with the data's marginal rates, seeded by ``base.seed``),
+    so every report shows what "better than noise" means for each metric.
+    """
     from scorelab.codecs import load_codec
     from scorelab.metrics import evaluate_set
 
@@ -35,6 +41,11 @@ def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path) -> dic
             m = evaluate_set(scores, step_ticks, params["evaluate"]["qn_min_steps"], n_bars=n_bars)
             write_json(tmp / f"{split}.json", m)
             results[split] = m
+            if split == "train":
+                noise = codec.noise(load_npz(data_dir / "train.npz"), NOISE_PIECES, params["base"]["seed"])
+                m = evaluate_set(noise, step_ticks, params["evaluate"]["qn_min_steps"], n_bars=n_bars)
+                write_json(tmp / "noise.json", m)
+                results["noise"] = m
     return results
 
 

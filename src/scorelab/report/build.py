@@ -31,7 +31,7 @@ from scorelab.utils import atomic_dir
 
 TITLE = "scorelab report"
 MAIN_KEYS = tuple(k for k in SET_KEYS if k not in PCH_KEYS)  # pitch classes go to a figure
-DATA_SPLITS = ("train", "test")
+DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
 VARIANT_SETS = ("samples", "accompaniment")  # accompaniment.json is optional
 FAMILIES = ("adversarial", "likelihood")
 MAX_LINKS = 8  # sample files listed per variant and kind
@@ -40,7 +40,8 @@ GLOSSARY = (
     "Columns: empty_bar_rate (S0) and EB (S1, %) are the share of (track, bar) cells with no "
     "sounding note; unique_pitches and in_scale_ratio (C major) are S0's; UPC (S1) counts pitch "
     "classes per non-empty bar; QN (S1, %) is the share of notes lasting at least "
-    "evaluate.qn_min_steps grid steps; pitch_mean and pitch_std (S4) are over MIDI pitch. "
+    "evaluate.qn_min_steps grid steps; the noise baseline is random cells or symbols at the "
+    "training data's rates; pitch_mean and pitch_std (S4) are over MIDI pitch. "
     "Each of these is the mean over the pieces of a set. diversity is a property of the set: "
     "the mean pairwise Jaccard distance of the pieces' note sets (0: every piece the same, "
     "mode collapse; 1: no note shared). A value is closer to right the closer it is to "
@@ -104,7 +105,8 @@ def collect_metrics(metrics_dir: Path, params: dict) -> dict[str, list[tuple[str
         for split in DATA_SPLITS:
             path = metrics_dir / "data" / dataset / f"{split}.json"
             if path.is_file():
-                rows.append((f"{dataset} {split}", _read_json(path)))
+                label = f"{dataset} {split}" if split != "noise" else f"{dataset} noise baseline"
+                rows.append((label, _read_json(path)))
         for v in (v for v in variants if v.dataset == dataset):
             for kind in VARIANT_SETS:
                 path = metrics_dir / "variants" / v.name / f"{kind}.json"
