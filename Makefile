@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
+# dvc runs each stage's `python ...` from PATH: the venv's interpreter must come first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup repro test lint bench clean-venv
 
