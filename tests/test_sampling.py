@@ -151,3 +151,13 @@ def test_bad_token_requests(tmp_path):
         sample_tokens(path, 1, 0, [np.array([], dtype=np.int64)], 1.0, 3, 0)
     with pytest.raises(ValueError, match="vocabulary"):
         sample_tokens(path, 1, 0, [np.array([VOCAB])], 1.0, 3, 0)
+
+
+def test_min_steps_forbids_stopping_at_once(tmp_path):
+    """A model that always predicts the stop symbol still gives min_steps symbols first."""
+    always = torch.full((VOCAB,), -50.0)
+    always[5] = 50.0
+    ckpt = lstm_ckpt(tmp_path / "a.pt", always)
+    assert [len(o) for o in sample_tokens(ckpt, 2, 0, [np.array([1])], 1.0, 7, stop_id=5)] == [0, 0]
+    forced = sample_tokens(ckpt, 2, 0, [np.array([1])], 1.0, 7, stop_id=5, min_steps=3)
+    assert [len(o) for o in forced] == [3, 3] and all(5 not in o.tolist() for o in forced)

@@ -145,5 +145,18 @@ def generate(
         typer.echo(str(path))
 
 
+def main() -> None:
+    """Console entry point: a ScorelabError (bad input) is one line on stderr and exit 1."""
+    import sys
+
+    from scorelab.errors import ScorelabError
+
+    try:
+        app()
+    except ScorelabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -57,6 +57,7 @@ def generate_melodies(ckpt, codec, seeds: list[np.ndarray], seed: int, temperatu
         temperature=temperature,
         max_steps=max_steps,
         stop_id=desc["delimiter_id"],
+        min_steps=1 if any(len(s) == 0 for s in seeds) else 0,  # from nothing: at least a symbol
     )
     return [np.concatenate([s, c]).astype(np.int64) for s, c in zip(seeds, conts, strict=True)]
 

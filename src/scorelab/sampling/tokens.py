@@ -37,8 +37,13 @@ def sample_tokens(
     max_steps: int,
     stop_id: int,
     device: str | torch.device | None = None,
+    min_steps: int = 0,
 ) -> list[np.ndarray]:
     """Continue seed sequences with temperature sampling.
+
+    ``min_steps`` forbids ``stop_id`` for the first steps of each continuation: a model
+    that has only seen delimiters (a melody from nothing) would otherwise often stop at
+    once, since inside a run of delimiters the next symbol is a delimiter.
 
     Parameters
     ----------
@@ -102,6 +107,9 @@ def sample_tokens(
         for row, (i, k) in enumerate(zip(active, ctx_len.tolist(), strict=True)):
             ctx[row, :k] = history[i, lengths[i] - k : lengths[i]]
         logits = model.next_logits(ctx.to(dev), ctx_len).cpu()  # (a, V)
+        if min_steps:
+            too_early = torch.tensor([len(generated[i]) < min_steps for i in active])  # (a,)
+            logits[too_early, stop_id] = float("-inf")
         draws = torch.multinomial(apply_temperature(logits, temperature), 1, generator=rng)[:, 0]  # (a,)
         still = []
         for i, token in zip(active, draws.tolist(), strict=True):
