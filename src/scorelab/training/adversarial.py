@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 from scorelab.models import get_model_spec, module_dict, parse_arch
 from scorelab.models.config import from_dict
-from scorelab.training.checkpoint import capture_rng, restore_rng, run_fingerprint, save_checkpoint
+from scorelab.training.checkpoint import run_fingerprint
 from scorelab.training.config import AdversarialTrainConfig
 from scorelab.training.device import pick_device
 from scorelab.training.losses import ADVERSARIAL_LOSSES
-from scorelab.training.runlog import FINAL_NAME, RESUME_NAME, TsvLog, resume_or_start
+from scorelab.training.runlog import RunCheckpoints, TsvLog
 from scorelab.utils import seed_everything
 
 # The Wasserstein estimate last: `dvc plots show` draws a TSV's last column by default,
@@ -175,31 +175,18 @@ def train_adversarial(
     rolls = torch.from_numpy(np.ascontiguousarray(data))  # (N, C, T, P) uint8, stays on the CPU
 
     train_log = TsvLog(log_path, LOG_COLUMNS)
-    resume = resume_or_start(out_dir, fingerprint, {"train": train_log})
-    start = 0
-    if resume is not None:
-        resume.load_into(modules)
-        for key, opt in optimizers.items():
-            opt.load_state_dict(resume.optimizers[key])
-        restore_rng(resume.rng, rng)
-        batches.load_state_dict(resume.state["sampler"])
-        start = resume.step
-
-    def save(path: Path, step: int, full: bool) -> Path:
-        return save_checkpoint(
-            path,
-            model_name=name,
-            family=spec.family,
-            arch=arch_cfg,
-            train=asdict(cfg),
-            encoding=encoding,
-            step=step,
-            modules=modules,
-            optimizers=optimizers if full else None,
-            rng=capture_rng(rng) if full else None,
-            fingerprint=fingerprint,
-            state={"log_rows": {"train": train_log.rows}, "sampler": batches.state_dict()} if full else None,
-        )
+    meta = dict(
+        model_name=name,
+        family=spec.family,
+        arch=arch_cfg,
+        train=asdict(cfg),
+        encoding=encoding,
+        fingerprint=fingerprint,
+    )
+    run = RunCheckpoints(out_dir, meta, modules, optimizers, rng, {"train": train_log})
+    start, state = run.resume()
+    if state:
+        batches.load_state_dict(state["sampler"])
 
     stop = cfg.iterations if max_steps is None else max(start, min(cfg.iterations, max_steps))
     bar = tqdm(total=cfg.iterations, initial=start, desc=f"train {name}", unit="it", disable=not progress)
@@ -230,13 +217,6 @@ def train_adversarial(
         train_log.append(step, loss_g.item(), loss_d, penalty, wasserstein)
         bar.update(1)
         bar.set_postfix(loss_g=f"{loss_g.item():.3g}", w=f"{wasserstein:.3g}")
-        if step % cfg.checkpoint_every == 0 and step < stop:
-            save(out_dir / RESUME_NAME, step, full=True)
+        run.periodic(step, stop, cfg.checkpoint_every, {"sampler": batches.state_dict()})
     bar.close()
-
-    final = save(out_dir / FINAL_NAME, stop, full=False)
-    if stop < cfg.iterations:  # interrupted on purpose: leave the state to continue from
-        save(out_dir / RESUME_NAME, stop, full=True)
-    else:
-        (out_dir / RESUME_NAME).unlink(missing_ok=True)
-    return final
+    return run.finish(stop, cfg.iterations, {"sampler": batches.state_dict()})

@@ -24,11 +24,11 @@ from tqdm import tqdm
 
 from scorelab.models import get_model_spec, module_dict, parse_arch
 from scorelab.models.config import from_dict
-from scorelab.training.checkpoint import capture_rng, restore_rng, run_fingerprint, save_checkpoint
+from scorelab.training.checkpoint import run_fingerprint
 from scorelab.training.config import LikelihoodTrainConfig
 from scorelab.training.device import pick_device
 from scorelab.training.losses import next_token_loss
-from scorelab.training.runlog import FINAL_NAME, RESUME_NAME, TsvLog, resume_or_start
+from scorelab.training.runlog import RunCheckpoints, TsvLog
 from scorelab.utils import seed_everything
 
 TRAIN_COLUMNS = ("step", "epoch", "train_loss")
@@ -156,29 +156,16 @@ def train_likelihood(
         "train": TsvLog(log_path, TRAIN_COLUMNS),
         "valid": TsvLog(log_path.with_name(VALID_LOG_NAME), VALID_COLUMNS),
     }
-    resume = resume_or_start(out_dir, fingerprint, logs)
-    start = 0
-    if resume is not None:
-        resume.load_into(modules)
-        opt.load_state_dict(resume.optimizers["model"])
-        restore_rng(resume.rng, rng)
-        start = resume.step
-
-    def save(path: Path, step: int, full: bool) -> Path:
-        return save_checkpoint(
-            path,
-            model_name=name,
-            family=spec.family,
-            arch=arch_cfg,
-            train=asdict(cfg),
-            encoding=encoding,
-            step=step,
-            modules=modules,
-            optimizers={"model": opt} if full else None,
-            rng=capture_rng(rng) if full else None,
-            fingerprint=fingerprint,
-            state={"log_rows": {k: v.rows for k, v in logs.items()}} if full else None,
-        )
+    meta = dict(
+        model_name=name,
+        family=spec.family,
+        arch=arch_cfg,
+        train=asdict(cfg),
+        encoding=encoding,
+        fingerprint=fingerprint,
+    )
+    run = RunCheckpoints(out_dir, meta, modules, {"model": opt}, rng, logs)
+    start, _ = run.resume()
 
     steps_per_epoch = math.ceil(len(ids) / (cfg.batch_size * cfg.window))
     total = cfg.epochs * steps_per_epoch
@@ -201,13 +188,6 @@ def train_likelihood(
         bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3g}")
         if step % steps_per_epoch == 0 or step == total:
             logs["valid"].append(step, epoch, stream_loss(model, valid_ids, cfg.window, cfg.batch_size, dev))
-        if step % cfg.checkpoint_every == 0 and step < stop:
-            save(out_dir / RESUME_NAME, step, full=True)
+        run.periodic(step, stop, cfg.checkpoint_every, {})
     bar.close()
-
-    final = save(out_dir / FINAL_NAME, stop, full=False)
-    if stop < total:  # interrupted on purpose: leave the state to continue from
-        save(out_dir / RESUME_NAME, stop, full=True)
-    else:
-        (out_dir / RESUME_NAME).unlink(missing_ok=True)
-    return final
+    return run.finish(stop, total, {})
