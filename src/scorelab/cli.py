@@ -147,15 +147,9 @@ def generate(
 
 def main() -> None:
     """Console entry point: a ScorelabError (bad input) is one line on stderr and exit 1."""
-    import sys
+    from scorelab.utils import exit_on_error
 
-    from scorelab.errors import ScorelabError
-
-    try:
-        app()
-    except ScorelabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    exit_on_error(app)
 
 
 if __name__ == "__main__":

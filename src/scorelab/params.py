@@ -128,7 +128,7 @@ def _check_model_section(model: dict) -> None:
     import dataclasses
     import typing
 
-    from scorelab.models.config import _check_value  # shared strict type check
+    from scorelab.models.config import check_value
     from scorelab.training.config import AdversarialTrainConfig
 
     fields = {f.name for f in dataclasses.fields(AdversarialTrainConfig)}
@@ -136,7 +136,7 @@ def _check_model_section(model: dict) -> None:
     for k, v in model.items():
         if k not in fields:
             raise ParamsError(f"model.{k}: unknown key; valid keys are {sorted(fields)}")
-        _check_value(v, hints[k], f"model.{k}")
+        check_value(v, hints[k], f"model.{k}")
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:

@@ -143,17 +143,6 @@ class Score:
         }
         return pd.DataFrame(cols, copy=False)
 
-    def _complete(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Add seconds from the tempo where missing, fix dtypes, sort."""
-        df = df.copy()
-        sec_per_tick = 60.0 / (self.tempo * self.resolution)
-        if "onset_s" not in df:
-            df["onset_s"] = df["onset"].astype("float64") * sec_per_tick
-        if "duration_s" not in df:
-            df["duration_s"] = df["duration"].astype("float64") * sec_per_tick
-        df = df[NOTE_COLUMNS].astype(NOTE_DTYPES)
-        return df.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
-
     def validate(self) -> Score:
         """Check the invariants every layer relies on; return self.
 
@@ -202,9 +191,11 @@ class Score:
     def with_notes(self, notes: pd.DataFrame, tracks: Sequence[Track] | None = None) -> Score:
         """A copy with other notes (seconds recomputed from the tempo), validated."""
         out = replace(self, notes=notes, tracks=list(tracks) if tracks is not None else list(self.tracks))
-        base = notes[["track", "pitch", "onset", "duration", "velocity"]]
-        out.notes = out._complete(base)
-        return out.validate()
+        arr = notes[["track", "pitch", "onset", "duration", "velocity"]].to_numpy(np.int64)
+        out.notes = out._table(arr, sort=False)
+        out.validate()  # before sorting, as in from_notes
+        out.notes = out._table(arr)
+        return out
 
     def piece_row(self) -> dict:
         """This score's row in the piece table."""

@@ -101,8 +101,8 @@ def load_npz(path: Path | str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def run_stage(main) -> None:
-    """Run a stage script's typer ``main``; a ScorelabError becomes one clear line and exit 1.
+def exit_on_error(call) -> None:
+    """Run ``call()``; a ScorelabError becomes one clear line on stderr and exit code 1.
 
     Bad input (an empty corpus after a filter, a wrong params key, a corrupt checkpoint) is
     the user's to fix, so they get the message that names the file and the reason, not a
@@ -110,12 +110,17 @@ def run_stage(main) -> None:
     """
     import sys
 
-    import typer
-
     from scorelab.errors import ScorelabError
 
     try:
-        typer.run(main)
+        call()
     except ScorelabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def run_stage(main) -> None:
+    """Run a stage script's typer ``main`` under :func:`exit_on_error`."""
+    import typer
+
+    exit_on_error(lambda: typer.run(main))

@@ -36,14 +36,18 @@ class CorpusConfig:
     extra: dict = field(default_factory=dict)
 
 
+def _split_hash(piece_id: str, seed: int) -> bytes:
+    """The hash a piece's split is drawn from."""
+    return hashlib.sha256(f"{seed}:{piece_id}".encode()).digest()
+
+
 def assign_split(piece_id: str, seed: int, valid_fraction: float, test_fraction: float) -> str:
     """Deterministic split from a hash of (seed, piece id).
 
     A hash rather than a shuffled list keeps a piece in the same split when the corpus
     grows or a filter changes, so test pieces never leak into training between runs.
     """
-    h = hashlib.sha256(f"{seed}:{piece_id}".encode()).digest()
-    u = int.from_bytes(h[:8], "big") / 2**64
+    u = int.from_bytes(_split_hash(piece_id, seed)[:8], "big") / 2**64
     if u < test_fraction:
         return "test"
     if u < test_fraction + valid_fraction:
@@ -65,7 +69,7 @@ def ensure_every_split(scores: list[Score], seed: int) -> None:
             continue
         donors = sorted(
             (s for s in scores if s.split == "train"),
-            key=lambda s: hashlib.sha256(f"{seed}:{s.piece_id}".encode()).digest(),
+            key=lambda s: _split_hash(s.piece_id, seed),
         )
         if len(donors) > 1:
             donors[0].split = split

@@ -19,7 +19,7 @@ from scorelab.errors import ParamsError
 T = TypeVar("T")
 
 
-def _check_value(value: Any, hint: Any, key: str) -> Any:
+def check_value(value: Any, hint: Any, key: str) -> Any:
     """Return ``value`` coerced to ``hint`` (int -> float only) or raise ParamsError."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -31,7 +31,7 @@ def _check_value(value: Any, hint: Any, key: str) -> Any:
             if option is type(None):
                 continue
             try:
-                return _check_value(value, option, key)
+                return check_value(value, option, key)
             except ParamsError as exc:
                 errors.append(str(exc))
         raise ParamsError(errors[0] if len(errors) == 1 else f"{key}: {value!r} matches none of {hint}")
@@ -96,7 +96,7 @@ def from_dict(cls: type[T], d: Mapping[str, Any] | None, where: str) -> T:
     for name, field in fields.items():
         key = f"{where}.{name}"
         if name in d:
-            values[name] = _check_value(d[name], hints[name], key)
+            values[name] = check_value(d[name], hints[name], key)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ParamsError(f"{key}: missing required key")
     try:
