@@ -1,4 +1,4 @@
-"""Stage sample_<family>@<variant>: generate music from a trained variant (see dvc.yaml)."""
+"""Stage sample@<variant>: generate music from a trained variant (see dvc.yaml)."""
 
 from pathlib import Path
 
@@ -10,7 +10,6 @@ from scorelab.utils import run_stage
 
 
 def main(
-    family: str,
     name: str,
     model: Path = typer.Option(...),
     data: Path = typer.Option(...),
@@ -18,7 +17,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Sample variant NAME from the checkpoint in MODEL into OUT."""
-    counts = run_sample(load_params(params), family, name, model, data, out)
+    counts = run_sample(load_params(params), name, model, data, out)
     typer.echo(f"sample {name}: {counts}")
 
 

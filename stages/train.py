@@ -1,4 +1,4 @@
-"""Stage train_<family>@<variant>: train one model variant (see dvc.yaml)."""
+"""Stage train@<variant>: train one model variant (see dvc.yaml)."""
 
 from pathlib import Path
 
@@ -10,15 +10,14 @@ from scorelab.utils import run_stage
 
 
 def main(
-    family: str,
     name: str,
     data: Path = typer.Option(...),
     out: Path = typer.Option(...),
     logs: Path = typer.Option(...),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
-    """Train variant NAME of FAMILY (adversarial | likelihood) on the tensors in DATA."""
-    ckpt = run_train(load_params(params), family, name, data, out, logs)
+    """Train variant NAME (its trainer named in params.yaml) on the tensors in DATA."""
+    ckpt = run_train(load_params(params), name, data, out, logs)
     typer.echo(f"train {name}: wrote {ckpt}")
 
 

@@ -61,6 +61,13 @@ def melody_score(piece_id: str = "song", key: str | None = "C major", corpus: st
 EXAMPLES = {
     "pianoroll": (dict(), lambda pid: roll_score(pid)),
     "melody_tokens": (dict(transpose=False), lambda pid: melody_score(pid)),
+    # A C-E-G chord (1 beat), a half note, a quarter rest, a 16th: 4 events = one window.
+    "note_index": (
+        dict(seq_len=4),
+        lambda pid: Score.from_notes(
+            [(0, 60, 0, Q), (0, 64, 0, Q), (0, 67, 0, Q), (0, 62, Q, 2 * Q), (0, 65, 4 * Q, S)], piece_id=pid
+        ),
+    ),
 }
 
 

@@ -59,32 +59,29 @@ def encode(
 
 @app.command()
 def train(
-    name: str = typer.Argument(..., help="a variant name (any family)"),
+    name: str = typer.Argument(..., help="a variant name (any trainer)"),
     max_steps: int = typer.Option(None, help="stop after this many steps (smoke test)"),
     params: Path = PARAMS,
 ) -> None:
     """Train variant NAME into models/NAME (resumes from models/NAME/resume.pt)."""
-    from scorelab.params import find_variant
+    from scorelab.params import variant
     from scorelab.pipeline.train import run_train
 
     p = _params(params)
-    family, v = find_variant(p, name)
-    data = Path("data/encoded") / v["dataset"]
-    ckpt = run_train(p, family, name, data, Path("models") / name, Path("logs") / name, max_steps=max_steps)
+    data = Path("data/encoded") / variant(p, name)["dataset"]
+    ckpt = run_train(p, name, data, Path("models") / name, Path("logs") / name, max_steps=max_steps)
     typer.echo(f"wrote {ckpt}")
 
 
 @app.command()
 def sample(name: str = typer.Argument(..., help="a variant name"), params: Path = PARAMS) -> None:
     """Sample variant NAME into samples/NAME (tensors, Parquet, MIDI, audio, pictures)."""
-    from scorelab.params import find_variant
+    from scorelab.params import variant
     from scorelab.pipeline.sample import run_sample
 
     p = _params(params)
-    family, v = find_variant(p, name)
-    counts = run_sample(
-        p, family, name, Path("models") / name, Path("data/encoded") / v["dataset"], Path("samples") / name
-    )
+    data = Path("data/encoded") / variant(p, name)["dataset"]
+    counts = run_sample(p, name, Path("models") / name, data, Path("samples") / name)
     typer.echo(counts)
 
 

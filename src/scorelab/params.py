@@ -2,141 +2,172 @@
 
 Every stage calls :func:`load_params` before doing any work, so an unknown key or a
 value of the wrong type fails at once with a :class:`ParamsError` naming the key
-(``variants.adversarial.s0_wgan_gp_jsb.train.n_critc: unknown key``), never after
-an hour of training. Codec settings and model configs are checked by their own strict
-dataclasses (through the codec and model registries), so this module only knows the
-shape of the file.
+(``variants.s0_wgan_gp_jsb.train.n_critc: unknown key``), never after an hour of
+training. Every section is checked by a dataclass through the one strict helper
+(:func:`scorelab.config.from_dict`): the sections below, codec settings (through the
+codec registry), model architectures (``MODELS``) and training and sampling settings
+(``TRAINERS``); no other validator exists.
 
-Precedence when resolving a variant's training settings:
-``model:`` defaults (adversarial only) < the variant's ``train:`` < the active profile.
-A profile is the run's size; it wins so that ``base.profile: tiny`` really is tiny.
+A variant names its trainer, model, dataset and the section of shared defaults it
+inherits (``defaults: model`` for S0's WGAN-GP runs, ``defaults: defaults.s4_gan`` for
+S4's four GANs). Its training settings resolve as
+
+    the defaults section  <  variant ``train:``  <  variant ``<profile>:``
+
+where ``<profile>`` is ``base.profile`` (quick, paper, tiny): every variant carries its
+own size for each profile, its paper's values under ``paper``, so "paper" is right for
+every system. dvc.yaml declares exactly these sections per stage, which is why
+``dvc exp run -S model.n_critic=5`` reruns the variants with ``defaults: model`` and
+nothing else.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from scorelab.config import from_dict
 from scorelab.errors import ParamsError
 
-FAMILIES = ("adversarial", "likelihood")
-PROFILE_SECTIONS = ("corpus", "adversarial", "likelihood", "sample")
-VARIANT_KEYS = {"dataset": str, "model": str, "arch": dict, "train": dict, "sample": dict}
-CORPUS_KEYS = {
-    "source": str,
-    "paths": list,
-    "tracks": int,
-    "valid_fraction": float,
-    "test_fraction": float,
-    "limit": int,
-    "max_reject_fraction": float,
-}
-SAMPLE_KEYS = {
-    "adversarial": {"n": int, "accompaniment": int, "threshold": float},
-    "likelihood": {"n": int, "temperature": float, "seed_steps": int, "max_steps": int},
-}
-TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "variants", "evaluate")
+TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "defaults", "variants", "evaluate")
 
 
-def _type_ok(value: Any, expected: type) -> bool:
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, expected)
+@dataclass(frozen=True)
+class BaseSection:
+    """``base:``: the seed of every random draw and the run's size."""
+
+    seed: int
+    profile: str
 
 
-def check_keys(d: Any, schema: dict[str, type], where: str, required: tuple[str, ...] = ()) -> None:
-    """Fail on a non-dict, an unknown key, a missing required key, or a wrong type."""
-    if not isinstance(d, dict):
-        raise ParamsError(f"{where}: expected a mapping, got {type(d).__name__}")
-    for k, v in d.items():
-        if k not in schema:
-            raise ParamsError(f"{where}.{k}: unknown key (valid: {', '.join(schema)})")
-        if not _type_ok(v, schema[k]):
-            raise ParamsError(f"{where}.{k}: expected {schema[k].__name__}, got {type(v).__name__} {v!r}")
-    for k in required:
-        if k not in d:
-            raise ParamsError(f"{where}.{k}: required key missing")
+@dataclass(frozen=True)
+class CorpusCaps:
+    """A profile's cap on corpus size (0: every piece)."""
+
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class ProfileSection:
+    """``profiles.<p>:``: run-wide settings of a profile (training sizes live in each variant)."""
+
+    corpus: CorpusCaps = field(default_factory=CorpusCaps)
+    sample: dict = field(default_factory=dict)  # caps on sample settings the variants have
+
+
+@dataclass(frozen=True)
+class CorpusSection:
+    """``corpora.<c>:``: where a corpus comes from."""
+
+    source: str
+    paths: tuple[str, ...]
+    tracks: int = 0
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+    limit: int = 0
+    max_reject_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class EvaluateSection:
+    """``evaluate:``: how real and generated music are scored."""
+
+    qn_min_steps: int = 3
+
+
+@dataclass(frozen=True)
+class VariantSection:
+    """``variants.<v>:`` without its per-profile sizes (keys named like the profiles)."""
+
+    trainer: str
+    defaults: str
+    dataset: str
+    model: str
+    arch: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+    sample: dict = field(default_factory=dict)
+
+
+def _section(params: dict, dotted: str, where: str) -> dict:
+    """The mapping at a dotted path of params (``model``, ``defaults.s4_gan``)."""
+    node: Any = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ParamsError(f"{where}: no section {dotted!r} in params.yaml")
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ParamsError(f"{where}: {dotted!r} is not a mapping")
+    return node
 
 
 def validate(params: dict) -> dict:
     """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key."""
     from scorelab.codecs import get_codec
     from scorelab.models import get_model_spec, parse_arch
+    from scorelab.training import get_trainer
 
-    check_keys(params, {k: dict for k in TOP_KEYS}, "params", required=TOP_KEYS)
-    check_keys(params["base"], {"seed": int, "profile": str}, "base", required=("seed", "profile"))
+    if not isinstance(params, dict):
+        raise ParamsError("params: expected a mapping at the top level")
+    unknown = sorted(set(params) - set(TOP_KEYS))
+    if unknown:
+        raise ParamsError(f"params.{unknown[0]}: unknown key; valid keys are {list(TOP_KEYS)}")
+    for key in TOP_KEYS:
+        if not isinstance(params.get(key), dict):
+            raise ParamsError(f"{key}: required section missing or not a mapping")
+    base = from_dict(BaseSection, params["base"], "base")
     for name, prof in params["profiles"].items():
-        check_keys(prof, {s: dict for s in PROFILE_SECTIONS}, f"profiles.{name}")
-        check_keys(prof.get("corpus", {}), {"limit": int}, f"profiles.{name}.corpus")
-    if params["base"]["profile"] not in params["profiles"]:
-        raise ParamsError(
-            f"base.profile: {params['base']['profile']!r} is not one of {sorted(params['profiles'])}"
-        )
+        from_dict(ProfileSection, prof, f"profiles.{name}")
+    if base.profile not in params["profiles"]:
+        raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
     for name, c in params["corpora"].items():
-        check_keys(c, CORPUS_KEYS, f"corpora.{name}", required=("source", "paths"))
+        from_dict(CorpusSection, c, f"corpora.{name}")
     for name, d in params["datasets"].items():
         where = f"datasets.{name}"
         if not isinstance(d, dict) or "corpus" not in d or "codec" not in d:
             raise ParamsError(f"{where}: needs 'corpus' and 'codec' keys")
         if d["corpus"] not in params["corpora"]:
             raise ParamsError(f"{where}.corpus: unknown corpus {d['corpus']!r}")
-        settings = {k: v for k, v in d.items() if k not in ("corpus", "codec")}
         try:
-            get_codec(d["codec"], settings)
+            get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")})
         except (ParamsError, ValueError, TypeError) as exc:
             raise ParamsError(f"{where}: {exc}") from exc
-    check_keys(params["evaluate"], {"qn_min_steps": int}, "evaluate")
-    check_keys(params["variants"], {f: dict for f in FAMILIES}, "variants")
-    _check_model_section(params["model"])
-    for family in FAMILIES:
-        for name, v in params["variants"].get(family, {}).items():
-            where = f"variants.{family}.{name}"
-            check_keys(v, VARIANT_KEYS, where, required=("dataset", "model"))
-            if v["dataset"] not in params["datasets"]:
-                raise ParamsError(f"{where}.dataset: unknown dataset {v['dataset']!r}")
-            try:
-                spec = get_model_spec(v["model"])
-            except ValueError as exc:
-                raise ParamsError(f"{where}.model: {exc}") from exc
-            if spec.family != family:
+    from_dict(EvaluateSection, params["evaluate"], "evaluate")
+    profiles = list(params["profiles"])
+    for name, v in params["variants"].items():
+        where = f"variants.{name}"
+        if not isinstance(v, dict):
+            raise ParamsError(f"{where}: expected a mapping")
+        spec = from_dict(VariantSection, {k: x for k, x in v.items() if k not in profiles}, where)
+        for pname in profiles:
+            if not isinstance(v.get(pname), dict):
                 raise ParamsError(
-                    f"{where}.model: {v['model']} is a {spec.family} model, listed under {family}"
+                    f"{where}.{pname}: missing; every variant gives its training size under each "
+                    f"profile ({', '.join(profiles)}), {{}} for none"
                 )
-            parse_arch(v["model"], v.get("arch", {}), f"{where}.arch")
-            check_keys(v.get("sample", {}), SAMPLE_KEYS[family], f"{where}.sample")
-            for pname in params["profiles"]:
-                train = resolve_train(params, family, name, profile=pname)
-                validate_train(family, train, f"{where}.train (with profile {pname})")
+        if spec.dataset not in params["datasets"]:
+            raise ParamsError(f"{where}.dataset: unknown dataset {spec.dataset!r}")
+        try:
+            get_model_spec(spec.model)
+            trainer = get_trainer(spec.trainer)
+        except ValueError as exc:
+            raise ParamsError(f"{where}: {exc}") from exc
+        parse_arch(spec.model, spec.arch, f"{where}.arch")
+        defaults = _section(params, spec.defaults, f"{where}.defaults")
+        fields = set(trainer.config.__dataclass_fields__)
+        for key in defaults:
+            if key not in fields:
+                raise ParamsError(
+                    f"{spec.defaults}.{key}: unknown key for trainer {spec.trainer} "
+                    f"(variant {name}); valid keys are {sorted(fields)}"
+                )
+        for pname in profiles:
+            train = resolve_train(params, name, profile=pname)
+            from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")
+            from_dict(trainer.sample_config, resolve_sample(params, name, pname), f"{where}.sample ({pname})")
     return params
-
-
-def validate_train(family: str, train: dict, where: str) -> None:
-    """Check a resolved training config against its family's strict dataclass."""
-    from scorelab.models.config import from_dict
-    from scorelab.training.config import AdversarialTrainConfig, LikelihoodTrainConfig
-
-    cls = AdversarialTrainConfig if family == "adversarial" else LikelihoodTrainConfig
-    from_dict(cls, train, where)
-
-
-def _check_model_section(model: dict) -> None:
-    """``model:`` holds adversarial training defaults: only their keys, with their types."""
-    import dataclasses
-    import typing
-
-    from scorelab.models.config import check_value
-    from scorelab.training.config import AdversarialTrainConfig
-
-    fields = {f.name for f in dataclasses.fields(AdversarialTrainConfig)}
-    hints = typing.get_type_hints(AdversarialTrainConfig)
-    for k, v in model.items():
-        if k not in fields:
-            raise ParamsError(f"model.{k}: unknown key; valid keys are {sorted(fields)}")
-        check_value(v, hints[k], f"model.{k}")
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:
@@ -152,25 +183,16 @@ def load_params(path: Path | str = "params.yaml") -> dict:
 
 
 def profile(params: dict, name: str | None = None) -> dict:
-    """The active profile's overrides (``base.profile`` unless ``name`` is given)."""
+    """The run-wide settings of profile ``name`` (default ``base.profile``)."""
     return params["profiles"][name or params["base"]["profile"]]
 
 
-def variant(params: dict, family: str, name: str) -> dict:
-    """One variant's entry; a missing one raises ParamsError naming it."""
+def variant(params: dict, name: str) -> dict:
+    """One variant's entry; a missing one raises ParamsError listing the variants."""
     try:
-        return params["variants"][family][name]
+        return params["variants"][name]
     except KeyError:
-        raise ParamsError(f"variants.{family}.{name}: no such variant") from None
-
-
-def find_variant(params: dict, name: str) -> tuple[str, dict]:
-    """(family, entry) of a variant given only its name."""
-    for family in FAMILIES:
-        if name in params["variants"].get(family, {}):
-            return family, params["variants"][family][name]
-    names = [n for f in FAMILIES for n in params["variants"].get(f, {})]
-    raise ParamsError(f"unknown variant {name!r}; valid: {', '.join(names)}")
+        raise ParamsError(f"unknown variant {name!r}; valid: {', '.join(params['variants'])}") from None
 
 
 def resolve_corpus(params: dict, name: str) -> dict:
@@ -192,19 +214,19 @@ def resolve_dataset(params: dict, name: str) -> tuple[str, str, dict]:
     return d["corpus"], d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")}
 
 
-def resolve_train(params: dict, family: str, name: str, profile: str | None = None) -> dict:
-    """model defaults (adversarial) < variant.train < profile[family]."""
-    v = variant(params, family, name)
-    base = dict(params["model"]) if family == "adversarial" else {}
-    base.update(v.get("train", {}))
-    base.update(params["profiles"][profile or params["base"]["profile"]].get(family, {}))
-    return base
+def resolve_train(params: dict, name: str, profile: str | None = None) -> dict:
+    """The defaults section < variant ``train`` < variant ``<profile>``."""
+    v = variant(params, name)
+    out = dict(_section(params, v["defaults"], f"variants.{name}.defaults"))
+    out.update(v.get("train", {}))
+    out.update(v.get(profile or params["base"]["profile"], {}))
+    return out
 
 
-def resolve_sample(params: dict, family: str, name: str) -> dict:
-    """variant.sample < profile.sample, the profile touching only keys the variant has."""
-    v = dict(variant(params, family, name).get("sample", {}))
-    for k, val in profile(params).get("sample", {}).items():
+def resolve_sample(params: dict, name: str, profile_name: str | None = None) -> dict:
+    """variant ``sample`` < profile ``sample``, the profile touching only keys the variant has."""
+    v = dict(variant(params, name).get("sample", {}))
+    for k, val in profile(params, profile_name).get("sample", {}).items():
         if k in v:
             v[k] = val
     return v

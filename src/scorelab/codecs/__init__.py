@@ -6,11 +6,13 @@
 
 from scorelab.codecs.base import Codec, get_codec, load_codec
 from scorelab.codecs.melody_tokens import MelodyTokenCodec
+from scorelab.codecs.note_index import NoteIndexCodec
 from scorelab.codecs.pianoroll import PianoRollCodec
 
 CODECS: dict[str, type[Codec]] = {
     PianoRollCodec.name: PianoRollCodec,
     MelodyTokenCodec.name: MelodyTokenCodec,
+    NoteIndexCodec.name: NoteIndexCodec,
 }
 
 __all__ = ["CODECS", "Codec", "MelodyTokenCodec", "PianoRollCodec", "get_codec", "load_codec"]

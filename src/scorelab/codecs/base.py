@@ -13,16 +13,15 @@ read back by :func:`load_codec`.
 from __future__ import annotations
 
 import json
-import types
-import typing
 from abc import ABC, abstractmethod
 from collections import Counter
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from scorelab.config import from_dict
 from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
 from scorelab.utils import write_json
@@ -31,76 +30,17 @@ ENCODING_FILE = "encoding.json"
 
 
 def parse_settings(settings_class: type, settings: dict, codec: str) -> Any:
-    """Build a settings dataclass strictly: unknown keys and wrong types fail, naming the key.
+    """Build a codec's settings dataclass with the project's one strict helper.
 
     A typo in params.yaml (``step_per_beat``) would otherwise silently fall back to a
-    default and produce a different dataset than the one asked for. Ints are accepted
-    where a float is declared (YAML writes ``1`` for ``1.0``); bools are never numbers.
+    default and produce a different dataset than the one asked for.
 
     Raises
     ------
     ParamsError
-        On an unknown key or a value of the wrong type.
+        On an unknown key or a value of the wrong type, naming ``codec NAME.key``.
     """
-    hints = typing.get_type_hints(settings_class)
-    valid = [f.name for f in fields(settings_class)]
-    values = {}
-    for key, value in settings.items():
-        if key not in hints:
-            raise ParamsError(f"codec {codec}: unknown setting {key!r}; valid settings: {', '.join(valid)}")
-        try:
-            values[key] = _coerce(value, hints[key])
-        except TypeError:
-            raise ParamsError(
-                f"codec {codec}: setting {key!r} must be {_type_name(hints[key])}, "
-                f"got {value!r} ({type(value).__name__})"
-            ) from None
-    return settings_class(**values)
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    """Check ``value`` against a type hint; return it normalised (float for float, tuple for lists)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            try:
-                return _coerce(value, arg)
-            except TypeError:
-                continue
-        raise TypeError
-    if tp is type(None):
-        if value is None:
-            return None
-        raise TypeError
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise TypeError
-        (arg, *_) = typing.get_args(tp) or (Any,)
-        return tuple(_coerce(v, arg) for v in value)
-    if tp is bool:
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
-        raise TypeError
-    if tp is int:
-        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-            return int(value)
-        raise TypeError
-    if tp is float:
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)
-        ):
-            return float(value)
-        raise TypeError
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise TypeError
-    return value
-
-
-def _type_name(tp: Any) -> str:
-    """Readable name of a type hint for error messages."""
-    return tp.__name__ if isinstance(tp, type) else str(tp)
+    return from_dict(settings_class, settings, f"codec {codec}")
 
 
 def _jsonable(value: Any) -> Any:

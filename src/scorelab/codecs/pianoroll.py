@@ -7,6 +7,9 @@ at 4 steps per beat = 32 steps x 128 pitches per track).
 The grid cannot tell a held note from the same pitch struck again with no gap, so
 decoding merges such repeats into one long note; that is a property of the
 representation (MuseGAN's rolls have it too), not of the code.
+
+``merge_tracks`` reduces every piece to one "piano" track before rolling (S1 trains on
+"the chorales reduced to one piano track"), so the roll has one track.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
 
 QUARTERS_PER_WHOLE = 4  # a bar of n/d holds n * 4/d quarter notes
+PIANO_TRACK = Track("piano", 0)  # the one track of merge_tracks (S1: "one piano track")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class PianoRollSettings:
     pitch_high: int = MIDI_PITCHES  # highest MIDI pitch kept (exclusive)
     min_notes: int = 1  # windows with fewer notes are dropped
     time_signature: str = "4/4"  # pieces in another meter are rejected
+    merge_tracks: bool = False  # every track's notes into one "piano" track (S1)
 
 
 def parse_time_signature(text: str) -> tuple[int, int]:
@@ -60,6 +65,11 @@ class PianoRollCodec(Codec):
 
     name = "pianoroll"
     settings_class = PianoRollSettings
+
+    def __init__(self, **settings: Any):
+        super().__init__(**settings)
+        if self.config.merge_tracks:
+            self.tracks = [PIANO_TRACK]
 
     def _validate(self) -> None:
         c = self.config
@@ -131,8 +141,8 @@ class PianoRollCodec(Codec):
     def encode(self, score: Score) -> np.ndarray:
         """The whole piece as a bool roll ``(n_tracks, n_steps, n_pitches)``.
 
-        ``n_tracks`` is ``len(score.tracks)``; ``n_steps`` ends at the last note's last
-        step.
+        ``n_tracks`` is ``len(score.tracks)``, or 1 with ``merge_tracks`` (every track's
+        notes in one "piano" track); ``n_steps`` ends at the last note's last step.
 
         Raises
         ------
@@ -145,6 +155,8 @@ class PianoRollCodec(Codec):
                 f"{score.piece_id}: resolution {score.resolution} is not divisible by "
                 f"steps_per_beat={self.config.steps_per_beat}",
             )
+        if self.config.merge_tracks:
+            score = merge_tracks(score)
         step = score.resolution // self.config.steps_per_beat
         notes = score.notes
         low, high = self.config.pitch_low, self.config.pitch_high
@@ -226,10 +238,11 @@ class PianoRollCodec(Codec):
             raise EncodingFilterError(
                 "time_signature", f"{score.piece_id} is in {sig}, not {self.config.time_signature}"
             )
-        expected = len(self.tracks) if self.tracks is not None else len(score.tracks)
-        if len(score.tracks) != expected:
+        n_tracks = 1 if self.config.merge_tracks else len(score.tracks)
+        expected = len(self.tracks) if self.tracks is not None else n_tracks
+        if n_tracks != expected:
             raise EncodingFilterError(
-                "tracks", f"{score.piece_id} has {len(score.tracks)} tracks, expected {expected}"
+                "tracks", f"{score.piece_id} has {n_tracks} tracks, expected {expected}"
             )
         roll = self.encode(score)
         bar, window = self.steps_per_bar, self.window_steps
@@ -287,6 +300,11 @@ class PianoRollCodec(Codec):
         rng = np.random.default_rng(seed)
         cells = rng.random((n, x.shape[1], x.shape[2], x.shape[3])) < rate[None, :, None, :]
         return [self.decode(c.astype(np.uint8), piece_id=f"noise_{i:03d}") for i, c in enumerate(cells)]
+
+
+def merge_tracks(score: Score) -> Score:
+    """The score with every track's notes in one track, :data:`PIANO_TRACK` (drums included)."""
+    return score.with_notes(score.notes.assign(track=0), tracks=[PIANO_TRACK])
 
 
 def count_notes(windows: np.ndarray) -> np.ndarray:

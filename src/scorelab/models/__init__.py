@@ -1,34 +1,25 @@
-"""Networks, by name: ``MODELS`` maps a model name to how to build it.
+"""Networks, by name: ``MODELS`` maps a model name to its arch config and builder.
 
 Models know nothing of files: a builder takes an architecture config and the encoding
-(a plain dict such as ``{"shape": [4, 32, 128]}`` or ``{"vocab_size": 51}``) and returns
-modules. Training and sampling dispatch once, through this registry, never on the name
-(STYLE.md rule 3). A model belongs to one family:
-
-- ``adversarial``: the builder returns ``(generator, critic)``; the generator has a
-  ``latent_shape`` and a ``conditional`` flag (see ``s0_unet.UNetGenerator``).
-- ``likelihood``: the builder returns one module trained by maximum likelihood.
+(a plain dict such as ``{"shape": [4, 32, 64]}`` or ``{"vocab_size": 51}``) and returns
+its networks by name, ``{"generator": G, "critic": D}`` or ``{"model": M}``. Trainers
+(``scorelab.training.TRAINERS``) say which names they train and rely only on the
+contracts in :mod:`scorelab.models.base`, so adding an architecture is one module plus
+one entry here plus a params entry: nothing in training, sampling or the pipeline changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from torch import nn
 
-from scorelab.models.config import from_dict
+from scorelab.config import from_dict
+from scorelab.models.naive import NaiveArch, build_naive
 from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
 from scorelab.models.s4_lstm import S4LSTMArch, build_s4_lstm
-
-Family = Literal["adversarial", "likelihood"]
-
-# The names under which each family's modules are saved in a checkpoint, in build order.
-FAMILY_MODULES: dict[str, tuple[str, ...]] = {
-    "adversarial": ("generator", "critic"),
-    "likelihood": ("model",),
-}
 
 
 @dataclass(frozen=True)
@@ -38,25 +29,29 @@ class ModelSpec:
     Attributes
     ----------
     name
-        Registry key, as written in params.yaml (``variants.*.model``).
-    family
-        ``"adversarial"`` (builder returns (generator, critic)) or ``"likelihood"``.
+        Registry key, as written in params.yaml (``variants.<v>.model``).
     arch
-        The strict architecture config dataclass (``variants.*.arch``).
+        The strict architecture config dataclass (``variants.<v>.arch``).
     builder
-        ``builder(arch_config, encoding) -> module or (generator, critic)``.
+        ``builder(arch_config, encoding) -> {module name: nn.Module}``.
     """
 
     name: str
-    family: Family
     arch: type
-    builder: Callable[[Any, dict[str, Any]], Any]
+    builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]
 
 
-MODELS: dict[str, ModelSpec] = {
-    "s0_unet": ModelSpec("s0_unet", "adversarial", S0UNetArch, build_s0_unet),
-    "s4_lstm": ModelSpec("s4_lstm", "likelihood", S4LSTMArch, build_s4_lstm),
-}
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(name: str, arch: type, builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]) -> None:
+    """Add a model to :data:`MODELS` (a test or a plugin may register its own)."""
+    MODELS[name] = ModelSpec(name, arch, builder)
+
+
+register_model("s0_unet", S0UNetArch, build_s0_unet)
+register_model("s4_lstm", S4LSTMArch, build_s4_lstm)
+register_model("naive_bernoulli", NaiveArch, build_naive)
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -78,22 +73,13 @@ def parse_arch(name: str, arch: dict[str, Any] | None, where: str = "arch") -> A
     return from_dict(get_model_spec(name).arch, arch, where)
 
 
-def build_model(name: str, arch: dict[str, Any] | None, encoding: dict[str, Any]) -> Any:
+def build_model(name: str, arch: dict[str, Any] | None, encoding: dict[str, Any]) -> dict[str, nn.Module]:
     """Build model ``name`` from its params and the data's encoding.
-
-    Parameters
-    ----------
-    name
-        A key of :data:`MODELS`.
-    arch
-        The ``arch:`` mapping of the variant; checked strictly.
-    encoding
-        The codec's description of the tensors (``shape``, ``vocab_size``, ...).
 
     Returns
     -------
-    nn.Module or tuple[nn.Module, nn.Module]
-        One module for the likelihood family, ``(generator, critic)`` for adversarial.
+    dict[str, nn.Module]
+        The networks by name (``generator`` and ``critic``, or ``model``).
 
     Raises
     ------
@@ -106,20 +92,4 @@ def build_model(name: str, arch: dict[str, Any] | None, encoding: dict[str, Any]
     return spec.builder(parse_arch(name, arch), encoding)
 
 
-def module_dict(family: str, built: Any) -> dict[str, nn.Module]:
-    """Name the module(s) returned by a builder: ``{"generator": G, "critic": D}`` or ``{"model": M}``."""
-    names = FAMILY_MODULES[family]
-    modules = built if isinstance(built, tuple) else (built,)
-    return dict(zip(names, modules, strict=True))
-
-
-__all__ = [
-    "FAMILY_MODULES",
-    "MODELS",
-    "ModelSpec",
-    "build_model",
-    "from_dict",
-    "get_model_spec",
-    "module_dict",
-    "parse_arch",
-]
+__all__ = ["MODELS", "ModelSpec", "build_model", "get_model_spec", "parse_arch", "register_model"]

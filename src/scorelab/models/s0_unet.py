@@ -20,7 +20,9 @@ latent noise as (2, 8, 512), which is exactly the bottleneck of four stride-2 le
 - One generator does both of S0's tasks. The melody (track 0) enters the encoder; for
   unconditional generation it is all zeros. When a sample is conditioned, the output's
   track 0 is replaced by the given melody, so the generator only has to produce alto,
-  tenor and bass, and the critic judges the whole 4-voice texture.
+  tenor and bass, and the critic judges the whole 4-voice texture. The melody is
+  the model's own business (:meth:`UNetGenerator.condition`): the training loop only
+  passes what the hook returns.
 
 Shapes: B batch, C tracks, T time steps, P pitches, L latent channels, b base channels.
 """
@@ -35,6 +37,7 @@ import torch
 from torch import nn
 
 from scorelab.errors import ParamsError
+from scorelab.models.base import Generator
 
 DOWNSAMPLING = 16  # four stride-2 levels: T and P shrink by 2**4
 DEFAULT_SHAPE = (4, 32, 128)  # S0: 4 voices x 2 bars of 16th notes x 128 MIDI pitches
@@ -51,15 +54,21 @@ class S0UNetArch:
         Width of the first level; the levels are ``base_channels * (1, 2, 4, 8)``.
     latent_channels
         Channels of the noise concatenated at the bottleneck (S0's paper: 512).
+    condition_dropout
+        Share of training samples whose melody is hidden (all zeros), so the one
+        generator also learns unconditional generation (the second of S0's tasks).
     """
 
     base_channels: int
     latent_channels: int
+    condition_dropout: float = 0.5
 
     def __post_init__(self) -> None:
         for key in ("base_channels", "latent_channels"):
             if getattr(self, key) < 1:
                 raise ParamsError(f"{key}: must be >= 1, got {getattr(self, key)}")
+        if not 0.0 <= self.condition_dropout <= 1.0:
+            raise ParamsError(f"condition_dropout: must be in [0, 1], got {self.condition_dropout}")
 
 
 def roll_shape(encoding: dict[str, Any]) -> tuple[int, int, int]:
@@ -103,7 +112,7 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-class UNetGenerator(nn.Module):
+class UNetGenerator(Generator):
     """Melody roll + noise -> multi-track roll of note probabilities.
 
     Attributes
@@ -114,7 +123,7 @@ class UNetGenerator(nn.Module):
         Shape of one noise sample, (L, T/16, P/16); the training loop and the sampler
         draw ``torch.randn(B, *latent_shape)``.
     conditional : bool
-        True: the loop feeds the real melody (track 0) as the condition.
+        True: :meth:`condition` gives the real melody (track 0) as the condition.
     """
 
     conditional = True
@@ -123,6 +132,7 @@ class UNetGenerator(nn.Module):
         super().__init__()
         c, t, p = shape
         b = arch.base_channels
+        self.condition_dropout = arch.condition_dropout
         self.sample_shape = shape
         self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
         # No norm on the first level, as in DCGAN's and pix2pix's first layers.
@@ -132,21 +142,34 @@ class UNetGenerator(nn.Module):
         self.up = nn.ModuleList([_up(8 * b + arch.latent_channels, 4 * b), _up(8 * b, 2 * b), _up(4 * b, b)])
         self.out = nn.ConvTranspose2d(2 * b, c, 4, 2, 1)
 
-    def forward(
-        self, z: torch.Tensor, melody: torch.Tensor | None = None, conditioned: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def condition(
+        self, real: torch.Tensor, rng: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The melody of each real roll (B, C, T, P): its track 0, hidden for some in training.
+
+        Returns ``(melody (B, 1, T, P), conditioned (B,) bool)``; in training mode a
+        ``condition_dropout`` share (drawn from ``rng``) is hidden (zeros, not
+        conditioned); in eval mode (accompaniment) every melody is kept.
+        """
+        n = real.shape[0]
+        if self.training:
+            conditioned = (torch.rand(n, generator=rng) >= self.condition_dropout).to(real.device)  # (B,)
+        else:
+            conditioned = torch.ones(n, dtype=torch.bool, device=real.device)
+        melody = real[:, :1].float() * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden
+        return melody, conditioned
+
+    def forward(self, z: torch.Tensor, cond: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Generate rolls.
 
         Parameters
         ----------
         z
             Noise, (B, L, T/16, P/16).
-        melody
-            Melody rolls, (B, 1, T, P) in [0, 1]; ``None`` is unconditional (the encoder
-            then sees zeros, as for the ``melody_dropout`` share in training).
-        conditioned
-            (B,) bool: which samples keep their melody as track 0. Default: all when a
-            melody is given, none otherwise.
+        cond
+            ``(melody (B, 1, T, P) in [0, 1], conditioned (B,) bool)`` from
+            :meth:`condition`, or None: unconditional (the encoder then sees zeros, as for
+            the hidden share in training). Conditioned samples keep their melody as track 0.
 
         Returns
         -------
@@ -155,10 +178,11 @@ class UNetGenerator(nn.Module):
         """
         n = z.shape[0]
         _, t, p = self.sample_shape
-        if conditioned is None:
-            conditioned = torch.full((n,), melody is not None, dtype=torch.bool, device=z.device)
-        if melody is None:
+        if cond is None:
             melody = z.new_zeros(n, 1, t, p)
+            conditioned = torch.zeros(n, dtype=torch.bool, device=z.device)
+        else:
+            melody, conditioned = cond
         skips = []
         h = melody  # (B, 1, T, P)
         for level in self.down:
@@ -195,7 +219,7 @@ class RollCritic(nn.Module):
         return self.score(h.flatten(1)).squeeze(1)  # (B,)
 
 
-def build_s0_unet(arch: S0UNetArch, encoding: dict[str, Any]) -> tuple[UNetGenerator, RollCritic]:
-    """Build S0's (generator, critic) pair for the roll shape in ``encoding["shape"]``."""
+def build_s0_unet(arch: S0UNetArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:
+    """Build S0's generator and critic for the roll shape in ``encoding["shape"]``."""
     shape = roll_shape(encoding)
-    return UNetGenerator(arch, shape), RollCritic(arch, shape)
+    return {"generator": UNetGenerator(arch, shape), "critic": RollCritic(arch, shape)}

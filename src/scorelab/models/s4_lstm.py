@@ -82,7 +82,7 @@ class MelodyLSTM(nn.Module):
         return self.head(self.dropout(h_n[0]))  # (B, V)
 
 
-def build_s4_lstm(arch: S4LSTMArch, encoding: dict[str, Any]) -> MelodyLSTM:
+def build_s4_lstm(arch: S4LSTMArch, encoding: dict[str, Any]) -> dict[str, MelodyLSTM]:
     """Build S4's LSTM for ``encoding["vocab_size"]`` symbols.
 
     Raises
@@ -93,4 +93,4 @@ def build_s4_lstm(arch: S4LSTMArch, encoding: dict[str, Any]) -> MelodyLSTM:
     vocab = encoding.get("vocab_size")
     if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 2:
         raise ParamsError(f"encoding.vocab_size: expected an integer >= 2, got {vocab!r}")
-    return MelodyLSTM(arch, vocab)
+    return {"model": MelodyLSTM(arch, vocab)}

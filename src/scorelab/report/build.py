@@ -33,7 +33,6 @@ TITLE = "scorelab report"
 MAIN_KEYS = tuple(k for k in SET_KEYS if k not in PCH_KEYS)  # pitch classes go to a figure
 DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
 VARIANT_SETS = ("samples", "accompaniment")  # accompaniment.json is optional
-FAMILIES = ("adversarial", "likelihood")
 MAX_LINKS = 8  # sample files listed per variant and kind
 MISSING = "–"
 GLOSSARY = (
@@ -51,21 +50,20 @@ GLOSSARY = (
 
 @dataclass(frozen=True)
 class Variant:
-    """A declared variant: its name, family, model and dataset."""
+    """A declared variant: its name, trainer, model and dataset."""
 
     name: str
-    family: str
+    trainer: str
     model: str
     dataset: str
 
 
 def declared_variants(params: dict) -> list[Variant]:
-    """Variants of ``params["variants"]``, adversarial then likelihood, in file order."""
-    out = []
-    for family in FAMILIES:
-        for name, spec in (params.get("variants", {}).get(family) or {}).items():
-            out.append(Variant(name, family, str(spec.get("model", "")), str(spec["dataset"])))
-    return out
+    """Variants of ``params["variants"]``, in file order."""
+    return [
+        Variant(name, str(spec.get("trainer", "")), str(spec.get("model", "")), str(spec["dataset"]))
+        for name, spec in (params.get("variants") or {}).items()
+    ]
 
 
 def safe_name(name: str) -> str:
@@ -114,7 +112,7 @@ def collect_metrics(metrics_dir: Path, params: dict) -> dict[str, list[tuple[str
                     rows.append((f"{v.name} {kind}", _read_json(path)))
                 elif kind == "samples":
                     raise FileNotFoundError(
-                        f"{path}: metrics of variant {v.name!r} (variants.{v.family}) not found"
+                        f"{path}: metrics of variant {v.name!r} (trainer {v.trainer}) not found"
                     )
         if rows:
             tables[dataset] = rows
@@ -173,7 +171,7 @@ def _sample_blocks(variants: list[Variant], samples_dir: Path, out_dir: Path, fi
     blocks: list[Block] = [Heading(2, "Samples")]
     for v in variants:
         folder = samples_dir / v.name
-        blocks.append(Heading(3, f"{v.name} ({v.family}, {v.model} on {v.dataset})"))
+        blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
         before = len(blocks)
         for picture in ("rolls", "accompaniment"):
             source = folder / f"{picture}.png"
@@ -215,8 +213,8 @@ def _run_blocks(params: dict, variants: list[Variant]) -> list[Block]:
         ),
     ]
     if variants:
-        rows = tuple((v.name, v.family, v.model, v.dataset) for v in variants)
-        blocks += [Heading(2, "Variants"), Table(("variant", "family", "model", "dataset"), rows)]
+        rows = tuple((v.name, v.trainer, v.model, v.dataset) for v in variants)
+        blocks += [Heading(2, "Variants"), Table(("variant", "trainer", "model", "dataset"), rows)]
     return blocks
 
 

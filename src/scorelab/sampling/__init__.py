@@ -1,13 +1,10 @@
-"""Sampling: checkpoint -> arrays. Knows nothing of codecs; the caller decodes.
+"""Sampling helpers on networks (no checkpoints, no codecs): trainers' ``sample`` functions use them.
 
-- :func:`sample_rolls`: piano-roll probabilities, unconditional or accompanying given
-  melodies (S0).
-- :func:`sample_tokens`: seeded continuation of token sequences with temperature (S4).
-
-A checkpoint rebuilds its own model; nothing here reads params.yaml.
+- :func:`sample_generator`: items from a generator, unconditional or conditioned (S0, S1, S4 GANs).
+- :func:`sample_tokens`: seeded continuation of token sequences with temperature (S4's LSTM).
 """
 
-from scorelab.sampling.rolls import sample_rolls
+from scorelab.sampling.generators import generate, sample_generator
 from scorelab.sampling.tokens import apply_temperature, sample_tokens
 
-__all__ = ["apply_temperature", "sample_rolls", "sample_tokens"]
+__all__ = ["apply_temperature", "generate", "sample_generator", "sample_tokens"]

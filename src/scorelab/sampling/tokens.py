@@ -8,14 +8,9 @@ generation stops at the song delimiter or after ``max_steps`` symbols.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
-
-from scorelab.sampling.common import resolve_checkpoint
-from scorelab.training.checkpoint import Checkpoint
-from scorelab.training.device import pick_device
+from torch import nn
 
 
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -29,14 +24,15 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_tokens(
-    checkpoint: Checkpoint | Path | str,
+    model: nn.Module,
     n: int,
     seed: int,
     seed_ids: list[np.ndarray],
     temperature: float,
     max_steps: int,
     stop_id: int,
-    device: str | torch.device | None = None,
+    window: int | None = None,
+    device: str | torch.device = "cpu",
     min_steps: int = 0,
 ) -> list[np.ndarray]:
     """Continue seed sequences with temperature sampling.
@@ -47,8 +43,8 @@ def sample_tokens(
 
     Parameters
     ----------
-    checkpoint
-        Path of a likelihood checkpoint, or a loaded :class:`Checkpoint`.
+    model
+        A sequence model in eval mode (``vocab_size``, ``next_logits``).
     n
         Number of sequences; sequence i continues ``seed_ids[i % len(seed_ids)]``.
     seed
@@ -61,8 +57,11 @@ def sample_tokens(
         At most this many symbols are generated per sequence.
     stop_id
         Generation of a sequence ends when it draws this id (S4: the delimiter).
+    window
+        The model sees at most the last ``window`` symbols (the context it was trained
+        on, S4's 64); None: the whole history.
     device
-        Torch device; default CUDA when available.
+        Where the model is.
 
     Returns
     -------
@@ -72,16 +71,12 @@ def sample_tokens(
 
     Raises
     ------
-    CheckpointError
-        Unreadable checkpoint or not a likelihood model.
     ValueError
         T <= 0, empty or out-of-vocabulary seeds, or a stop id outside the vocabulary.
     """
-    ckpt = resolve_checkpoint(checkpoint, "likelihood")
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    dev = pick_device(device)
-    model = ckpt.build(dev)
+    dev = torch.device(device)
     vocab = model.vocab_size
     if not 0 <= stop_id < vocab:
         raise ValueError(f"stop_id {stop_id} is outside the vocabulary [0, {vocab})")
@@ -89,7 +84,6 @@ def sample_tokens(
         raise ValueError("seed_ids must be a non-empty list of non-empty 1-D id arrays")
     if any(np.asarray(s).min() < 0 or np.asarray(s).max() >= vocab for s in seed_ids):
         raise ValueError(f"seed_ids hold ids outside the vocabulary [0, {vocab})")
-    window = ckpt.train.get("window")  # the context S4 trained on; None: the whole history
     rng = torch.Generator().manual_seed(seed)
 
     seeds = [np.asarray(seed_ids[i % len(seed_ids)], dtype=np.int64) for i in range(n)]

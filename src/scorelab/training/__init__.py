@@ -1,27 +1,35 @@
-"""Training loops, losses, logs and self-describing checkpoints.
+"""Trainers, the run harness they share, losses, optimizers, logs and self-describing checkpoints.
 
-- :func:`train_adversarial`: one loop for every (generator, critic) model and every
-  loss in :data:`ADVERSARIAL_LOSSES` (S0's WGAN-GP; ``wgan-clip`` and ``bce`` too).
-- :func:`train_likelihood`: next-token training on token streams (S4's LSTM).
+- :data:`TRAINERS`: ``adversarial`` (every GAN of the seeds), ``likelihood`` (next-token
+  models), ``density`` (the naive model). A new way of training is one module calling
+  :func:`register_trainer`.
+- :func:`train_variant`: the one entry point (strict config, fingerprint, seed, device,
+  resume, logs, checkpoint), see :mod:`scorelab.training.run`.
 - :func:`save_checkpoint` / :func:`load_checkpoint`: files that rebuild their model.
 
-Both loops write ``resume.pt`` every ``checkpoint_every`` steps and continue from it
+Every trainer writes ``resume.pt`` every ``checkpoint_every`` steps and continues from it
 when rerun with the same fingerprint; the same params on the CPU give the same bytes.
 """
 
-from scorelab.training.adversarial import train_adversarial
+from scorelab.training import adversarial, density, likelihood  # noqa: F401  (they register themselves)
 from scorelab.training.checkpoint import Checkpoint, load_checkpoint, run_fingerprint, save_checkpoint
 from scorelab.training.device import pick_device
-from scorelab.training.likelihood import train_likelihood
 from scorelab.training.losses import ADVERSARIAL_LOSSES
+from scorelab.training.registry import TRAINERS, SampleSet, Trainer, get_trainer, register_trainer
+from scorelab.training.run import Run, train_variant
 
 __all__ = [
     "ADVERSARIAL_LOSSES",
+    "TRAINERS",
     "Checkpoint",
+    "Run",
+    "SampleSet",
+    "Trainer",
+    "get_trainer",
     "load_checkpoint",
     "pick_device",
+    "register_trainer",
     "run_fingerprint",
     "save_checkpoint",
-    "train_adversarial",
-    "train_likelihood",
+    "train_variant",
 ]

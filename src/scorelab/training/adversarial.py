@@ -1,222 +1,262 @@
-"""The adversarial loop: n_critic critic updates, then one generator update.
+"""The adversarial trainer: every GAN of the seeds, as params.
 
-One loop serves every adversarial model and loss. The model comes from the registry,
-the loss from :data:`scorelab.training.losses.ADVERSARIAL_LOSSES`; the loop only relies
-on the generator's ``latent_shape``, ``sample_shape`` and ``conditional`` attributes.
-The structure is the pytorch/examples DCGAN loop with WGAN-GP's Algorithm 1
-(Gulrajani et al. 2017): ``n_critic`` critic steps on detached fakes, then a generator
-step, both with Adam(beta1, beta2).
+One loop serves S0's WGAN-GP U-Net, S1's Bi-LSTM and CNN-LSTM GANs and S4's GAN and
+WGAN variants. It is the pytorch/examples DCGAN loop with WGAN's Algorithm 1 (Arjovsky
+et al. 2017; Gulrajani et al. 2017): per iteration ``n_critic`` critic steps on fakes
+made without gradients, then ``n_gen`` generator steps against the frozen critic. What
+differs between the papers is all in :class:`AdversarialConfig`: the loss (``bce``,
+``wgan-clip``, ``wgan-gp``), the optimizer of each network (Adam, RMSProp, SGD with
+momentum), a per-epoch learning-rate decay, the update ratio, clipping, the gradient
+penalty, Gaussian noise on every layer, an L2 weight penalty and generator pre-training.
 
-Conditioning (S0's accompaniment): a conditional generator receives the real batch's
-track 0 as the melody, hidden (zeroed) for a ``melody_dropout`` share of the samples so
-the same network also learns unconditional generation.
+The loop relies only on :class:`scorelab.models.base.Generator`: ``latent_shape``,
+``sample_shape`` and the ``condition`` hook (S0's melody), so it knows nothing of tracks.
+
+An epoch is one shuffled pass of the real batches over the training items (what Keras'
+and PyTorch's loaders call an epoch); ``lr_decay`` multiplies both learning rates after
+each. Pre-training (S1: "pretraining the generator model with unsupervised learning",
+without saying which) is our reading: the first ``pretrain_g_steps`` steps fit G alone to
+random real batches by mean squared error, which sets its output density to the data's
+before the critic sees it; they are logged with the critic columns empty (nan).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
+from torch.nn import functional as F
 
-from scorelab.models import get_model_spec, module_dict, parse_arch
-from scorelab.models.config import from_dict
-from scorelab.training.checkpoint import run_fingerprint
-from scorelab.training.config import AdversarialTrainConfig
-from scorelab.training.device import pick_device
+from scorelab.config import fraction, non_negative, positive
+from scorelab.errors import ParamsError
+from scorelab.sampling.generators import generate, sample_generator
+from scorelab.training.batches import ShuffledBatches
 from scorelab.training.losses import ADVERSARIAL_LOSSES
-from scorelab.training.runlog import RunCheckpoints, TsvLog
-from scorelab.utils import seed_everything
+from scorelab.training.optim import add_noise, decay_lr, l2_penalty, make_optimizer
+from scorelab.training.checkpoint import Checkpoint
+from scorelab.training.registry import SampleSet, Trainer, register_trainer
+from scorelab.training.run import Run
 
-# The Wasserstein estimate last: `dvc plots show` draws a TSV's last column by default,
-# and it is the curve that tells a WGAN's progress (Arjovsky et al. 2017, sec. 4.3).
-LOG_COLUMNS = ("step", "loss_g", "loss_d", "gradient_penalty", "wasserstein")
+Optimizer = Literal["adam", "rmsprop", "sgd"]
 
 
-class ShuffledBatches:
-    """Batches drawn without replacement from shuffled passes over N samples.
+@dataclass(frozen=True)
+class AdversarialConfig:
+    """How to train a (generator, critic) pair; every field is a params.yaml key.
 
-    A pass is ``torch.randperm(N)`` from the run's data generator; a batch that runs past
-    the end of a pass continues into the next one, so every batch is full even when
-    N < batch_size. S0's "shuffle buffer 1000" (tf.data) approximates this full shuffle.
+    Attributes
+    ----------
+    loss
+        ``wgan-gp`` (S0), ``wgan-clip`` (S4's WGAN), ``bce`` (S1, S4's GAN).
+    iterations
+        Training iterations (each ``n_critic`` critic and ``n_gen`` generator steps).
+    batch_size
+        Samples per step (S0 64, S4 16).
+    n_critic, n_gen
+        Critic steps and generator steps per iteration: S0's runs 1, 2, 5 critic steps;
+        S1's 1:10 is 10 generator steps per critic step.
+    optimizer_g, optimizer_d, lr_g, lr_d, beta1, beta2, momentum
+        Each network's optimizer: Adam (betas), RMSProp or SGD (momentum).
+    lr_decay
+        Factor applied to both learning rates after every epoch (1: none).
+    gp_weight
+        Gradient-penalty lambda of ``wgan-gp`` (Gulrajani et al. 2017: 10).
+    clip_value
+        Weight clipping bound of ``wgan-clip`` (Arjovsky et al. 2017: 0.01).
+    noise_std
+        Std of Gaussian noise on every layer's output of G and D, in training (S4: 0.1).
+    l2_weight
+        L2 coefficient on the weight matrices of G and D (S4's code: Keras' 0.01).
+    pretrain_g_steps
+        Steps of generator pre-training before the adversarial iterations.
+    binarize
+        ``straight_through``: the critic sees fakes binarized at 0.5 with straight-through
+        gradients (BinaryMuseGAN, Dong & Yang 2018); ``none``: the generator's values.
+    checkpoint_every
+        Write ``resume.pt`` every this many steps.
+    max_steps
+        Cap on the run's steps (0: none); part of the run's definition.
     """
 
-    def __init__(self, n: int, generator: torch.Generator):
-        self.n = n
-        self.generator = generator
-        self.perm = torch.empty(0, dtype=torch.long)
-        self.cursor = 0
+    loss: Literal["bce", "wgan-clip", "wgan-gp"]
+    iterations: int
+    batch_size: int
+    n_critic: int = 1
+    n_gen: int = 1
+    optimizer_g: Optimizer = "adam"
+    optimizer_d: Optimizer = "adam"
+    lr_g: float = 1.0e-4
+    lr_d: float = 1.0e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    momentum: float = 0.0
+    lr_decay: float = 1.0
+    gp_weight: float = 10.0
+    clip_value: float = 0.01
+    noise_std: float = 0.0
+    l2_weight: float = 0.0
+    pretrain_g_steps: int = 0
+    binarize: Literal["none", "straight_through"] = "none"
+    checkpoint_every: int = 100
+    max_steps: int = 0
 
-    def take(self, size: int) -> torch.Tensor:
-        """Return the next ``size`` sample indices, (size,)."""
-        parts = []
-        while size > 0:
-            if self.cursor == len(self.perm):
-                self.perm, self.cursor = torch.randperm(self.n, generator=self.generator), 0
-            part = self.perm[self.cursor : self.cursor + size]
-            self.cursor += len(part)
-            size -= len(part)
-            parts.append(part)
-        return torch.cat(parts)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"perm": self.perm.clone(), "cursor": self.cursor}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.perm, self.cursor = state["perm"], int(state["cursor"])
+    def __post_init__(self) -> None:
+        positive(self, "iterations", "batch_size", "n_critic", "n_gen", "lr_g", "lr_d", "checkpoint_every")
+        positive(self, "clip_value", "lr_decay")
+        non_negative(self, "gp_weight", "noise_std", "l2_weight", "pretrain_g_steps", "max_steps", "momentum")
+        fraction(self, "beta1", "beta2", closed=False)
+        if self.lr_decay > 1:
+            raise ParamsError(f"lr_decay: must be in (0, 1], got {self.lr_decay}")
 
 
-def straight_through(probs: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+@dataclass(frozen=True)
+class AdversarialSampleConfig:
+    """Sampling settings: ``n`` unconditional samples; ``accompaniment`` conditioned on test items.
+
+    ``threshold``: items are ``value >= threshold`` as uint8 (binary rolls); None keeps
+    the generator's values (the note-index codec snaps them to its vocabulary).
+    """
+
+    n: int
+    accompaniment: int = 0
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        non_negative(self, "n", "accompaniment")
+
+
+def straight_through(values: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Binarize forward, identity backward (Bengio et al. 2013; BinaryMuseGAN, Dong & Yang 2018)."""
-    hard = (probs >= threshold).to(probs.dtype)
-    return hard + probs - probs.detach()
+    hard = (values >= threshold).to(values.dtype)
+    return hard + values - values.detach()
 
 
-def generate(
-    generator: nn.Module,
-    real: torch.Tensor,
-    rng: torch.Generator,
-    melody_dropout: float,
-    binarize: str = "none",
-) -> torch.Tensor:
-    """Fake batch like ``real`` (B, C, T, P): noise from ``rng``, melody from ``real``'s track 0."""
-    n = real.shape[0]
-    z = torch.randn((n, *generator.latent_shape), generator=rng).to(real.device)  # (B, L, ...)
-    if not generator.conditional:
-        fake = generator(z)
-    else:
-        conditioned = (torch.rand(n, generator=rng) >= melody_dropout).to(real.device)  # (B,)
-        melody = real[:, :1] * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden
-        fake = generator(z, melody, conditioned)  # (B, C, T, P)
-    return straight_through(fake) if binarize == "straight_through" else fake
-
-
-def train_adversarial(
-    name: str,
-    arch: dict[str, Any],
-    train: dict[str, Any],
-    data: np.ndarray,
-    encoding: dict[str, Any],
-    out_dir: Path,
-    log_path: Path,
-    seed: int,
-    max_steps: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-) -> Path:
-    """Train an adversarial model; return the path of ``out_dir/checkpoint.pt``.
-
-    Parameters
-    ----------
-    name
-        A key of ``MODELS`` of the adversarial family (``s0_unet``).
-    arch, train
-        The variant's ``arch:`` and merged ``train:`` mappings (strictly checked;
-        see :class:`~scorelab.training.config.AdversarialTrainConfig`).
-    data
-        Training rolls, uint8 0/1, (N, C, T, P).
-    encoding
-        The codec's description of ``data`` (recorded in the checkpoint).
-    out_dir
-        Receives ``checkpoint.pt`` (and ``resume.pt`` while the run is unfinished).
-    log_path
-        TSV with one row per iteration: step, loss_g, loss_d, gradient_penalty,
-        wasserstein (critic values are means over the iteration's critic steps).
-    seed
-        Seeds weights, batches, noise and penalties: same params on the CPU, same bytes.
-    max_steps
-        Stop after this many iterations in total as if interrupted: ``resume.pt`` and a
-        ``checkpoint.pt`` of the current weights are written, and the next call resumes.
-    device
-        Torch device; default :func:`~scorelab.training.device.pick_device`.
-    progress
-        Show a tqdm bar.
-
-    Returns
-    -------
-    Path
-        ``out_dir/checkpoint.pt``: weights of generator and critic plus the meta.
+def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
+    """Train ``run.modules["generator"]`` against ``run.modules["critic"]`` on ``data["train"]["x"]``.
 
     Raises
     ------
     ValueError
-        Unknown model, a model of the other family, or data of the wrong shape.
-    ParamsError
-        A bad ``arch`` or ``train`` key.
+        When the training items do not have the generator's ``sample_shape``.
     """
-    spec = get_model_spec(name)
-    if spec.family != "adversarial":
-        raise ValueError(f"model {name!r} is {spec.family}; train it with train_likelihood")
-    arch_obj = parse_arch(name, arch)
-    arch_cfg = asdict(arch_obj)
-    cfg = from_dict(AdversarialTrainConfig, train, "train")
+    gen, critic = run.modules["generator"], run.modules["critic"]
+    x = data["train"]["x"]
+    if x.ndim < 2 or tuple(x.shape[1:]) != tuple(gen.sample_shape) or len(x) == 0:
+        raise ValueError(f"training data has shape {x.shape}; the generator makes (N>0, *{tuple(gen.sample_shape)})")
+    items = run.tensor(x)  # (N, *S) on the device, once
     loss_fn = ADVERSARIAL_LOSSES[cfg.loss]
-    out_dir, dev = Path(out_dir), pick_device(device)
-    fingerprint = run_fingerprint(name, arch_cfg, asdict(cfg), encoding, seed, data)
-
-    seed_everything(seed)
-    gen_net, critic = spec.builder(arch_obj, encoding)
-    if data.ndim != 4 or tuple(data.shape[1:]) != tuple(gen_net.sample_shape) or len(data) == 0:
-        raise ValueError(f"data has shape {data.shape}; {name} needs (N>0, *{tuple(gen_net.sample_shape)})")
-    if data.min() < 0 or data.max() > 1:
-        raise ValueError(f"data values span [{data.min()}, {data.max()}]; expected 0/1 piano rolls")
-    gen_net.to(dev).train()
-    critic.to(dev).train()
-    opt_g = torch.optim.Adam(gen_net.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-    modules = module_dict(spec.family, (gen_net, critic))
-    optimizers = {"generator": opt_g, "critic": opt_d}
-    rng = torch.Generator().manual_seed(seed)  # the data generator: batches, noise, masks, eps
-    batches = ShuffledBatches(len(data), rng)
-    rolls = torch.from_numpy(np.ascontiguousarray(data))  # (N, C, T, P) uint8, stays on the CPU
-
-    train_log = TsvLog(log_path, LOG_COLUMNS)
-    meta = dict(
-        model_name=name,
-        family=spec.family,
-        arch=arch_cfg,
-        train=asdict(cfg),
-        encoding=encoding,
-        fingerprint=fingerprint,
+    opt_g = run.optimizer(
+        "generator", make_optimizer(cfg.optimizer_g, gen.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2, cfg.momentum)
     )
-    run = RunCheckpoints(out_dir, meta, modules, optimizers, rng, {"train": train_log})
-    start, state = run.resume()
+    opt_d = run.optimizer(
+        "critic", make_optimizer(cfg.optimizer_d, critic.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum)
+    )
+    if cfg.noise_std:
+        add_noise(gen, cfg.noise_std)
+        add_noise(critic, cfg.noise_std)
+    log = run.log("train", ("step", "epoch", "loss_g", "loss_d", *loss_fn.columns))
+    batches = ShuffledBatches(len(items), run.rng)
+    state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
+    binarize = straight_through if cfg.binarize == "straight_through" else (lambda v: v)
 
-    stop = cfg.iterations if max_steps is None else max(start, min(cfg.iterations, max_steps))
-    bar = tqdm(total=cfg.iterations, initial=start, desc=f"train {name}", unit="it", disable=not progress)
-    for step in range(start + 1, stop + 1):
-        # (1) update critic: n_critic steps on fresh real batches and detached fakes
-        sums = torch.zeros(3)
+    def real_batch() -> torch.Tensor:
+        return items[batches.take(cfg.batch_size).to(items.device)].float()  # (B, *S)
+
+    total = cfg.pretrain_g_steps + cfg.iterations
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    nan = float("nan")
+    for step in run.steps(total, cfg.checkpoint_every, lambda: {"sampler": batches.state_dict()}):
+        epoch_before = batches.passes
+        if step <= cfg.pretrain_g_steps:  # (0) pre-train G alone towards real batches
+            real = real_batch()
+            with run.autocast():
+                loss_g = F.mse_loss(generate(gen, real, run.rng).float(), real)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            log.append(step, batches.passes, loss_g.item(), nan, *(nan for _ in loss_fn.columns))
+            run.show(pretrain=loss_g.item())
+            continue
+        # (1) update the critic: n_critic steps on fresh real batches and fakes made without gradients
+        sums = torch.zeros(1 + len(loss_fn.columns), device=run.device)
         for _ in range(cfg.n_critic):
-            real = rolls[batches.take(cfg.batch_size)].to(dev, torch.float32)  # (B, C, T, P)
-            fake = generate(gen_net, real, rng, cfg.melody_dropout, cfg.binarize)  # (B, C, T, P)
+            real = real_batch()
+            with torch.no_grad(), run.autocast():
+                fake = binarize(generate(gen, real, run.rng))  # (B, *S)
             opt_d.zero_grad(set_to_none=True)
-            out = loss_fn.critic_loss(critic, real, fake.detach(), gp_weight=cfg.gp_weight, generator=rng)
-            out.loss.backward()
+            with run.autocast():
+                out = loss_fn.critic_loss(critic, real, fake.float(), gp_weight=cfg.gp_weight, generator=run.rng)
+                loss_d = out.loss + cfg.l2_weight * l2_penalty(critic) if cfg.l2_weight else out.loss
+            loss_d.backward()
             opt_d.step()
             if loss_fn.after_critic_step is not None:
                 loss_fn.after_critic_step(critic, cfg.clip_value)
-            sums += torch.stack([out.loss.detach(), out.wasserstein, out.gradient_penalty]).cpu()
-        # (2) update G: new noise, the last critic batch's melodies; the critic is frozen
+            sums += torch.stack([out.loss.detach().float(), *(out.stats[c].float() for c in loss_fn.columns)])
+        # (2) update G: n_gen steps against the frozen critic, conditioned on the last real batch
         critic.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g = loss_fn.generator_loss(
-            critic, generate(gen_net, real, rng, cfg.melody_dropout, cfg.binarize)
-        )
-        loss_g.backward()
-        opt_g.step()
+        for _ in range(cfg.n_gen):
+            opt_g.zero_grad(set_to_none=True)
+            with run.autocast():
+                loss_g = loss_fn.generator_loss(critic, binarize(generate(gen, real, run.rng)))
+                if cfg.l2_weight:
+                    loss_g = loss_g + cfg.l2_weight * l2_penalty(gen)
+            loss_g.backward()
+            opt_g.step()
         critic.requires_grad_(True)
+        ended = batches.passes - max(epoch_before, 1)  # passes that began after a full one
+        if cfg.lr_decay != 1.0 and ended > 0:
+            for opt in (opt_g, opt_d):
+                decay_lr(opt, cfg.lr_decay**ended)
+        means = (sums / cfg.n_critic).tolist()  # the one host sync of the step, with loss_g below
+        log.append(step, batches.passes, loss_g.item(), *means)
+        run.show(loss_g=loss_g.item(), loss_d=means[0])
 
-        loss_d, wasserstein, penalty = (sums / cfg.n_critic).tolist()
-        train_log.append(step, loss_g.item(), loss_d, penalty, wasserstein)
-        bar.update(1)
-        bar.set_postfix(loss_g=f"{loss_g.item():.3g}", w=f"{wasserstein:.3g}")
-        run.periodic(step, stop, cfg.checkpoint_every, {"sampler": batches.state_dict()})
-    bar.close()
-    return run.finish(stop, cfg.iterations, {"sampler": batches.state_dict()})
+
+def sample_adversarial(
+    modules: dict[str, nn.Module],
+    cfg: AdversarialSampleConfig,
+    ckpt: Checkpoint,
+    test: dict[str, np.ndarray],
+    seed: int,
+    device: torch.device,
+) -> dict[str, SampleSet]:
+    """``samples``: ``cfg.n`` unconditional items; ``accompaniment``: items conditioned on
+    ``cfg.accompaniment`` evenly spaced test items (conditional generators only).
+    """
+    gen = modules["generator"]
+
+    def finish(values: np.ndarray) -> np.ndarray:
+        return values if cfg.threshold is None else (values >= cfg.threshold).astype(np.uint8)
+
+    sets = {"samples": SampleSet(finish(sample_generator(gen, cfg.n, seed, device=device)), {})}
+    if cfg.accompaniment and gen.conditional and "x" in test and len(test["x"]):
+        idx = evenly_spaced(len(test["x"]), cfg.accompaniment)
+        real = test["x"][idx]
+        values = sample_generator(gen, len(idx), seed + 1, real=real, device=device)
+        sets["accompaniment"] = SampleSet(finish(values), {"reference": real, "test_index": idx})
+    return sets
+
+
+def evenly_spaced(n_items: int, k: int) -> np.ndarray:
+    """``k`` indices spread over ``range(n_items)`` (deterministic, covers the whole set)."""
+    k = min(k, n_items)
+    return np.linspace(0, n_items - 1, num=k).round().astype(int) if k else np.zeros(0, dtype=int)
+
+
+ADVERSARIAL = register_trainer(
+    Trainer(
+        name="adversarial",
+        config=AdversarialConfig,
+        sample_config=AdversarialSampleConfig,
+        modules=("generator", "critic"),
+        splits=("train",),
+        fit=fit_adversarial,
+        sample=sample_adversarial,
+    )
+)

@@ -7,9 +7,9 @@ params.yaml (the nanoGPT habit; DESIGN.md "Rules every layer keeps").
 File format: ``torch.save`` of one dict, read back with ``weights_only=True`` (no
 arbitrary pickles), with the keys
 
-    format       "scorelab-checkpoint"        version      1
+    format       "scorelab-checkpoint"        version      2
     model_name   key of scorelab.models.MODELS
-    family       "adversarial" | "likelihood"
+    trainer      key of scorelab.training.TRAINERS (how it learned and how it samples)
     arch, train, encoding                     plain JSON-like dicts
     step         int, updates done            fingerprint  sha256 hex of the run's inputs
     modules      {"generator": state_dict, "critic": ...} or {"model": state_dict}
@@ -39,12 +39,12 @@ import torch
 from torch import nn
 
 from scorelab.errors import CheckpointError
-from scorelab.models import MODELS, build_model, module_dict
+from scorelab.models import MODELS, build_model
 from scorelab.utils import atomic_path
 
 FORMAT = "scorelab-checkpoint"
-VERSION = 1
-_META_KEYS = ("model_name", "family", "arch", "train", "encoding", "step", "fingerprint", "modules")
+VERSION = 2
+_META_KEYS = ("model_name", "trainer", "arch", "train", "encoding", "step", "fingerprint", "modules")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Checkpoint:
 
     path: Path
     model_name: str
-    family: str
+    trainer: str
     arch: dict[str, Any]
     train: dict[str, Any]
     encoding: dict[str, Any]
@@ -64,12 +64,12 @@ class Checkpoint:
     rng: dict[str, Any] | None = None
     state: dict[str, Any] | None = None
 
-    def build(self, device: str | torch.device = "cpu") -> Any:
-        """Rebuild the model(s) from the recorded name, arch and encoding, with weights.
+    def build(self, device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+        """Rebuild the networks from the recorded name, arch and encoding, with weights.
 
         Returns
         -------
-        nn.Module or tuple[nn.Module, nn.Module]
+        dict[str, nn.Module]
             As :func:`scorelab.models.build_model`, in eval mode, on ``device``.
 
         Raises
@@ -80,10 +80,10 @@ class Checkpoint:
         try:
             with torch.random.fork_rng(devices=[]):  # initial weights are overwritten: leave the RNG alone
                 built = build_model(self.model_name, self.arch, self.encoding)
-            self.load_into(module_dict(self.family, built))
+            self.load_into(built)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"{self.path}: cannot rebuild {self.model_name!r}: {exc}") from exc
-        for module in module_dict(self.family, built).values():
+        for module in built.values():
             module.to(device).eval()
         return built
 
@@ -120,7 +120,7 @@ def save_checkpoint(
     path: Path | str,
     *,
     model_name: str,
-    family: str,
+    trainer: str,
     arch: dict[str, Any],
     train: dict[str, Any],
     encoding: dict[str, Any],
@@ -137,7 +137,7 @@ def save_checkpoint(
     ----------
     path
         Destination; written via a temporary sibling and renamed (``atomic_path``).
-    model_name, family, arch, train, encoding
+    model_name, trainer, arch, train, encoding
         What :meth:`Checkpoint.build` needs to rebuild the model; JSON-like dicts.
     step
         Updates done so far.
@@ -159,7 +159,7 @@ def save_checkpoint(
         "format": FORMAT,
         "version": VERSION,
         "model_name": model_name,
-        "family": family,
+        "trainer": trainer,
         "arch": _plain(arch),
         "train": _plain(train),
         "encoding": _plain(encoding),

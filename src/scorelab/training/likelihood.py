@@ -1,55 +1,107 @@
-"""The likelihood loop: next-token prediction on random windows of a token stream (S4).
+"""The likelihood trainer: next-token prediction on every window of a token stream (S4's LSTM).
 
-S4 trains a Keras LSTM on every window of 64 symbols to predict the 65th, with sparse
-categorical cross-entropy and Adam(0.001). We draw ``batch_size`` random windows of
-``window + 1`` tokens per step (offsets from the run's seeded data generator) and use
-teacher forcing with the loss on every position: S4 scores only the last symbol of each
-window, and every-position loss is the same maximum-likelihood objective with more
-signal per batch. An epoch is ``ceil(len(train_stream) / (batch_size * window))`` steps,
-about one pass over the tokens; after each epoch the validation loss is measured over
-non-overlapping windows, which score every validation token exactly once.
+S4's code (Appendix A.1) trains a Keras LSTM on every window of 64 symbols of the joined
+songs, stride 1, with the 65th symbol as the target: sparse categorical cross-entropy,
+Adam(0.001), batch 64, 50 epochs, about ``(N - 64) / 64`` updates per epoch. An epoch here
+is the same: one shuffled pass over all ``N - window`` windows in batches of
+``batch_size``. ``loss_on: last`` scores only the symbol after each window, as S4's Keras
+model does; ``loss_on: all`` scores every position of the window (teacher forcing), the
+same maximum-likelihood objective with ``window`` times more signal per update, which a
+short CPU run needs.
+
+Logs: ``train_log.tsv`` per step (train loss); ``valid_log.tsv`` per epoch: the epoch's
+mean train loss, the validation loss and the test negative log-likelihood, all in nats
+per symbol (one symbol = one grid step, a 16th note), each held-out token scored once
+(non-overlapping windows, :func:`stream_loss`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from scorelab.models import get_model_spec, module_dict, parse_arch
-from scorelab.models.config import from_dict
-from scorelab.training.checkpoint import run_fingerprint
-from scorelab.training.config import LikelihoodTrainConfig
-from scorelab.training.device import pick_device
+from scorelab.config import non_negative, positive
+from scorelab.sampling.tokens import sample_tokens
+from scorelab.training.adversarial import evenly_spaced
+from scorelab.training.batches import ShuffledBatches
 from scorelab.training.losses import next_token_loss
-from scorelab.training.runlog import RunCheckpoints, TsvLog
-from scorelab.utils import seed_everything
+from scorelab.training.optim import make_optimizer
+from scorelab.training.checkpoint import Checkpoint
+from scorelab.training.registry import SampleSet, Trainer, register_trainer
+from scorelab.training.run import Run
 
-TRAIN_COLUMNS = ("step", "epoch", "train_loss")
-VALID_COLUMNS = ("step", "epoch", "valid_loss")
-VALID_LOG_NAME = "valid_log.tsv"  # written beside the train log
+
+@dataclass(frozen=True)
+class LikelihoodConfig:
+    """How to train a next-token model.
+
+    Attributes
+    ----------
+    lr
+        Adam learning rate (S4: 0.001).
+    epochs
+        Passes over every window of the training stream.
+    batch_size
+        Windows per step (S4: 64).
+    window
+        Input length (S4: 64).
+    loss_on
+        ``last``: the symbol after the window only (S4); ``all``: every position.
+    checkpoint_every
+        Write ``resume.pt`` every this many steps.
+    max_steps
+        Stop after this many steps in total (0: no cap): the quick profile's budget.
+    """
+
+    lr: float
+    epochs: int
+    batch_size: int
+    window: int
+    loss_on: Literal["last", "all"] = "last"
+    checkpoint_every: int = 500
+    max_steps: int = 0
+
+    def __post_init__(self) -> None:
+        positive(self, "lr", "epochs", "batch_size", "window", "checkpoint_every")
+        non_negative(self, "max_steps")
+
+
+@dataclass(frozen=True)
+class LikelihoodSampleConfig:
+    """Sampling settings (S4: 500 steps at temperature 0.9 from its seed melody).
+
+    ``n`` melodies; each continues ``seed_symbols`` when given (space-separated symbols,
+    S4's ``"67 _ 67 _ 67 _ _ 65 64 _ 64 _ 64 _ _"``), else the first ``seed_steps`` steps
+    of evenly spaced test songs, after a run of delimiters (the context every training
+    song starts from); at most ``max_steps`` symbols, stopping at the delimiter.
+    """
+
+    n: int
+    temperature: float = 1.0
+    max_steps: int = 500
+    seed_steps: int = 16
+    seed_symbols: str = ""
+
+    def __post_init__(self) -> None:
+        positive(self, "temperature", "max_steps")
+        non_negative(self, "n", "seed_steps")
 
 
 def _token_tensor(stream: np.ndarray, vocab_size: int, what: str) -> torch.Tensor:
     """Check a 1-D stream of ids in [0, vocab_size) and return it as int64."""
     if stream.ndim != 1 or (stream.size and (stream.min() < 0 or stream.max() >= vocab_size)):
-        raise ValueError(
-            f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}"
-        )
+        raise ValueError(f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}")
     return torch.from_numpy(stream.astype(np.int64))
 
 
 @torch.no_grad()
-def stream_loss(
-    model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device
-) -> float:
-    """Mean next-token cross-entropy over non-overlapping windows covering ``ids``.
+def stream_loss(model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device) -> float:
+    """Mean next-token cross-entropy (nats per symbol) over non-overlapping windows covering ``ids``.
 
     Window k predicts tokens ``k*window+1 .. (k+1)*window``; the last window may be
     shorter. Returns NaN for a stream of fewer than 2 tokens.
@@ -76,118 +128,111 @@ def stream_loss(
     return total / count
 
 
-def train_likelihood(
-    name: str,
-    arch: dict[str, Any],
-    train: dict[str, Any],
-    train_stream: np.ndarray,
-    valid_stream: np.ndarray,
-    encoding: dict[str, Any],
-    out_dir: Path,
-    log_path: Path,
-    seed: int,
-    max_steps: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-) -> Path:
-    """Train a next-token model; return the path of ``out_dir/checkpoint.pt``.
-
-    Parameters
-    ----------
-    name
-        A key of ``MODELS`` of the likelihood family (``s4_lstm``).
-    arch, train
-        The variant's ``arch:`` and ``train:`` mappings (strictly checked; see
-        :class:`~scorelab.training.config.LikelihoodTrainConfig`).
-    train_stream, valid_stream
-        1-D integer token streams (songs joined by their delimiters).
-    encoding
-        The codec's description (``vocab_size``), recorded in the checkpoint.
-    out_dir
-        Receives ``checkpoint.pt`` (and ``resume.pt`` while the run is unfinished).
-    log_path
-        TSV of one row per step: step, epoch, train_loss. Beside it,
-        ``valid_log.tsv``: step, epoch, valid_loss after every epoch (and at the last
-        step when ``train.max_steps`` ends the run mid-epoch).
-    seed
-        Seeds weights, window offsets and dropout: same params on the CPU, same bytes.
-    max_steps
-        Stop after this many steps in total as if interrupted (``resume.pt`` and a
-        ``checkpoint.pt`` of the current weights are written; the next call resumes).
-    device
-        Torch device; default :func:`~scorelab.training.device.pick_device`.
-    progress
-        Show a tqdm bar.
-
-    Returns
-    -------
-    Path
-        ``out_dir/checkpoint.pt``.
+def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
+    """Train ``run.modules["model"]`` on the token streams ``data[split]["x"]``.
 
     Raises
     ------
     ValueError
-        Unknown model, a model of the other family, ids outside the vocabulary, or a
-        training stream shorter than ``window + 1``.
-    ParamsError
-        A bad ``arch`` or ``train`` key.
+        Ids outside the vocabulary, or a training stream shorter than ``window + 1``.
     """
-    spec = get_model_spec(name)
-    if spec.family != "likelihood":
-        raise ValueError(f"model {name!r} is {spec.family}; train it with train_adversarial")
-    arch_obj = parse_arch(name, arch)
-    arch_cfg = asdict(arch_obj)
-    cfg = from_dict(LikelihoodTrainConfig, train, "train")
-    out_dir, log_path, dev = Path(out_dir), Path(log_path), pick_device(device)
-    fingerprint = run_fingerprint(name, arch_cfg, asdict(cfg), encoding, seed, train_stream, valid_stream)
-
-    seed_everything(seed)
-    model = spec.builder(arch_obj, encoding)
-    ids = _token_tensor(train_stream, model.vocab_size, "train_stream")
-    valid_ids = _token_tensor(valid_stream, model.vocab_size, "valid_stream")
+    model = run.modules["model"]
+    ids = _token_tensor(data["train"]["x"], model.vocab_size, "train stream")
+    held_out = {s: _token_tensor(data[s]["x"], model.vocab_size, f"{s} stream") for s in ("valid", "test")}
     if len(ids) < cfg.window + 1:
-        raise ValueError(f"train_stream has {len(ids)} tokens; windows need window + 1 = {cfg.window + 1}")
-    model.to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    modules = module_dict(spec.family, model)
-    rng = torch.Generator().manual_seed(seed)  # the data generator: window offsets
-
-    logs = {
-        "train": TsvLog(log_path, TRAIN_COLUMNS),
-        "valid": TsvLog(log_path.with_name(VALID_LOG_NAME), VALID_COLUMNS),
-    }
-    meta = dict(
-        model_name=name,
-        family=spec.family,
-        arch=arch_cfg,
-        train=asdict(cfg),
-        encoding=encoding,
-        fingerprint=fingerprint,
-    )
-    run = RunCheckpoints(out_dir, meta, modules, {"model": opt}, rng, logs)
-    start, _ = run.resume()
-
-    steps_per_epoch = math.ceil(len(ids) / (cfg.batch_size * cfg.window))
+        raise ValueError(f"train stream has {len(ids)} tokens; windows need window + 1 = {cfg.window + 1}")
+    tokens = ids.to(run.device)  # the whole stream on the device, once
+    opt = run.optimizer("model", make_optimizer("adam", model.parameters(), cfg.lr))
+    log = run.log("train", ("step", "epoch", "train_loss"))
+    epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_nll"))
+    n_windows = len(ids) - cfg.window
+    batches = ShuffledBatches(n_windows, run.rng)
+    state = run.resume()
+    if state:
+        batches.load_state_dict(state["sampler"])
+    epoch_sum = torch.zeros((), device=run.device)
+    epoch_sum += float(state.get("epoch_sum", 0.0))
+    steps_per_epoch = math.ceil(n_windows / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
-    stop = total if max_steps is None else max(start, min(total, max_steps))
-    span = torch.arange(cfg.window + 1)  # (window + 1,)
-    bar = tqdm(total=total, initial=start, desc=f"train {name}", unit="step", disable=not progress)
-    for step in range(start + 1, stop + 1):
-        offsets = torch.randint(0, len(ids) - cfg.window, (cfg.batch_size,), generator=rng)  # (B,)
-        batch = ids[offsets[:, None] + span].to(dev)  # (B, window + 1)
-        loss = next_token_loss(model(batch[:, :-1]), batch[:, 1:])  # teacher forcing, every position
+    span = torch.arange(cfg.window + 1, device=run.device)  # (window + 1,)
+
+    def loop_state() -> dict[str, Any]:
+        return {"sampler": batches.state_dict(), "epoch_sum": float(epoch_sum)}
+
+    for step in run.steps(total, cfg.checkpoint_every, loop_state):
+        offsets = batches.take(cfg.batch_size).to(run.device)  # (B,)
+        batch = tokens[offsets[:, None] + span]  # (B, window + 1)
+        with run.autocast():
+            logits = model(batch[:, :-1])  # (B, window, V)
+            if cfg.loss_on == "last":
+                loss = next_token_loss(logits[:, -1:], batch[:, -1:])
+            else:
+                loss = next_token_loss(logits, batch[:, 1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-
         epoch = math.ceil(step / steps_per_epoch)
-        logs["train"].append(step, epoch, loss.item())
-        bar.update(1)
-        bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3g}")
+        value = loss.item()
+        epoch_sum += value
+        log.append(step, epoch, value)
+        run.show(epoch=epoch, loss=value)
         if step % steps_per_epoch == 0 or step == total:
-            logs["valid"].append(step, epoch, stream_loss(model, valid_ids, cfg.window, cfg.batch_size, dev))
-        run.periodic(step, stop, cfg.checkpoint_every, {})
-    bar.close()
-    return run.finish(stop, total, {})
+            done = step - (epoch - 1) * steps_per_epoch
+            losses = [stream_loss(model, held_out[s], cfg.window, cfg.batch_size, run.device) for s in ("valid", "test")]
+            epochs.append(step, epoch, float(epoch_sum) / done, *losses)
+            epoch_sum.zero_()
+
+
+def sample_likelihood(
+    modules: dict[str, nn.Module],
+    cfg: LikelihoodSampleConfig,
+    ckpt: Checkpoint,
+    test: dict[str, np.ndarray],
+    seed: int,
+    device: torch.device,
+) -> dict[str, SampleSet]:
+    """``samples``: ``cfg.n`` melodies, each its seed followed by the continuation (as S4 keeps it)."""
+    encoding = ckpt.encoding
+    vocab = list(encoding["vocab"])
+    delim_id = int(encoding["delimiter_id"])
+    if cfg.seed_symbols:
+        index = {s: i for i, s in enumerate(vocab)}
+        unknown = [t for t in cfg.seed_symbols.split() if t not in index]
+        if unknown:
+            raise ValueError(f"sample.seed_symbols: {unknown[0]!r} is not in the vocabulary")
+        seeds = [np.array([index[t] for t in cfg.seed_symbols.split()], dtype=np.int64)] * cfg.n
+        idx = np.full(cfg.n, -1)
+    else:
+        starts, lengths = test["song_starts"], test["song_lengths"]
+        idx = np.resize(evenly_spaced(len(starts), cfg.n), cfg.n)  # fewer test songs than samples: reuse
+        seeds = [test["x"][starts[i] : starts[i] + min(cfg.seed_steps, lengths[i])] for i in idx]
+    delim = np.full(int(encoding["delimiter_length"]), delim_id, dtype=np.int64)
+    conts = sample_tokens(
+        modules["model"],
+        len(seeds),
+        seed,
+        seed_ids=[np.concatenate([delim, s]) for s in seeds],
+        temperature=cfg.temperature,
+        max_steps=cfg.max_steps,
+        stop_id=delim_id,
+        window=ckpt.train.get("window"),  # the context it was trained on
+        device=device,
+        min_steps=1 if any(len(s) == 0 for s in seeds) else 0,  # from nothing: at least a symbol
+    )
+    items = [np.concatenate([s, c]).astype(np.int64) for s, c in zip(seeds, conts, strict=True)]
+    return {"samples": SampleSet(items, {"seed_index": idx})}
+
+
+LIKELIHOOD = register_trainer(
+    Trainer(
+        name="likelihood",
+        config=LikelihoodConfig,
+        sample_config=LikelihoodSampleConfig,
+        modules=("model",),
+        splits=("train", "valid", "test"),
+        fit=fit_likelihood,
+        sample=sample_likelihood,
+    )
+)

@@ -19,22 +19,21 @@ from torch.nn import functional as F
 
 @dataclass(frozen=True)
 class CriticLoss:
-    """One critic evaluation: the loss to minimise and the two numbers worth logging.
+    """One critic evaluation: the loss to minimise and the numbers the papers plotted.
 
     Attributes
     ----------
     loss
         Scalar the critic minimises.
-    wasserstein
-        ``mean D(real) - mean D(fake)``: the critic's estimate of the Wasserstein-1
-        distance for WGAN critics (Arjovsky et al. 2017), the score gap for others.
-    gradient_penalty
-        The (unweighted) gradient penalty, zero for losses without one.
+    stats
+        Detached scalars named as the loss's ``columns``: ``wasserstein`` (``mean D(real)
+        - mean D(fake)``, the critic's estimate of the Wasserstein-1 distance, Arjovsky et
+        al. 2017) and ``gradient_penalty`` (unweighted) for WGANs; ``d_acc_real`` and
+        ``d_acc_fake`` (share of real scored real, of fakes scored fake) for BCE.
     """
 
     loss: torch.Tensor
-    wasserstein: torch.Tensor
-    gradient_penalty: torch.Tensor
+    stats: dict[str, torch.Tensor]
 
 
 def gradient_penalty(
@@ -83,7 +82,7 @@ def wgan_gp_critic_loss(
     """
     w = critic(real).mean() - critic(fake).mean()
     gp = gradient_penalty(critic, real, fake, generator)
-    return CriticLoss(-w + gp_weight * gp, w.detach(), gp.detach())
+    return CriticLoss(-w + gp_weight * gp, {"gradient_penalty": gp.detach(), "wasserstein": w.detach()})
 
 
 def wgan_clip_critic_loss(
@@ -100,7 +99,7 @@ def wgan_clip_critic_loss(
     ``gp_weight`` and ``generator`` are unused (same signature as every critic loss).
     """
     w = critic(real).mean() - critic(fake).mean()
-    return CriticLoss(-w, w.detach(), torch.zeros((), device=real.device))
+    return CriticLoss(-w, {"wasserstein": w.detach()})
 
 
 def wgan_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
@@ -126,14 +125,17 @@ def bce_critic_loss(
     """Discriminator cross-entropy, real -> 1 and fake -> 0 (Goodfellow et al. 2014, eq. 1).
 
     The critic returns logits; ``BCEWithLogits`` is the stable form of sigmoid + BCE, as
-    in DCGAN (Radford et al. 2015). The logged "wasserstein" is the mean logit gap.
+    in DCGAN (Radford et al. 2015); a logit > 0 is a "real" verdict. The loss is the mean
+    of the two cross-entropies, as Keras' ``0.5 * (d_loss_real + d_loss_fake)`` (S4).
     """
     s_real, s_fake = critic(real), critic(fake)
-    loss = F.binary_cross_entropy_with_logits(
-        s_real, torch.ones_like(s_real)
-    ) + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
-    gap = (s_real.mean() - s_fake.mean()).detach()
-    return CriticLoss(loss, gap, torch.zeros((), device=real.device))
+    loss = 0.5 * (
+        F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real))
+        + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
+    )
+    acc_real = (s_real.detach() > 0).float().mean()
+    acc_fake = (s_fake.detach() < 0).float().mean()
+    return CriticLoss(loss, {"d_acc_real": acc_real, "d_acc_fake": acc_fake})
 
 
 def bce_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
@@ -152,19 +154,24 @@ class AdversarialLoss:
         ``(critic, real, fake, *, gp_weight, generator) -> CriticLoss``.
     generator_loss
         ``(critic, fake) -> scalar``.
+    columns
+        The names of ``CriticLoss.stats``, in the order the log writes them.
     after_critic_step
         ``(critic, clip_value) -> None`` run after each critic optimizer step, or None.
     """
 
     critic_loss: Callable[..., CriticLoss]
     generator_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    columns: tuple[str, ...]
     after_critic_step: Callable[[nn.Module, float], None] | None = None
 
 
+# The Wasserstein estimate last: `dvc plots show` draws a TSV's last column by default,
+# and it is the curve that tells a WGAN's progress (Arjovsky et al. 2017, sec. 4.3).
 ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
-    "wgan-gp": AdversarialLoss(wgan_gp_critic_loss, wgan_generator_loss),
-    "wgan-clip": AdversarialLoss(wgan_clip_critic_loss, wgan_generator_loss, clip_weights),
-    "bce": AdversarialLoss(bce_critic_loss, bce_generator_loss),
+    "wgan-gp": AdversarialLoss(wgan_gp_critic_loss, wgan_generator_loss, ("gradient_penalty", "wasserstein")),
+    "wgan-clip": AdversarialLoss(wgan_clip_critic_loss, wgan_generator_loss, ("wasserstein",), clip_weights),
+    "bce": AdversarialLoss(bce_critic_loss, bce_generator_loss, ("d_acc_real", "d_acc_fake")),
 }
 
 

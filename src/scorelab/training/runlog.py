@@ -1,4 +1,4 @@
-"""Training logs as TSV (for ``dvc plots``) and the resume handshake both loops share.
+"""Training logs as TSV (for ``dvc plots``) and the resume handshake every trainer shares.
 
 Rows are appended and flushed as training goes, so a live run can be watched; a resumed
 run first cuts each log back to the rows its ``resume.pt`` had written, so the final
@@ -104,76 +104,3 @@ def resume_or_start(out_dir: Path, fingerprint: str, logs: dict[str, TsvLog]) ->
     for tsv in logs.values():
         tsv.start()
     return None
-
-
-class RunCheckpoints:
-    """The checkpoint side of one training run, shared by both loops.
-
-    Resuming, periodic ``resume.pt`` saves and the final ``checkpoint.pt`` are the same
-    for every family; keeping them here means a fix to the resume protocol is made once.
-
-    Parameters
-    ----------
-    out_dir
-        The run's folder (``resume.pt``, ``checkpoint.pt``).
-    meta
-        ``save_checkpoint`` keywords that describe the run: model_name, family, arch,
-        train, encoding, fingerprint.
-    modules, optimizers
-        By name, as saved in the checkpoint.
-    rng
-        The loop's data generator (its state is saved and restored with the global RNGs).
-    logs
-        The run's TSV logs by name; their row counts go into ``resume.pt``.
-    """
-
-    def __init__(
-        self, out_dir: Path, meta: dict, modules: dict, optimizers: dict, rng, logs: dict[str, TsvLog]
-    ):
-        self.out_dir, self.meta, self.modules, self.optimizers = Path(out_dir), meta, modules, optimizers
-        self.rng, self.logs = rng, logs
-
-    def resume(self) -> tuple[int, dict]:
-        """Restore from a matching ``resume.pt``; return (step to continue from, loop state).
-
-        Without one (or with one of another run), the logs restart and (0, {}) is returned.
-        """
-        from scorelab.training.checkpoint import restore_rng
-
-        ckpt = resume_or_start(self.out_dir, self.meta["fingerprint"], self.logs)
-        if ckpt is None:
-            return 0, {}
-        ckpt.load_into(self.modules)
-        for key, opt in self.optimizers.items():
-            opt.load_state_dict(ckpt.optimizers[key])
-        restore_rng(ckpt.rng, self.rng)
-        return ckpt.step, ckpt.state or {}
-
-    def save(self, name: str, step: int, state: dict | None) -> Path:
-        """Write ``out_dir/name``: weights only when ``state`` is None, else everything to resume."""
-        from scorelab.training.checkpoint import capture_rng, save_checkpoint
-
-        full = state is not None
-        return save_checkpoint(
-            self.out_dir / name,
-            **self.meta,
-            step=step,
-            modules=self.modules,
-            optimizers=self.optimizers if full else None,
-            rng=capture_rng(self.rng) if full else None,
-            state={"log_rows": {k: v.rows for k, v in self.logs.items()}, **state} if full else None,
-        )
-
-    def periodic(self, step: int, stop: int, every: int, state: dict) -> None:
-        """Save ``resume.pt`` every ``every`` steps (not at ``stop``: :meth:`finish` does)."""
-        if step % every == 0 and step < stop:
-            self.save(RESUME_NAME, step, state)
-
-    def finish(self, stop: int, total: int, state: dict) -> Path:
-        """Write ``checkpoint.pt``; keep a ``resume.pt`` only when stopped before ``total``."""
-        final = self.save(FINAL_NAME, stop, None)
-        if stop < total:  # interrupted on purpose (max_steps): leave the state to continue from
-            self.save(RESUME_NAME, stop, state)
-        else:
-            (self.out_dir / RESUME_NAME).unlink(missing_ok=True)
-        return final

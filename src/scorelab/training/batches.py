@@ -1,0 +1,41 @@
+"""Shuffled passes over a training set, resumable: what every trainer draws its batches from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class ShuffledBatches:
+    """Batches drawn without replacement from shuffled passes over N items.
+
+    A pass is ``torch.randperm(N)`` from the run's data generator; a batch that runs past
+    the end of a pass continues into the next one, so every batch is full even when
+    N < batch_size. ``passes`` counts the passes begun (the epoch). S0's "shuffle buffer
+    1000" (tf.data) approximates this full shuffle.
+    """
+
+    def __init__(self, n: int, generator: torch.Generator):
+        self.n, self.generator = n, generator
+        self.perm = torch.empty(0, dtype=torch.long)
+        self.cursor, self.passes = 0, 0
+
+    def take(self, size: int) -> torch.Tensor:
+        """Return the next ``size`` item indices, (size,)."""
+        parts = []
+        while size > 0:
+            if self.cursor == len(self.perm):
+                self.perm, self.cursor = torch.randperm(self.n, generator=self.generator), 0
+                self.passes += 1
+            part = self.perm[self.cursor : self.cursor + size]
+            self.cursor += len(part)
+            size -= len(part)
+            parts.append(part)
+        return torch.cat(parts)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"perm": self.perm.clone(), "cursor": self.cursor, "passes": self.passes}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.perm, self.cursor, self.passes = state["perm"], int(state["cursor"]), int(state["passes"])
