@@ -11,7 +11,7 @@ from scorelab.cli import app
 from scorelab.codecs import get_codec
 from scorelab.io.midi import read_midi, write_midi
 from scorelab.score import Score, Track
-from scorelab.training import train_adversarial, train_likelihood
+from scorelab.training import train_variant
 
 runner = CliRunner()
 COMMANDS = ["corpus", "encode", "train", "sample", "evaluate", "report", "generate"]
@@ -60,26 +60,15 @@ def models(tmp_path_factory):
     )
     arrays, _ = roll.encode_split([_chorale_like(i) for i in range(4)])
     enc = json.loads(roll.save(root / "roll.json").read_text())
-    train_adversarial(
+    train_variant(
+        "adversarial",
         "s0_unet",
         {"base_channels": 2, "latent_channels": 2},
-        dict(
-            loss="wgan-gp",
-            n_critic=1,
-            gp_weight=10.0,
-            lr_g=1e-4,
-            lr_d=1e-4,
-            beta1=0.5,
-            beta2=0.9,
-            batch_size=2,
-            iterations=1,
-            checkpoint_every=1,
-            melody_dropout=0.5,
-        ),
-        arrays["x"],
+        dict(loss="wgan-gp", n_critic=1, batch_size=2, iterations=1, checkpoint_every=1),
+        {"train": {"x": arrays["x"]}},
         enc,
         root / "gan",
-        root / "gan.tsv",
+        root / "gan_logs",
         0,
         progress=False,
     )
@@ -96,15 +85,15 @@ def models(tmp_path_factory):
     )
     t_arrays, _ = tokens.encode_split([_melody(i) for i in range(4)])
     t_enc = json.loads(tokens.save(root / "tok.json").read_text())
-    train_likelihood(
+    train_variant(
+        "likelihood",
         "s4_lstm",
         {"hidden": 8, "dropout": 0.0},
         dict(lr=1e-3, epochs=1, batch_size=2, window=8, checkpoint_every=1, max_steps=1),
-        t_arrays["x"],
-        t_arrays["x"],
+        {split: {"x": t_arrays["x"]} for split in ("train", "valid", "test")},
         t_enc,
         root / "lstm",
-        root / "lstm.tsv",
+        root / "lstm_logs",
         0,
         progress=False,
     )
@@ -183,12 +172,17 @@ def test_generate_melody_continues_the_seed(models, tmp_path):
     assert first[:, 1:].tolist() == want[:, 1:].tolist()
 
 
-def test_generate_rejects_options_of_the_other_family(models, tmp_path):
+def test_generate_rejects_options_the_trainer_does_not_take(models, tmp_path):
     result = runner.invoke(
         app, ["generate", "lstm", "--melody", "x.mid", "--out", str(tmp_path), "--models", str(models)]
     )
     assert result.exit_code != 0
-    assert "--melody is for accompaniment models" in str(result.exception)
+    assert "--melody needs a generator that accompanies" in str(result.exception)
+    result = runner.invoke(
+        app, ["generate", "gan", "--seed-melody", "x.mid", "--out", str(tmp_path), "--models", str(models)]
+    )
+    assert result.exit_code != 0
+    assert "--seed-melody is for sequence models" in str(result.exception)
 
 
 def test_generate_missing_checkpoint_names_it(tmp_path):

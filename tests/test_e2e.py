@@ -2,8 +2,8 @@
 
 One module-scoped run on the `tiny` profile (a few pieces per corpus, two training
 steps) is shared by the checks below, which follow the pitfalls of DVC.md: a second
-repro runs nothing, `dvc exp run -S model.n_critic=2` reruns only the adversarial
-chain and the report, `dvc metrics diff` shows the change, push/pull restores every
+repro runs nothing, `dvc exp run -S model.n_critic=2` reruns exactly the chains of the
+variants with `defaults: model` and the report, `dvc metrics diff` shows the change, push/pull restores every
 output byte for byte in a fresh clone, code edits and new variants are seen.
 """
 
@@ -145,7 +145,7 @@ def test_second_repro_runs_nothing(project):
 def test_forced_rerun_gives_the_same_bytes(project):
     """Same params on the CPU, same bytes: forced reruns leave every recorded hash valid."""
     dest, env, _ = project
-    for stage in ("corpus@essen_erk", "train_adversarial@s0_wgan_gp_jsb", "sample_likelihood@s4_lstm_erk"):
+    for stage in ("corpus@essen_erk", "train@s0_wgan_gp_jsb", "sample@s4_lstm_erk"):
         run(["dvc", "repro", "-f", "-s", stage], dest, env)
     assert json.loads(run(["dvc", "status", "--json"], dest, env).stdout) == {}
     assert run(["git", "status", "--porcelain"], dest, env).stdout.strip() == ""
@@ -157,13 +157,17 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     exp = run(["dvc", "exp", "run", "-S", "model.n_critic=2"], dest, env)
     stages = ran_stages(exp.stdout + exp.stderr)
     assert {
-        "train_adversarial@s0_wgan_gp_jsb",
-        "sample_adversarial@s0_wgan_gp_jsb",
-        "evaluate_adversarial@s0_wgan_gp_jsb",
+        "train@s0_wgan_gp_jsb",
+        "sample@s0_wgan_gp_jsb",
+        "evaluate@s0_wgan_gp_jsb",
         "report",
-    } <= stages
-    assert not any(s.startswith(("corpus@", "encode@", "evaluate_data@")) for s in stages)
-    assert not any("likelihood" in s for s in stages), stages
+    } == stages  # exactly the variants with `defaults: model`, and the report
+    taking = {
+        n
+        for n, v in yaml.safe_load((dest / "params.yaml").read_text())["variants"].items()
+        if v["defaults"] == "model"
+    }
+    assert taking == {"s0_wgan_gp_jsb"}
     after = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
     assert after != before
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], dest, env).stdout)
@@ -235,19 +239,17 @@ def test_code_edit_and_new_variant_are_seen(project):
         target.write_text(original + "\n# touched by the e2e test\n")
         status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
         assert any(k.startswith("evaluate_data@") for k in status), status
-        assert not any(k.startswith(("corpus@", "train_")) for k in status), status
+        assert not any(k.startswith(("corpus@", "train@")) for k in status), status
     finally:
         target.write_text(original)
     params_path = dest / "params.yaml"
     original_params = params_path.read_text()
     try:
         params = yaml.safe_load(original_params)
-        params["variants"]["adversarial"]["s0_wide"] = dict(
-            params["variants"]["adversarial"]["s0_wgan_gp_jsb"]
-        )
+        params["variants"]["s0_wide"] = dict(params["variants"]["s0_wgan_gp_jsb"])
         params_path.write_text(yaml.safe_dump(params, sort_keys=False))
         stages = run(["dvc", "stage", "list", "--name-only"], dest, env).stdout.split()
-        assert {"train_adversarial@s0_wide", "sample_adversarial@s0_wide"} <= set(stages)
+        assert {"train@s0_wide", "sample@s0_wide", "evaluate@s0_wide"} <= set(stages)
     finally:
         params_path.write_text(original_params)
 
@@ -262,7 +264,6 @@ def test_bad_params_fail_before_work(project):
         [
             str(BIN / "python"),
             "stages/train.py",
-            "adversarial",
             "s0_wgan_gp_jsb",
             "--data",
             "x",

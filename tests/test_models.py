@@ -9,30 +9,44 @@ import numpy as np
 import pytest
 import torch
 
+from scorelab.config import from_dict
 from scorelab.errors import ParamsError
-from scorelab.models import MODELS, build_model, from_dict, get_model_spec
+from scorelab.models import MODELS, build_model, get_model_spec
 from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
-from scorelab.training import load_checkpoint, train_adversarial, train_likelihood
+from scorelab.training import get_trainer, load_checkpoint, train_variant
 
-# The smallest config of every registered model; a new model must add one here.
+# The smallest config of every registered model and the trainer that trains it; a new
+# model must add one here (test_every_model_has_a_tiny_config fails until it does).
 TINY = {
-    "s0_unet": {"arch": {"base_channels": 2, "latent_channels": 3}, "encoding": {"shape": [2, 16, 32]}},
-    "s4_lstm": {"arch": {"hidden": 8, "dropout": 0.1}, "encoding": {"vocab_size": 5}},
+    "s0_unet": {
+        "arch": {"base_channels": 2, "latent_channels": 3},
+        "encoding": {"shape": [2, 16, 32]},
+        "trainer": "adversarial",
+        "train": {"loss": "wgan-gp", "n_critic": 2, "batch_size": 3, "iterations": 10, "checkpoint_every": 5},
+    },
+    "s4_lstm": {
+        "arch": {"hidden": 8, "dropout": 0.1},
+        "encoding": {"vocab_size": 5},
+        "trainer": "likelihood",
+        "train": {"lr": 1e-3, "epochs": 3, "batch_size": 2, "window": 4, "checkpoint_every": 5},
+    },
+    "naive_bernoulli": {
+        "arch": {"per": "pitch"},
+        "encoding": {"shape": [2, 16, 32]},
+        "trainer": "density",
+        "train": {},
+    },
 }
-ADV_TRAIN = {
-    "loss": "wgan-gp",
-    "n_critic": 2,
-    "gp_weight": 10.0,
-    "lr_g": 1e-4,
-    "lr_d": 1e-4,
-    "beta1": 0.5,
-    "beta2": 0.9,
-    "batch_size": 3,
-    "iterations": 10,
-    "checkpoint_every": 5,
-    "melody_dropout": 0.5,
-}
-LIK_TRAIN = {"lr": 1e-3, "epochs": 3, "batch_size": 2, "window": 4, "checkpoint_every": 5}
+
+
+def tiny_data(name: str) -> dict:
+    """Random data of the model's encoding, for every split its trainer reads."""
+    cfg, rng = TINY[name], np.random.default_rng(0)
+    if "vocab_size" in cfg["encoding"]:
+        stream = rng.integers(0, cfg["encoding"]["vocab_size"], 40)
+        return {"train": {"x": stream}, "valid": {"x": stream[:12]}, "test": {"x": stream[12:24]}}
+    shape = cfg["encoding"]["shape"]
+    return {"train": {"x": (rng.random((5, *shape)) < 0.1).astype(np.uint8)}}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -46,35 +60,17 @@ def one_thread():
 
 
 def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:
-    """Run the real training function of ``name``'s family on tiny random data."""
-    spec, cfg = get_model_spec(name), TINY[name]
-    rng = np.random.default_rng(0)
-    if spec.family == "adversarial":
-        shape = cfg["encoding"]["shape"]
-        data = (rng.random((5, *shape)) < 0.1).astype(np.uint8)
-        return train_adversarial(
-            name,
-            cfg["arch"],
-            ADV_TRAIN,
-            data,
-            cfg["encoding"],
-            out,
-            out / "train_log.tsv",
-            seed=0,
-            max_steps=max_steps,
-            progress=False,
-        )
-    vocab = cfg["encoding"]["vocab_size"]
-    stream = rng.integers(0, vocab, 40)
-    return train_likelihood(
+    """Run the model's trainer through the real harness on tiny random data."""
+    cfg = TINY[name]
+    return train_variant(
+        cfg["trainer"],
         name,
         cfg["arch"],
-        LIK_TRAIN,
-        stream,
-        stream[:12],
+        cfg["train"],
+        tiny_data(name),
         cfg["encoding"],
         out,
-        out / "train_log.tsv",
+        out,
         seed=0,
         max_steps=max_steps,
         progress=False,
@@ -89,22 +85,20 @@ def test_every_model_has_a_tiny_config():
 def test_two_training_steps(name, tmp_path):
     path = train_tiny(name, tmp_path)
     lines = (tmp_path / "train_log.tsv").read_text().splitlines()
-    assert len(lines) == 3  # header + 2 steps
     rows = [line.split("\t") for line in lines[1:]]
-    assert [int(r[0]) for r in rows] == [1, 2]
+    steps = min(2, len(rows))  # the density trainer's fit is one step
+    assert [int(r[0]) for r in rows] == list(range(1, steps + 1))
     assert all(math.isfinite(float(v)) for r in rows for v in r[1:])
     ckpt = load_checkpoint(path)
-    assert (ckpt.model_name, ckpt.step, ckpt.family) == (name, 2, MODELS[name].family)
-    assert (tmp_path / "resume.pt").exists()  # max_steps < planned steps: resumable
+    assert (ckpt.model_name, ckpt.step, ckpt.trainer) == (name, steps, TINY[name]["trainer"])
+    assert (tmp_path / "resume.pt").exists() == (steps == 2)  # stopped early: resumable
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_build_returns_family_modules(name):
+def test_build_returns_the_modules_its_trainer_needs(name):
     built = build_model(name, TINY[name]["arch"], TINY[name]["encoding"])
-    if MODELS[name].family == "adversarial":
-        assert isinstance(built, tuple) and len(built) == 2
-    else:
-        assert isinstance(built, torch.nn.Module)
+    assert all(isinstance(m, torch.nn.Module) for m in built.values())
+    assert set(get_trainer(TINY[name]["trainer"]).modules) <= set(built)
 
 
 def test_unknown_model_lists_valid_names():
@@ -134,7 +128,8 @@ def test_from_dict_turns_ints_into_floats():
 
 
 def test_unet_shapes_match_s0_table_1():
-    gen, critic = build_s0_unet(S0UNetArch(base_channels=2, latent_channels=512), {"shape": [4, 32, 128]})
+    built = build_s0_unet(S0UNetArch(base_channels=2, latent_channels=512), {"shape": [4, 32, 128]})
+    gen, critic = built["generator"], built["critic"]
     assert gen.latent_shape == (512, 2, 8)  # S0's latent noise (2, 8, 512), channels first
     z = torch.randn(3, *gen.latent_shape)
     with torch.no_grad():
@@ -151,19 +146,35 @@ def test_unet_rejects_shapes_not_divisible_by_16():
 
 def test_conditioned_output_keeps_the_melody():
     torch.manual_seed(0)
-    gen, _ = build_model("s0_unet", TINY["s0_unet"]["arch"], TINY["s0_unet"]["encoding"])
+    gen = build_model("s0_unet", TINY["s0_unet"]["arch"], TINY["s0_unet"]["encoding"])["generator"]
     gen.eval()
     melody = (torch.rand(4, 1, 16, 32) < 0.2).float()
     conditioned = torch.tensor([True, False, True, False])
-    roll = gen(torch.randn(4, *gen.latent_shape), melody, conditioned)
+    roll = gen(torch.randn(4, *gen.latent_shape), (melody, conditioned))
     assert torch.equal(roll[conditioned, :1], melody[conditioned])
     assert not torch.equal(roll[~conditioned, :1], melody[~conditioned])  # free track 0
-    assert torch.equal(gen(torch.randn(2, *gen.latent_shape), melody[:2])[:, :1], melody[:2])
+    real = torch.cat([melody[:2], torch.zeros(2, 1, 16, 32)], dim=1)  # (2, C=2, T, P), melody in track 0
+    rng = torch.Generator().manual_seed(0)
+    assert torch.equal(gen(torch.randn(2, *gen.latent_shape), gen.condition(real, rng))[:, :1], melody[:2])
+
+
+def test_condition_hook_hides_a_share_of_melodies_in_training_only():
+    gen = build_model(
+        "s0_unet", {**TINY["s0_unet"]["arch"], "condition_dropout": 0.5}, TINY["s0_unet"]["encoding"]
+    )
+    gen = gen["generator"]
+    real = torch.ones(400, 2, 16, 32)
+    rng = torch.Generator().manual_seed(0)
+    melody, conditioned = gen.train().condition(real, rng)
+    assert 150 < int(conditioned.sum()) < 250  # about half kept
+    assert torch.equal(melody[~conditioned], torch.zeros_like(melody[~conditioned]))
+    _, kept = gen.eval().condition(real, rng)
+    assert bool(kept.all())  # accompaniment: every melody is kept
 
 
 def test_lstm_next_logits_match_the_last_position():
     torch.manual_seed(0)
-    model = build_model("s4_lstm", {"hidden": 8, "dropout": 0.2}, {"vocab_size": 5}).eval()
+    model = build_model("s4_lstm", {"hidden": 8, "dropout": 0.2}, {"vocab_size": 5})["model"].eval()
     ids = torch.tensor([[1, 2, 3, 4], [4, 3, 0, 0]])
     logits = model(ids)
     assert logits.shape == (2, 4, 5)

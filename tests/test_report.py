@@ -19,8 +19,8 @@ PARAMS = {
     "base": {"seed": 7, "profile": "tiny"},
     "datasets": {"jsb_roll": {"corpus": "jsb", "codec": "pianoroll"}, "unused": {"corpus": "x"}},
     "variants": {
-        "adversarial": {"gan": {"dataset": "jsb_roll", "model": "s0_unet"}},
-        "likelihood": {"lstm": {"dataset": "jsb_roll", "model": "s4_lstm"}},
+        "gan": {"trainer": "adversarial", "dataset": "jsb_roll", "model": "s0_unet"},
+        "lstm": {"trainer": "likelihood", "dataset": "jsb_roll", "model": "s4_lstm"},
     },
     "evaluate": {"qn_min_steps": 3},
 }

@@ -13,13 +13,7 @@ from torch import nn
 
 from scorelab.errors import CheckpointError, ParamsError
 from scorelab.models import build_model
-from scorelab.training import (
-    ADVERSARIAL_LOSSES,
-    load_checkpoint,
-    save_checkpoint,
-    train_adversarial,
-    train_likelihood,
-)
+from scorelab.training import ADVERSARIAL_LOSSES, load_checkpoint, save_checkpoint, train_variant
 from scorelab.training.losses import (
     bce_critic_loss,
     bce_generator_loss,
@@ -30,7 +24,7 @@ from scorelab.training.losses import (
     wgan_gp_critic_loss,
 )
 
-ARCH = {"base_channels": 2, "latent_channels": 3}
+ARCH = {"base_channels": 2, "latent_channels": 3, "condition_dropout": 0.5}
 ENCODING = {"shape": [2, 16, 16]}
 TRAIN = {
     "loss": "wgan-gp",
@@ -43,11 +37,10 @@ TRAIN = {
     "batch_size": 3,
     "iterations": 5,
     "checkpoint_every": 2,
-    "melody_dropout": 0.5,
 }
 DATA = (np.random.default_rng(0).random((7, 2, 16, 16)) < 0.1).astype(np.uint8)
 LSTM_ARCH = {"hidden": 8, "dropout": 0.2}
-LSTM_TRAIN = {"lr": 1e-2, "epochs": 2, "batch_size": 2, "window": 4, "checkpoint_every": 2}
+LSTM_TRAIN = {"lr": 1e-2, "epochs": 2, "batch_size": 2, "window": 4, "checkpoint_every": 2, "loss_on": "all"}
 STREAM = np.random.default_rng(1).integers(0, 6, 30)
 
 
@@ -62,30 +55,32 @@ def one_thread():
 
 
 def run_gan(out: Path, seed: int = 0, max_steps: int | None = None, **train) -> Path:
-    return train_adversarial(
+    return train_variant(
+        "adversarial",
         "s0_unet",
         ARCH,
         {**TRAIN, **train},
-        DATA,
+        {"train": {"x": DATA}},
         ENCODING,
         out,
-        out / "train_log.tsv",
+        out,
         seed,
         max_steps=max_steps,
         progress=False,
     )
 
 
-def run_lstm(out: Path, seed: int = 0, max_steps: int | None = None) -> Path:
-    return train_likelihood(
+def run_lstm(out: Path, seed: int = 0, max_steps: int | None = None, **train) -> Path:
+    splits = {"train": STREAM, "valid": STREAM[:9], "test": STREAM[9:20]}
+    return train_variant(
+        "likelihood",
         "s4_lstm",
         LSTM_ARCH,
-        LSTM_TRAIN,
-        STREAM,
-        STREAM[:9],
+        {**LSTM_TRAIN, **train},
+        {k: {"x": v} for k, v in splits.items()},
         {"vocab_size": 6},
         out,
-        out / "train_log.tsv",
+        out,
         seed,
         max_steps=max_steps,
         progress=False,
@@ -122,7 +117,7 @@ def test_wgan_gp_losses_by_hand():
     critic = Linear(torch.tensor([1.0, 0.0]))  # D(x) = x_0, unit gradient: no penalty
     real, fake = torch.tensor([[3.0, 9.0], [1.0, 9.0]]), torch.tensor([[0.5, 0.0], [-0.5, 0.0]])
     out = wgan_gp_critic_loss(critic, real, fake, gp_weight=10.0)
-    assert out.wasserstein.item() == pytest.approx(2.0)  # mean(3, 1) - mean(0.5, -0.5)
+    assert out.stats["wasserstein"].item() == pytest.approx(2.0)  # mean(3, 1) - mean(0.5, -0.5)
     assert out.loss.item() == pytest.approx(-2.0)
     assert wgan_generator_loss(critic, fake).item() == pytest.approx(0.0)
 
@@ -130,7 +125,11 @@ def test_wgan_gp_losses_by_hand():
 def test_bce_losses_at_an_undecided_discriminator():
     critic = Linear(torch.zeros(3))  # logit 0: D = 1/2 everywhere
     x = torch.rand(4, 3)
-    assert bce_critic_loss(critic, x, x, gp_weight=0.0).loss.item() == pytest.approx(2 * math.log(2))
+    out = bce_critic_loss(critic, x, x, gp_weight=0.0)
+    assert out.loss.item() == pytest.approx(math.log(2))  # mean of the real and fake terms
+    assert (
+        out.stats["d_acc_real"].item() == 0.0 and out.stats["d_acc_fake"].item() == 0.0
+    )  # logit 0: undecided
     assert bce_generator_loss(critic, x).item() == pytest.approx(math.log(2))
 
 
@@ -148,7 +147,8 @@ def test_next_token_loss_of_uniform_logits_is_log_vocab():
 @pytest.mark.parametrize("loss", sorted(ADVERSARIAL_LOSSES))
 def test_every_adversarial_loss_trains(loss, tmp_path):
     run_gan(tmp_path, max_steps=1, loss=loss)
-    row = (tmp_path / "train_log.tsv").read_text().splitlines()[1].split("\t")
+    header, row = (r.split("\t") for r in (tmp_path / "train_log.tsv").read_text().splitlines()[:2])
+    assert header == ["step", "epoch", "loss_g", "loss_d", *ADVERSARIAL_LOSSES[loss].columns]
     assert all(math.isfinite(float(v)) for v in row)
 
 
@@ -189,11 +189,12 @@ def test_bad_train_config_names_the_key(train, key, tmp_path):
 
 def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     torch.manual_seed(0)
-    gen, critic = build_model("s0_unet", ARCH, ENCODING)
+    built = build_model("s0_unet", ARCH, ENCODING)
+    gen, critic = built["generator"], built["critic"]
     path = save_checkpoint(
         tmp_path / "c.pt",
         model_name="s0_unet",
-        family="adversarial",
+        trainer="adversarial",
         arch=ARCH,
         train=TRAIN,
         encoding=ENCODING,
@@ -205,7 +206,8 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
     )
     ckpt = load_checkpoint(path)
     assert (ckpt.model_name, ckpt.step, ckpt.arch, ckpt.encoding) == ("s0_unet", 7, ARCH, ENCODING)
-    gen2, critic2 = ckpt.build()
+    rebuilt = ckpt.build()
+    gen2, critic2 = rebuilt["generator"], rebuilt["critic"]
     z, x = torch.randn(2, *gen.latent_shape), torch.rand(2, 2, 16, 16)
     with torch.no_grad():
         assert torch.equal(gen.eval()(z), gen2(z))
@@ -252,7 +254,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
     assert not (tmp_path / "cut" / "resume.pt").exists()
 
     run_lstm(tmp_path / "lfull")
-    run_lstm(tmp_path / "lcut", max_steps=7)  # 4 steps per epoch: stops mid-epoch 2
+    run_lstm(tmp_path / "lcut", max_steps=7)  # 13 steps per epoch: stops mid-epoch 1
     run_lstm(tmp_path / "lcut")
     assert same_files(tmp_path / "lfull", tmp_path / "lcut", LSTM_FILES)
 
@@ -276,8 +278,12 @@ def test_resume_file_of_another_run_is_ignored(tmp_path):
 
 def test_valid_log_has_one_row_per_epoch(tmp_path):
     run_lstm(tmp_path)
-    steps_per_epoch = math.ceil(len(STREAM) / (LSTM_TRAIN["batch_size"] * LSTM_TRAIN["window"]))
-    rows = [r.split("\t") for r in (tmp_path / "valid_log.tsv").read_text().splitlines()[1:]]
+    # S4: every window of `window` symbols is one example per epoch
+    steps_per_epoch = math.ceil((len(STREAM) - LSTM_TRAIN["window"]) / LSTM_TRAIN["batch_size"])
+    header, *rows = (r.split("\t") for r in (tmp_path / "valid_log.tsv").read_text().splitlines())
+    assert header == ["step", "epoch", "train_loss", "valid_loss", "test_nll"]
     assert [(int(r[0]), int(r[1])) for r in rows] == [(steps_per_epoch, 1), (2 * steps_per_epoch, 2)]
-    assert all(math.isfinite(float(r[2])) for r in rows)
+    assert all(math.isfinite(float(x)) for r in rows for x in r[2:])
+    train_rows = [float(r.split("\t")[2]) for r in (tmp_path / "train_log.tsv").read_text().splitlines()[1:]]
+    assert float(rows[0][2]) == pytest.approx(np.mean(train_rows[:steps_per_epoch]), rel=1e-4)
     assert len((tmp_path / "train_log.tsv").read_text().splitlines()) == 1 + 2 * steps_per_epoch

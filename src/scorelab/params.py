@@ -23,13 +23,14 @@ nothing else.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from scorelab.config import from_dict
+from scorelab.config import check_value, from_dict
 from scorelab.errors import ParamsError
 
 TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "defaults", "variants", "evaluate")
@@ -156,13 +157,14 @@ def validate(params: dict) -> dict:
             raise ParamsError(f"{where}: {exc}") from exc
         parse_arch(spec.model, spec.arch, f"{where}.arch")
         defaults = _section(params, spec.defaults, f"{where}.defaults")
-        fields = set(trainer.config.__dataclass_fields__)
-        for key in defaults:
-            if key not in fields:
+        hints = typing.get_type_hints(trainer.config)
+        for key, value in defaults.items():
+            if key not in hints:
                 raise ParamsError(
                     f"{spec.defaults}.{key}: unknown key for trainer {spec.trainer} "
-                    f"(variant {name}); valid keys are {sorted(fields)}"
+                    f"(variant {name}); valid keys are {sorted(hints)}"
                 )
+            check_value(value, hints[key], f"{spec.defaults}.{key}")
         for pname in profiles:
             train = resolve_train(params, name, profile=pname)
             from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")

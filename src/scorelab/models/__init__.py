@@ -44,7 +44,9 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, arch: type, builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]) -> None:
+def register_model(
+    name: str, arch: type, builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]
+) -> None:
     """Add a model to :data:`MODELS` (a test or a plugin may register its own)."""
     MODELS[name] = ModelSpec(name, arch, builder)
 

@@ -29,7 +29,9 @@ def build_naive(arch: NaiveArch, encoding: dict[str, Any]) -> dict[str, Bernoull
     """Bernoulli cells for rolls of ``encoding["shape"]`` = (C, T, P)."""
     shape = encoding.get("shape")
     if not isinstance(shape, list | tuple) or len(shape) != 3:
-        raise ParamsError(f"encoding.shape: naive_bernoulli needs rolls [tracks, steps, pitches], got {shape!r}")
+        raise ParamsError(
+            f"encoding.shape: naive_bernoulli needs rolls [tracks, steps, pitches], got {shape!r}"
+        )
     c, _, p = (int(s) for s in shape)
     rate_shape = () if arch.per == "all" else (c, 1, p)
     return {"model": BernoulliCells(tuple(int(s) for s in shape), rate_shape)}

@@ -21,7 +21,9 @@ def _melody_windows(codec, melody_score) -> np.ndarray:
     """A melody's first track as roll windows (k, C, T, P) covering it, the melody in track 0."""
     desc = codec.describe()
     c, steps, _ = desc["shape"]
-    first = melody_score.with_notes(melody_score.track_notes(0).assign(track=0), tracks=melody_score.tracks[:1])
+    first = melody_score.with_notes(
+        melody_score.track_notes(0).assign(track=0), tracks=melody_score.tracks[:1]
+    )
     roll = codec.encode(first)[0]  # (time, P)
     k = max(1, -(-roll.shape[0] // steps))
     windows = np.zeros((k, c, steps, roll.shape[1]), dtype=np.uint8)
@@ -64,7 +66,9 @@ def generate_to_folder(
     test: dict[str, np.ndarray] = {}
     if melody is not None:
         if "accompaniment" not in takes:
-            raise ScorelabError(f"{checkpoint}: --melody needs a generator that accompanies; use --seed-melody")
+            raise ScorelabError(
+                f"{checkpoint}: --melody needs a generator that accompanies; use --seed-melody"
+            )
         test = {"x": _melody_windows(codec, read_midi(melody))}
         settings.update(n=0, accompaniment=len(test["x"]))
     elif "seed_steps" in takes:

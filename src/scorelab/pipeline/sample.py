@@ -79,7 +79,9 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     ckpt = load_checkpoint(model_dir / "checkpoint.pt")
     codec = load_codec(data_dir / "encoding.json")
     test = load_npz(data_dir / "test.npz")
-    sets = sample_sets(ckpt, resolve_sample(params, name), test, params["base"]["seed"], f"variants.{name}.sample")
+    sets = sample_sets(
+        ckpt, resolve_sample(params, name), test, params["base"]["seed"], f"variants.{name}.sample"
+    )
     written: dict[str, list[Score]] = {}
     with atomic_dir(out) as tmp:
         shutil.copyfile(data_dir / "encoding.json", tmp / "encoding.json")

@@ -64,7 +64,9 @@ def run_train(
             "trainer": v["trainer"],
             "model": v["model"],
             "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+            "device_name": torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else platform.processor(),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "train": train,

@@ -67,6 +67,8 @@ def sample_generator(
         z_b = z[lo : lo + BATCH].to(device)
         cond = None
         if real is not None:
-            cond = generator.condition(torch.from_numpy(np.ascontiguousarray(real[lo : lo + BATCH])).to(device), rng)
+            cond = generator.condition(
+                torch.from_numpy(np.ascontiguousarray(real[lo : lo + BATCH])).to(device), rng
+            )
         out.append(generator(z_b, cond).float().cpu().numpy())
     return np.concatenate(out).astype(np.float32)

@@ -23,7 +23,7 @@ before the critic sees it; they are logged with the critic columns empty (nan).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -34,9 +34,9 @@ from scorelab.config import fraction, non_negative, positive
 from scorelab.errors import ParamsError
 from scorelab.sampling.generators import generate, sample_generator
 from scorelab.training.batches import ShuffledBatches
+from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import ADVERSARIAL_LOSSES
 from scorelab.training.optim import add_noise, decay_lr, l2_penalty, make_optimizer
-from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
 
@@ -145,14 +145,18 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
     gen, critic = run.modules["generator"], run.modules["critic"]
     x = data["train"]["x"]
     if x.ndim < 2 or tuple(x.shape[1:]) != tuple(gen.sample_shape) or len(x) == 0:
-        raise ValueError(f"training data has shape {x.shape}; the generator makes (N>0, *{tuple(gen.sample_shape)})")
+        raise ValueError(
+            f"training data has shape {x.shape}; the generator makes (N>0, *{tuple(gen.sample_shape)})"
+        )
     items = run.tensor(x)  # (N, *S) on the device, once
     loss_fn = ADVERSARIAL_LOSSES[cfg.loss]
     opt_g = run.optimizer(
-        "generator", make_optimizer(cfg.optimizer_g, gen.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2, cfg.momentum)
+        "generator",
+        make_optimizer(cfg.optimizer_g, gen.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2, cfg.momentum),
     )
     opt_d = run.optimizer(
-        "critic", make_optimizer(cfg.optimizer_d, critic.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum)
+        "critic",
+        make_optimizer(cfg.optimizer_d, critic.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum),
     )
     if cfg.noise_std:
         add_noise(gen, cfg.noise_std)
@@ -191,7 +195,9 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
                 fake = binarize(generate(gen, real, run.rng))  # (B, *S)
             opt_d.zero_grad(set_to_none=True)
             with run.autocast():
-                out = loss_fn.critic_loss(critic, real, fake.float(), gp_weight=cfg.gp_weight, generator=run.rng)
+                out = loss_fn.critic_loss(
+                    critic, real, fake.float(), gp_weight=cfg.gp_weight, generator=run.rng
+                )
                 loss_d = out.loss + cfg.l2_weight * l2_penalty(critic) if cfg.l2_weight else out.loss
             loss_d.backward()
             opt_d.step()

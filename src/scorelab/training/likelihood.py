@@ -29,9 +29,9 @@ from scorelab.config import non_negative, positive
 from scorelab.sampling.tokens import sample_tokens
 from scorelab.training.adversarial import evenly_spaced
 from scorelab.training.batches import ShuffledBatches
+from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import next_token_loss
 from scorelab.training.optim import make_optimizer
-from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
 
@@ -95,12 +95,16 @@ class LikelihoodSampleConfig:
 def _token_tensor(stream: np.ndarray, vocab_size: int, what: str) -> torch.Tensor:
     """Check a 1-D stream of ids in [0, vocab_size) and return it as int64."""
     if stream.ndim != 1 or (stream.size and (stream.min() < 0 or stream.max() >= vocab_size)):
-        raise ValueError(f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}")
+        raise ValueError(
+            f"{what}: expected a 1-D stream of ids in [0, {vocab_size}), got shape {stream.shape}"
+        )
     return torch.from_numpy(stream.astype(np.int64))
 
 
 @torch.no_grad()
-def stream_loss(model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device) -> float:
+def stream_loss(
+    model: nn.Module, ids: torch.Tensor, window: int, batch_size: int, device: torch.device
+) -> float:
     """Mean next-token cross-entropy (nats per symbol) over non-overlapping windows covering ``ids``.
 
     Window k predicts tokens ``k*window+1 .. (k+1)*window``; the last window may be
@@ -180,7 +184,10 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
         run.show(epoch=epoch, loss=value)
         if step % steps_per_epoch == 0 or step == total:
             done = step - (epoch - 1) * steps_per_epoch
-            losses = [stream_loss(model, held_out[s], cfg.window, cfg.batch_size, run.device) for s in ("valid", "test")]
+            losses = [
+                stream_loss(model, held_out[s], cfg.window, cfg.batch_size, run.device)
+                for s in ("valid", "test")
+            ]
             epochs.append(step, epoch, float(epoch_sum) / done, *losses)
             epoch_sum.zero_()
 

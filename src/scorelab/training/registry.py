@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -78,4 +79,3 @@ def get_trainer(name: str) -> Trainer:
         return TRAINERS[name]
     except KeyError:
         raise ValueError(f"unknown trainer {name!r}; valid trainers are {sorted(TRAINERS)}") from None
-

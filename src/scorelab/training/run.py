@@ -227,13 +227,16 @@ def train_variant(
         train=to_dict(cfg),
         encoding=encoding,
     )
-    meta["fingerprint"] = run_fingerprint(model_name, meta["arch"], {**meta["train"], "trainer": trainer_name}, encoding, seed, *arrays)
+    meta["fingerprint"] = run_fingerprint(
+        model_name, meta["arch"], {**meta["train"], "trainer": trainer_name}, encoding, seed, *arrays
+    )
     seed_everything(seed)
     modules = spec.builder(arch_obj, encoding)
     lacking = [m for m in trainer.modules if m not in modules]
     if lacking:
         raise ValueError(
-            f"model {model_name!r} builds {sorted(modules)}; trainer {trainer_name!r} needs {list(trainer.modules)}"
+            f"model {model_name!r} builds {sorted(modules)}; "
+            f"trainer {trainer_name!r} needs {list(trainer.modules)}"
         )
     run = Run(out_dir, log_dir, meta, modules, seed, device=device, max_steps=max_steps, progress=progress)
     trainer.fit(run, cfg, {s: data[s] for s in trainer.splits})
