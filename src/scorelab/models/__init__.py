@@ -19,6 +19,8 @@ from torch import nn
 from scorelab.config import from_dict
 from scorelab.models.naive import NaiveArch, build_naive
 from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
+from scorelab.models.s1_gan import S1BiLSTMArch, S1CNNLSTMArch, build_s1_bilstm, build_s1_cnn_lstm
+from scorelab.models.s4_gan import S4GANArch, build_s4_gan
 from scorelab.models.s4_lstm import S4LSTMArch, build_s4_lstm
 
 
@@ -52,7 +54,10 @@ def register_model(
 
 
 register_model("s0_unet", S0UNetArch, build_s0_unet)
+register_model("s1_bilstm", S1BiLSTMArch, build_s1_bilstm)
+register_model("s1_cnn_lstm", S1CNNLSTMArch, build_s1_cnn_lstm)
 register_model("s4_lstm", S4LSTMArch, build_s4_lstm)
+register_model("s4_mlp_gan", S4GANArch, build_s4_gan)
 register_model("naive_bernoulli", NaiveArch, build_naive)
 
 

@@ -253,7 +253,9 @@ class CNNGenerator(Generator):
         self.sample_shape = shape
         self.latent_shape = (arch.latent,)
         self.grid = (c, t // UPSAMPLING, p // UPSAMPLING)
-        self.project = nn.Sequential(nn.Linear(arch.latent, c * self.grid[1] * self.grid[2]), nn.LeakyReLU(arch.leaky_slope))
+        self.project = nn.Sequential(
+            nn.Linear(arch.latent, c * self.grid[1] * self.grid[2]), nn.LeakyReLU(arch.leaky_slope)
+        )
         self.deconv = nn.Sequential(
             nn.Upsample(scale_factor=2),  # sub-unit 1
             nn.ConvTranspose2d(c, c, KERNEL, padding=pad),
