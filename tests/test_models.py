@@ -30,6 +30,24 @@ TINY = {
         "trainer": "likelihood",
         "train": {"lr": 1e-3, "epochs": 3, "batch_size": 2, "window": 4, "checkpoint_every": 5},
     },
+    "s1_bilstm": {
+        "arch": {"hidden": 4, "dense": 6, "latent": 3, "d_hidden": 4},
+        "encoding": {"shape": [1, 8, 12]},
+        "trainer": "adversarial",
+        "train": {"loss": "bce", "n_gen": 2, "optimizer_g": "sgd", "batch_size": 3, "iterations": 10},
+    },
+    "s1_cnn_lstm": {
+        "arch": {"latent": 5, "channels": 4, "d_hidden": 4},
+        "encoding": {"shape": [1, 8, 12]},
+        "trainer": "adversarial",
+        "train": {"loss": "bce", "batch_size": 3, "iterations": 10},
+    },
+    "s4_mlp_gan": {
+        "arch": {"latent": 6, "hidden": 4, "g_hidden": [8, 8, 8]},
+        "encoding": {"shape": [16]},
+        "trainer": "adversarial",
+        "train": {"loss": "wgan-clip", "n_critic": 2, "batch_size": 3, "iterations": 10, "noise_std": 0.1},
+    },
     "naive_bernoulli": {
         "arch": {"per": "pitch"},
         "encoding": {"shape": [2, 16, 32]},
@@ -46,6 +64,8 @@ def tiny_data(name: str) -> dict:
         stream = rng.integers(0, cfg["encoding"]["vocab_size"], 40)
         return {"train": {"x": stream}, "valid": {"x": stream[:12]}, "test": {"x": stream[12:24]}}
     shape = cfg["encoding"]["shape"]
+    if len(shape) == 1:  # note-index sequences in [-1, 1)
+        return {"train": {"x": rng.uniform(-1, 1, (5, *shape)).astype(np.float32)}}
     return {"train": {"x": (rng.random((5, *shape)) < 0.1).astype(np.uint8)}}
 
 

@@ -85,7 +85,9 @@ def sample_toy(modules, cfg: ToySampleConfig, ckpt, test, seed, device) -> dict:
 @pytest.fixture
 def toy_registered():
     register_model("toy_cells", ToyArch, build_toy)
-    register_trainer(Trainer("toy_mle", ToyConfig, ToySampleConfig, ("model",), ("train",), fit_toy, sample_toy))
+    register_trainer(
+        Trainer("toy_mle", ToyConfig, ToySampleConfig, ("model",), ("train",), fit_toy, sample_toy)
+    )
     yield
     MODELS.pop("toy_cells")
     TRAINERS.pop("toy_mle")
@@ -131,7 +133,9 @@ def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered,
     ckpt_path = run_train(params, "toy", data, tmp_path / "models", tmp_path / "logs", progress=False)
     ckpt = load_checkpoint(ckpt_path)
     assert (ckpt.model_name, ckpt.trainer, ckpt.step) == ("toy_cells", "toy_mle", 30)
-    losses = [float(r.split("\t")[1]) for r in (tmp_path / "logs" / "train_log.tsv").read_text().splitlines()[1:]]
+    losses = [
+        float(r.split("\t")[1]) for r in (tmp_path / "logs" / "train_log.tsv").read_text().splitlines()[1:]
+    ]
     assert len(losses) == 30 and losses[-1] < losses[0]  # it learned
 
     counts = run_sample(params, "toy", tmp_path / "models", data, tmp_path / "samples")

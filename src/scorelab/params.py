@@ -16,7 +16,9 @@ S4's four GANs). Its training settings resolve as
 
 where ``<profile>`` is ``base.profile`` (quick, paper, tiny): every variant carries its
 own size for each profile, its paper's values under ``paper``, so "paper" is right for
-every system. dvc.yaml declares exactly these sections per stage, which is why
+every system. A profile entry may also hold an ``arch:`` mapping that overrides the
+variant's ``arch:`` (the paper's network sizes, a smaller one that fits the CPU budget).
+dvc.yaml declares exactly these sections per stage, which is why
 ``dvc exp run -S model.n_critic=5`` reruns the variants with ``defaults: model`` and
 nothing else.
 """
@@ -156,6 +158,8 @@ def validate(params: dict) -> dict:
         except ValueError as exc:
             raise ParamsError(f"{where}: {exc}") from exc
         parse_arch(spec.model, spec.arch, f"{where}.arch")
+        for pname in profiles:
+            parse_arch(spec.model, resolve_arch(params, name, pname), f"{where}.{pname}.arch")
         defaults = _section(params, spec.defaults, f"{where}.defaults")
         hints = typing.get_type_hints(trainer.config)
         for key, value in defaults.items():
@@ -217,12 +221,21 @@ def resolve_dataset(params: dict, name: str) -> tuple[str, str, dict]:
 
 
 def resolve_train(params: dict, name: str, profile: str | None = None) -> dict:
-    """The defaults section < variant ``train`` < variant ``<profile>``."""
+    """The defaults section < variant ``train`` < variant ``<profile>`` (without its ``arch``)."""
     v = variant(params, name)
     out = dict(_section(params, v["defaults"], f"variants.{name}.defaults"))
     out.update(v.get("train", {}))
-    out.update(v.get(profile or params["base"]["profile"], {}))
+    out.update({k: x for k, x in v.get(profile or params["base"]["profile"], {}).items() if k != "arch"})
     return out
+
+
+def resolve_arch(params: dict, name: str, profile: str | None = None) -> dict:
+    """Variant ``arch`` < variant ``<profile>.arch``."""
+    v = variant(params, name)
+    override = v.get(profile or params["base"]["profile"], {}).get("arch", {})
+    if not isinstance(override, dict):
+        raise ParamsError(f"variants.{name}.{profile}.arch: expected a mapping")
+    return {**v.get("arch", {}), **override}
 
 
 def resolve_sample(params: dict, name: str, profile_name: str | None = None) -> dict:

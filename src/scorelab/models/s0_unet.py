@@ -57,13 +57,21 @@ class S0UNetArch:
     condition_dropout
         Share of training samples whose melody is hidden (all zeros), so the one
         generator also learns unconditional generation (the second of S0's tasks).
+    minibatch_std
+        Group size of the critic's minibatch standard deviation feature (Karras et al.
+        2018, ProGAN, sec. 3): the spread of the critic's features across a group of
+        samples is appended as one more feature map, so a batch of near-identical fakes
+        looks unlike a batch of real chorales and the generator is pushed to vary. 0: off.
     """
 
     base_channels: int
     latent_channels: int
     condition_dropout: float = 0.5
+    minibatch_std: int = 0
 
     def __post_init__(self) -> None:
+        if self.minibatch_std < 0 or self.minibatch_std == 1:
+            raise ParamsError(f"minibatch_std: a group size >= 2, or 0 for off; got {self.minibatch_std}")
         for key in ("base_channels", "latent_channels"):
             if getattr(self, key) < 1:
                 raise ParamsError(f"{key}: must be >= 1, got {getattr(self, key)}")
@@ -211,12 +219,32 @@ class RollCritic(nn.Module):
                 layers.append(nn.GroupNorm(1, c_out))
             layers.append(nn.LeakyReLU(LEAKY_SLOPE))
         self.features = nn.Sequential(*layers)
-        self.score = nn.Linear(8 * b * (t // DOWNSAMPLING) * (p // DOWNSAMPLING), 1)
+        self.group = arch.minibatch_std
+        extra = 1 if self.group else 0
+        self.score = nn.Linear((8 * b + extra) * (t // DOWNSAMPLING) * (p // DOWNSAMPLING), 1)
 
     def forward(self, roll: torch.Tensor) -> torch.Tensor:
         """Score rolls (B, C, T, P) -> (B,)."""
         h = self.features(roll)  # (B, 8b, T/16, P/16)
+        if self.group:
+            h = torch.cat([h, minibatch_std(h, self.group)], dim=1)  # (B, 8b + 1, T/16, P/16)
         return self.score(h.flatten(1)).squeeze(1)  # (B,)
+
+
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """ProGAN's minibatch standard deviation map (Karras et al. 2018): (B, C, H, W) -> (B, 1, H, W).
+
+    The batch is cut into groups of ``group`` consecutive samples (the whole batch when it
+    does not divide); within a group, the standard deviation of every feature across the
+    samples is averaged into one number, which becomes a constant map for each sample of
+    the group. A score then depends on the other samples of its group, by design.
+    """
+    b, _, hh, ww = h.shape
+    g = group if b % group == 0 else b
+    y = h.reshape(g, b // g, *h.shape[1:])  # (G, B/G, C, H, W): sample i is in group i % (B/G)
+    y = torch.sqrt(y.var(dim=0, unbiased=False) + 1e-8)  # (B/G, C, H, W)
+    y = y.mean(dim=(1, 2, 3))  # (B/G,)
+    return y.repeat(g).view(b, 1, 1, 1).expand(b, 1, hh, ww)  # (B, 1, H, W)
 
 
 def build_s0_unet(arch: S0UNetArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:

@@ -11,7 +11,7 @@ import platform
 import time
 from pathlib import Path
 
-from scorelab.params import resolve_train, variant
+from scorelab.params import resolve_arch, resolve_train, variant
 from scorelab.utils import load_npz, write_json
 
 
@@ -45,7 +45,7 @@ def run_train(
     ckpt = train_variant(
         v["trainer"],
         v["model"],
-        v.get("arch", {}),
+        resolve_arch(params, name),
         train,
         data,
         encoding,
@@ -69,6 +69,7 @@ def run_train(
             else platform.processor(),
             "torch": torch.__version__,
             "python": platform.python_version(),
+            "arch": resolve_arch(params, name),
             "train": train,
         },
     )

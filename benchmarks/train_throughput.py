@@ -1,0 +1,205 @@
+"""Training throughput of every variant: the full loop against bare forward/backward passes.
+
+For each variant of params.yaml (at the chosen profile's settings) this measures, in one
+run on this machine:
+
+- loop: ``train_variant`` as the train stage runs it (sampler, logging, progress bar,
+  periodic ``resume.pt``), timed over ``--steps`` steps, minus the fixed cost of a
+  zero-step run (building the networks, writing the checkpoint);
+- bare: the same networks, losses and optimizers on in-memory tensors, with nothing but
+  the forward passes, backward passes and optimizer steps of the same update;
+
+and prints samples per second for both and their ratio (the target is >= 0.8: the loop
+adds at most a fifth to the work the update itself needs). It also prints the device and
+the thread count, which the figures depend on. Run after ``dvc repro`` has encoded the
+datasets (``dvc repro encode@<dataset>``):
+
+    python benchmarks/train_throughput.py                  # every variant, 20 steps
+    python benchmarks/train_throughput.py --steps 50 --variants s0_wgan_gp_jsb
+
+This is a measurement, not a test: nothing asserts on its numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scorelab.config import from_dict
+from scorelab.models import build_model
+from scorelab.params import load_params, resolve_arch, resolve_train
+from scorelab.sampling.generators import generate
+from scorelab.training import get_trainer, pick_device, train_variant
+from scorelab.training.losses import ADVERSARIAL_LOSSES, next_token_loss
+from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
+from scorelab.utils import load_npz, seed_everything
+
+
+def bare_adversarial(modules, cfg, data, steps: int, device) -> float:
+    """Seconds per iteration of n_critic critic and n_gen generator updates, nothing else."""
+    gen, critic = (modules[k].to(device).train() for k in ("generator", "critic"))
+    loss_fn = ADVERSARIAL_LOSSES[cfg.loss]
+    opt_g = make_optimizer(cfg.optimizer_g, gen.parameters(), cfg.lr_g, cfg.beta1, cfg.beta2, cfg.momentum)
+    opt_d = make_optimizer(cfg.optimizer_d, critic.parameters(), cfg.lr_d, cfg.beta1, cfg.beta2, cfg.momentum)
+    if cfg.noise_std:
+        add_noise(gen, cfg.noise_std)
+        add_noise(critic, cfg.noise_std)
+    x = torch.from_numpy(np.ascontiguousarray(data["train"]["x"])).to(device)
+    rng = torch.Generator().manual_seed(0)
+    batches = [x[torch.randint(0, len(x), (cfg.batch_size,), generator=rng)].float() for _ in range(8)]
+
+    def one(i: int) -> None:
+        for k in range(cfg.n_critic):
+            real = batches[(i + k) % len(batches)]
+            with torch.no_grad():
+                fake = generate(gen, real, rng)
+            opt_d.zero_grad(set_to_none=True)
+            loss = loss_fn.critic_loss(critic, real, fake, gp_weight=cfg.gp_weight, generator=rng).loss
+            if cfg.l2_weight:
+                loss = loss + cfg.l2_weight * l2_penalty(critic)
+            loss.backward()
+            opt_d.step()
+            if loss_fn.after_critic_step is not None:
+                loss_fn.after_critic_step(critic, cfg.clip_value)
+        critic.requires_grad_(False)
+        for _ in range(cfg.n_gen):
+            opt_g.zero_grad(set_to_none=True)
+            loss_g = loss_fn.generator_loss(critic, generate(gen, real, rng))
+            if cfg.l2_weight:
+                loss_g = loss_g + cfg.l2_weight * l2_penalty(gen)
+            loss_g.backward()
+            opt_g.step()
+        critic.requires_grad_(True)
+
+    return timed(one, steps, device)
+
+
+def bare_likelihood(modules, cfg, data, steps: int, device) -> float:
+    """Seconds per update of a next-token model on random windows, nothing else."""
+    model = modules["model"].to(device).train()
+    opt = make_optimizer("adam", model.parameters(), cfg.lr)
+    ids = torch.from_numpy(data["train"]["x"].astype(np.int64)).to(device)
+    rng = torch.Generator().manual_seed(0)
+    span = torch.arange(cfg.window + 1, device=device)
+    batches = [
+        ids[
+            torch.randint(0, len(ids) - cfg.window, (cfg.batch_size,), generator=rng).to(device)[:, None]
+            + span
+        ]
+        for _ in range(8)
+    ]
+
+    def one(i: int) -> None:
+        batch = batches[i % len(batches)]
+        logits = model(batch[:, :-1])
+        if cfg.loss_on == "last":
+            loss = next_token_loss(logits[:, -1:], batch[:, -1:])
+        else:
+            loss = next_token_loss(logits, batch[:, 1:])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(one, steps, device)
+
+
+BARE = {"adversarial": bare_adversarial, "likelihood": bare_likelihood}
+# real samples consumed by one step of each trainer
+SAMPLES = {
+    "adversarial": lambda cfg: cfg.batch_size * cfg.n_critic,
+    "likelihood": lambda cfg: cfg.batch_size,
+}
+
+
+def timed(step_fn, steps: int, device) -> float:
+    """Seconds per call of ``step_fn`` after two warm-up calls."""
+    for i in range(2):
+        step_fn(i)
+    sync(device)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step_fn(i)
+    sync(device)
+    return (time.perf_counter() - t0) / steps
+
+
+def sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def loop_seconds_per_step(
+    v: dict, arch: dict, train: dict, data: dict, encoding: dict, steps: int, device
+) -> float:
+    """(time of a ``steps``-step run - time of a 0-step run) / steps, each in a fresh folder."""
+    times = []
+    for n in (0, steps):
+        tmp = Path(tempfile.mkdtemp(prefix="scorelab-bench-"))
+        try:
+            t0 = time.perf_counter()
+            train_variant(
+                v["trainer"], v["model"], arch, train, data, encoding, tmp, tmp, 0,
+                max_steps=n, device=device, progress=False,
+            )  # fmt: skip
+            sync(device)
+            times.append(time.perf_counter() - t0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return (times[1] - times[0]) / steps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--profile", default=None, help="profile whose sizes to use (default base.profile)")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--variants", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--json", default="", help="also write the rows to this JSON file")
+    args = ap.parse_args()
+    params = load_params(args.params)
+    device = pick_device()
+    names = [n for n in params["variants"] if not args.variants or n in args.variants.split(",")]
+    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
+          f"torch threads {torch.get_num_threads()}, {args.steps} steps")  # fmt: skip
+    header = f"{'variant':24} {'trainer':12} {'samples/step':>12} {'loop /s':>9} {'bare /s':>9} {'ratio':>6}"
+    print(header)
+    rows = []
+    for name in names:
+        v = params["variants"][name]
+        trainer = get_trainer(v["trainer"])
+        if v["trainer"] not in BARE:
+            print(f"{name:24} {v['trainer']:12} {'(no gradient updates: not timed)':>40}")
+            continue
+        data_dir = Path("data/encoded") / v["dataset"]
+        if not (data_dir / "encoding.json").is_file():
+            print(f"{name:24} missing {data_dir}: run `dvc repro encode@{v['dataset']}` first")
+            continue
+        encoding = json.loads((data_dir / "encoding.json").read_text())
+        data = {s: load_npz(data_dir / f"{s}.npz") for s in trainer.splits}
+        train = resolve_train(params, name, args.profile)
+        cfg = from_dict(trainer.config, train, f"variants.{name}.train")
+        arch = resolve_arch(params, name, args.profile)
+        loop = loop_seconds_per_step(v, arch, train, data, encoding, args.steps, device)
+        seed_everything(0)
+        bare = BARE[v["trainer"]](build_model(v["model"], arch, encoding), cfg, data, args.steps, device)
+        n = SAMPLES[v["trainer"]](cfg)
+        row = dict(variant=name, trainer=v["trainer"], samples_per_step=n, loop=n / loop, bare=n / bare)
+        row["ratio"] = row["loop"] / row["bare"]
+        rows.append(row)
+        print(
+            f"{name:24} {v['trainer']:12} {n:12d} {row['loop']:9.1f} {row['bare']:9.1f} {row['ratio']:6.2f}"
+        )
+    if args.json:
+        info = {"device": str(device), "threads": torch.get_num_threads(), "steps": args.steps, "rows": rows}
+        Path(args.json).write_text(json.dumps(info, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
