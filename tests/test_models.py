@@ -190,6 +190,11 @@ def test_condition_hook_hides_a_share_of_melodies_in_training_only():
     assert torch.equal(melody[~conditioned], torch.zeros_like(melody[~conditioned]))
     _, kept = gen.eval().condition(real, rng)
     assert bool(kept.all())  # accompaniment: every melody is kept
+    arch = {**TINY["s0_unet"]["arch"], "condition_dropout": 0.5, "condition_dropout_per": "batch"}
+    gen = build_model("s0_unet", arch, TINY["s0_unet"]["encoding"])["generator"].train()
+    draws = [gen.condition(real[:8], rng)[1] for _ in range(40)]
+    assert all(bool(d.all()) or not bool(d.any()) for d in draws)  # whole batches
+    assert 8 < sum(bool(d.all()) for d in draws) < 32
 
 
 def test_lstm_next_logits_match_the_last_position():

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -57,6 +57,10 @@ class S0UNetArch:
     condition_dropout
         Share of training samples whose melody is hidden (all zeros), so the one
         generator also learns unconditional generation (the second of S0's tasks).
+    condition_dropout_per
+        ``sample``: each sample's melody is hidden with that probability; ``batch``: a whole
+        batch is conditioned or not, so the critic sees batches of unconditional fakes alone
+        and its minibatch feature can tell when they all look alike.
     minibatch_std
         Group size of the critic's minibatch standard deviation feature (Karras et al.
         2018, ProGAN, sec. 3): the spread of the critic's features across a group of
@@ -67,6 +71,7 @@ class S0UNetArch:
     base_channels: int
     latent_channels: int
     condition_dropout: float = 0.5
+    condition_dropout_per: Literal["sample", "batch"] = "sample"
     minibatch_std: int = 0
 
     def __post_init__(self) -> None:
@@ -141,6 +146,7 @@ class UNetGenerator(Generator):
         c, t, p = shape
         b = arch.base_channels
         self.condition_dropout = arch.condition_dropout
+        self.condition_dropout_per = arch.condition_dropout_per
         self.sample_shape = shape
         self.latent_shape = (arch.latent_channels, t // DOWNSAMPLING, p // DOWNSAMPLING)
         # No norm on the first level, as in DCGAN's and pix2pix's first layers.
@@ -161,7 +167,8 @@ class UNetGenerator(Generator):
         """
         n = real.shape[0]
         if self.training:
-            conditioned = (torch.rand(n, generator=rng) >= self.condition_dropout).to(real.device)  # (B,)
+            draws = torch.rand(n if self.condition_dropout_per == "sample" else 1, generator=rng)
+            conditioned = (draws >= self.condition_dropout).expand(n).to(real.device)  # (B,)
         else:
             conditioned = torch.ones(n, dtype=torch.bool, device=real.device)
         melody = real[:, :1].float() * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden

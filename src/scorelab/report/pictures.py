@@ -152,7 +152,7 @@ def _loss_curves(tsv: Path) -> pd.DataFrame:
     if valid.is_file():
         v = read_log(valid)
         v = v.set_index("step")[[c for c in v.columns if c not in NON_LOSS_COLUMNS]]
-        curves = curves.join(v, how="outer")
+        curves = curves.join(v, how="outer", rsuffix=" (epoch mean)")
     return curves.sort_index()
 
 
@@ -161,8 +161,9 @@ def plot_losses(tsv_paths: Mapping[str, Path], path: Path | str) -> None:
 
     Every column other than ``step`` and ``epoch`` is a curve: adversarial logs give
     ``loss_g``, ``loss_d``, ``wasserstein``, ``gradient_penalty``; likelihood logs give
-    ``train_loss``, plus ``valid_loss`` (drawn with markers, since it is logged once per
-    evaluation) from a sibling ``valid_log.tsv`` when it exists.
+    ``train_loss``, plus the per-epoch ``valid_loss``, ``test_nll`` and epoch-mean train
+    loss (drawn with markers, since they are logged once per epoch) from a sibling
+    ``valid_log.tsv`` when it exists. BCE logs add the discriminator's accuracies.
 
     Parameters
     ----------
@@ -188,7 +189,8 @@ def plot_losses(tsv_paths: Mapping[str, Path], path: Path | str) -> None:
         curves = _loss_curves(Path(tsv))
         for column in curves.columns:
             series = curves[column].dropna()
-            style = {"marker": "o", "markersize": 3} if column.startswith("valid") else {}
+            per_epoch = column.startswith(("valid", "test")) or column.endswith("(epoch mean)")
+            style = {"marker": "o", "markersize": 3} if per_epoch else {}
             ax.plot(series.index.to_numpy(), series.to_numpy(), label=column, linewidth=1, **style)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
