@@ -160,3 +160,21 @@ def test_density_fits_the_training_rate_and_samples_it(per, tmp_path):
     items = sample_sets(ckpt, {"n": 200}, {}, seed=3)["samples"].items
     assert items.shape == (200, 1, 8, 3) and items.dtype == np.uint8
     assert items.mean() == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_density_resumed_equals_uninterrupted(tmp_path):
+    """The resume guarantee for the third trainer: stopped before its step, then rerun."""
+    data = (np.random.default_rng(1).random((5, 1, 8, 3)) < 0.3).astype(np.uint8)
+
+    def fit(out: Path, max_steps: int | None = None) -> Path:
+        return train_variant(
+            "density", "naive_bernoulli", {"per": "pitch"}, {}, {"train": {"x": data}}, {"shape": [1, 8, 3]},
+            out, out, 0, max_steps=max_steps, progress=False,
+        )  # fmt: skip
+
+    fit(tmp_path / "full")
+    fit(tmp_path / "cut", max_steps=0)
+    assert (tmp_path / "cut" / "resume.pt").exists()
+    fit(tmp_path / "cut")
+    for name in ("checkpoint.pt", "train_log.tsv"):
+        assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "cut" / name).read_bytes()

@@ -83,15 +83,19 @@ class EvaluateSection:
 
 @dataclass(frozen=True)
 class VariantSection:
-    """``variants.<v>:`` without its per-profile sizes (keys named like the profiles)."""
+    """``variants.<v>:`` without its per-profile sizes (keys named like the profiles).
+
+    Every key is required (``{}`` for none): each is a params dependency in dvc.yaml,
+    and DVC refuses a stage whose declared parameter is absent.
+    """
 
     trainer: str
     defaults: str
     dataset: str
     model: str
-    arch: dict = field(default_factory=dict)
-    train: dict = field(default_factory=dict)
-    sample: dict = field(default_factory=dict)
+    arch: dict
+    train: dict
+    sample: dict
 
 
 def _section(params: dict, dotted: str, where: str) -> dict:
