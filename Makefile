@@ -27,11 +27,11 @@ repro: setup
 	$(BIN)/dvc repro
 
 test: setup
-	$(BIN)/ruff check src stages tests
+	$(BIN)/ruff check src stages tests benchmarks
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check src stages tests
+	$(BIN)/ruff check src stages tests benchmarks
 
 clean-venv:
 	rm -rf $(VENV)

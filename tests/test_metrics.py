@@ -230,3 +230,16 @@ def test_note_set_diversity_by_hand():
     # pairs (a,a)=0, (a,b)=2/3, (a,b)=2/3 -> mean 4/9
     assert note_set_diversity([a, a, b]) == pytest.approx(4 / 9)
     assert math.isnan(note_set_diversity([a]))
+
+
+def test_unique_pitches_std_by_hand():
+    """S4's "pitch std": the spread across pieces of the number of distinct pitches."""
+    from scorelab.metrics.sets import evaluate_set
+
+    two = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24), (0, 60, 48, 24)])  # 2 pitches
+    four = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24), (0, 64, 48, 24), (0, 65, 72, 24)])  # 4
+    m = evaluate_set([two, four, four, two], step_ticks=6)
+    assert m["unique_pitches"] == 3.0
+    assert m["unique_pitches_std"] == 1.0  # population std of (2, 4, 4, 2)
+    assert evaluate_set([four, four], step_ticks=6)["unique_pitches_std"] == 0.0  # collapse
+    assert evaluate_set([], step_ticks=6)["unique_pitches_std"] is None

@@ -169,3 +169,17 @@ def test_missing_optional_inputs_are_skipped(tmp_path):
 def test_format_value():
     values = (None, 3, 0.333333, 88.4, 1234.5)
     assert [format_value(v) for v in values] == ["–", "3", "0.3333", "88.4", "1234"]
+
+
+def test_baseline_table_says_where_a_variant_is_not_closer_than_noise():
+    from scorelab.report.build import baseline_table
+
+    rows = [
+        ("d train", {"EB": 10.0, "UPC": 3.0, "unique_pitches": 8.0, "diversity": 0.99}),
+        ("d noise baseline", {"EB": 0.0, "UPC": 9.0, "unique_pitches": 30.0, "diversity": 0.97}),
+        ("g samples", {"EB": 5.0, "UPC": 9.5, "unique_pitches": 12.0, "diversity": 0.5}),
+    ]
+    table = baseline_table("d", rows)
+    # EB: |5-10| < |0-10|; UPC: |9.5-3| > |9-3|; pitches: 4 < 22; diversity: 0.49 > 0.02
+    assert table.rows == (("g", "EB, unique_pitches", "UPC, diversity"),)
+    assert baseline_table("d", rows[:1]) is None

@@ -74,7 +74,9 @@ def test_variant_trains_two_steps_and_samples_scores(name, datasets, tmp_path):
     params["base"]["profile"] = "tiny"
     validate(params)
     data = datasets[params["variants"][name]["dataset"]]
-    ckpt_path = run_train(params, name, data, tmp_path / "model", tmp_path / "logs", max_steps=2, progress=False)
+    ckpt_path = run_train(
+        params, name, data, tmp_path / "model", tmp_path / "logs", max_steps=2, progress=False
+    )
     ckpt = load_checkpoint(ckpt_path)
     assert ckpt.trainer == params["variants"][name]["trainer"] and 1 <= ckpt.step <= 2
     rows = (tmp_path / "logs" / "train_log.tsv").read_text().splitlines()[1:]

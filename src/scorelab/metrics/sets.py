@@ -41,7 +41,7 @@ PIECE_KEYS = (
     "pitch_std",
 )
 COUNT_KEYS = ("n_pieces", "n_notes")
-SET_LEVEL_KEYS = ("diversity",)  # properties of a set as a whole, not means over pieces
+SET_LEVEL_KEYS = ("diversity", "unique_pitches_std")  # properties of a set as a whole, not means
 SET_KEYS = (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)
 DIVERSITY_MAX_PIECES = 64  # pairs compared: at most 64 * 63 / 2, evenly spread over the set
 REFERENCE_KEY = "pitch_hist_manhattan"  # added only when a reference set is given
@@ -115,6 +115,19 @@ def note_set_diversity(scores: Sequence[Score], max_pieces: int = DIVERSITY_MAX_
     return float(np.mean(dists))
 
 
+def unique_pitches_spread(per_piece: np.ndarray) -> float:
+    """Standard deviation across pieces of the number of distinct pitches per piece.
+
+    This is S4's mode-collapse signal (its Appendix A.3: MGEval's ``total_used_pitch``
+    over 100 pieces, reported as mean 7.61 / std 1.11 for the data and 7.97 / 0.17
+    generated): a generator that repeats itself uses the same number of pitches in every
+    piece. Population standard deviation (``np.std``, ddof 0, as S4's code computes it)
+    over the pieces where it is defined; NaN for an empty set.
+    """
+    finite = per_piece[np.isfinite(per_piece)]
+    return float(finite.std()) if finite.size else float("nan")
+
+
 def evaluate_set(
     scores: Sequence[Score],
     step_ticks: int,
@@ -149,7 +162,8 @@ def evaluate_set(
         undefined for every piece (always the case for an empty set, which returns
         ``n_pieces == 0``). None rather than NaN so the dict is valid JSON as it is.
         ``pch_00 .. pch_11`` are the mean of the per-piece pitch-class histograms;
-        ``diversity`` is :func:`note_set_diversity` of the set.
+        ``diversity`` is :func:`note_set_diversity` of the set; ``unique_pitches_std`` is
+        :func:`unique_pitches_spread` (S4's "pitch std").
     """
     rows = [evaluate_piece(s, step_ticks, qn_min_steps, n_bars) for s in scores]
     table = np.array([[r[k] for k in (*PIECE_KEYS, *PCH_KEYS)] for r in rows], dtype=np.float64)
@@ -161,6 +175,7 @@ def evaluate_set(
     for j, key in enumerate((*PIECE_KEYS, *PCH_KEYS)):
         out[key] = round_sig(_nanmean(table[:, j]))
     out["diversity"] = round_sig(note_set_diversity(scores))
+    out["unique_pitches_std"] = round_sig(unique_pitches_spread(table[:, PIECE_KEYS.index("unique_pitches")]))
     out = {k: out[k] for k in (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)}
     if reference is not None:
         out[REFERENCE_KEY] = round_sig(pitch_histogram_manhattan(scores, reference))

@@ -43,8 +43,9 @@ GLOSSARY = (
     "training data's rates; pitch_mean and pitch_std (S4) are over MIDI pitch. "
     "Each of these is the mean over the pieces of a set. diversity is a property of the set: "
     "the mean pairwise Jaccard distance of the pieces' note sets (0: every piece the same, "
-    "mode collapse; 1: no note shared). A value is closer to right the closer it is to "
-    "the training data's."
+    "mode collapse; 1: no note shared); unique_pitches_std is the spread of unique_pitches "
+    "across the set's pieces (S4's mode-collapse signal, its 'pitch std'). A value is closer to "
+    "right the closer it is to the training data's."
 )
 
 
@@ -131,12 +132,53 @@ def relative_link(path: Path, out_dir: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir))).as_posix()
 
 
+HEADLINE_KEYS = ("EB", "UPC", "unique_pitches", "diversity")  # the training seam issue's headline
+
+
+def baseline_table(dataset: str, rows: list[tuple[str, dict]]) -> Table | None:
+    """Each variant's sample set against the dataset's naive baseline, on the headline metrics.
+
+    A metric is "closer" when the variant's value is nearer the training data's than the
+    naive baseline's is (a tie counts as not closer). Returns None when the dataset has
+    no train row, no baseline row or no sample set.
+    """
+    found = dict(rows)
+    train, noise = found.get(f"{dataset} train"), found.get(f"{dataset} noise baseline")
+    samples = [(label, m) for label, m in rows if label.endswith(" samples")]
+    if train is None or noise is None or not samples:
+        return None
+    out = []
+    for label, m in samples:
+        closer, not_closer = [], []
+        for key in HEADLINE_KEYS:
+            if None in (train.get(key), noise.get(key), m.get(key)):
+                continue
+            if abs(m[key] - train[key]) < abs(noise[key] - train[key]):
+                closer.append(key)
+            else:
+                not_closer.append(key)
+        out.append(
+            (label.removesuffix(" samples"), ", ".join(closer) or MISSING, ", ".join(not_closer) or MISSING)
+        )
+    return Table(("variant", "closer to the data than the naive baseline", "not closer"), tuple(out))
+
+
 def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figures: Path) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Metrics"), Paragraph(GLOSSARY)]
     for dataset, rows in tables.items():
         spec = (params.get("datasets") or {}).get(dataset, {})
         about = ", ".join(f"{k} {spec[k]}" for k in ("corpus", "codec") if k in spec)
         blocks += [Heading(3, dataset + (f" ({about})" if about else "")), metric_table(rows)]
+        versus = baseline_table(dataset, rows)
+        if versus is not None:
+            blocks += [
+                Paragraph(
+                    f"Against the naive baseline ({dataset} noise baseline), on {', '.join(HEADLINE_KEYS)}: "
+                    "where a variant is not closer to the training data than noise, it has not "
+                    "learned what that metric sees."
+                ),
+                versus,
+            ]
         pch = {label: [m.get(k) for k in PCH_KEYS] for label, m in rows}
         pch = {label: v for label, v in pch.items() if any(x is not None for x in v)}
         if pch:
