@@ -16,7 +16,7 @@ from scorelab.codecs.note_index import (
     symbol_text,
     unit_to_ids,
 )
-from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
+from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
 
 Q = 24  # ticks per quarter (Score default resolution)
@@ -232,11 +232,11 @@ def test_hop():
     assert arrays["x"].shape == (2, 2)
 
 
-def test_split_shorter_than_seq_len():
-    with pytest.raises(
-        EmptyCorpusError, match=r"corpus s4: the 1 kept pieces give 4 events, fewer than seq_len=100"
-    ):
-        NoteIndexCodec().encode_split([song("a")])
+def test_split_shorter_than_seq_len_has_no_window_but_decodes():
+    codec = NoteIndexCodec()
+    arrays, summary = codec.encode_split([song("a")])
+    assert arrays["x"].shape == (0, 100) and summary["items"] == 0 and summary["events"] == 4
+    assert len(codec.decode_split(arrays)) == 1  # the only, partial window
 
 
 def test_decode_split_non_overlapping_windows():

@@ -115,7 +115,8 @@ def test_table_values(tree):
     assert "lstm accompaniment" not in rows  # optional, absent
     # published numbers, kept apart and flagged as not comparable
     assert rows["training data"]["EB %"] == "24.8" and rows["MuseGAN"]["QN %"] == "62.2"
-    assert rows["generated"]["pitch histogram Manhattan distance"] == "234.88"
+    assert rows["generated"]["S4's Manhattan distance"] == "234.88"
+    assert rows["data"]["used pitches per piece, std"] == "1.11"
     assert "not directly comparable" in readme
     assert "Profile: tiny. Seed: 7." in readme
 

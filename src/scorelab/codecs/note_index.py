@@ -56,7 +56,7 @@ from scorelab.codecs.keys import estimate_key, parse_key, transposition_to_refer
 from scorelab.codecs.melody_tokens import MELODY_TRACK
 from scorelab.codecs.pianoroll import half_up
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
-from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
+from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score
 
 REST = "r"
@@ -358,10 +358,9 @@ class NoteIndexCodec(Codec):
 
         The first split encoded (train) fixes the vocabulary.
 
-        Raises
-        ------
-        EmptyCorpusError
-            When the kept songs hold fewer events than ``seq_len`` (no window at all).
+        A split whose songs hold fewer events than ``seq_len`` (a tiny test split) has no
+        window: ``x`` is empty, (0, seq_len), and its stream still decodes. A trainer given
+        an empty training split refuses it with the shape in the message.
         """
         if self.vocab is None:
             self.learn_vocab([s for _, (symbols, _, _) in kept for s in symbols])
@@ -370,12 +369,9 @@ class NoteIndexCodec(Codec):
         stream = np.concatenate(ids)
         seq_len = self.config.seq_len
         if len(stream) < seq_len:
-            corpus = kept[0][0].corpus or "?"
-            raise EmptyCorpusError(
-                f"corpus {corpus}: the {len(kept)} kept pieces give {len(stream)} events, fewer than "
-                f"seq_len={seq_len}: no training window"
-            )
-        windows = np.lib.stride_tricks.sliding_window_view(stream, seq_len)[:: self.config.hop]
+            windows = np.zeros((0, seq_len), dtype=np.int64)
+        else:
+            windows = np.lib.stride_tricks.sliding_window_view(stream, seq_len)[:: self.config.hop]
         return {
             "x": ids_to_unit(windows, len(self.vocab)),  # (N, seq_len)
             "stream": stream,

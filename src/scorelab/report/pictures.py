@@ -152,7 +152,8 @@ def _loss_curves(tsv: Path) -> pd.DataFrame:
     if valid.is_file():
         v = read_log(valid)
         v = v.set_index("step")[[c for c in v.columns if c not in NON_LOSS_COLUMNS]]
-        curves = curves.join(v, how="outer", rsuffix=" (epoch mean)")
+        v = v.rename(columns={c: f"{c} (epoch mean)" for c in v.columns if c in curves.columns})
+        curves = curves.join(v, how="outer")
     return curves.sort_index()
 
 
