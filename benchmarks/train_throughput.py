@@ -37,7 +37,7 @@ from scorelab.models import build_model
 from scorelab.params import load_params, resolve_arch, resolve_train
 from scorelab.sampling.generators import generate
 from scorelab.training import get_trainer, pick_device, train_variant
-from scorelab.training.losses import ADVERSARIAL_LOSSES, next_token_loss
+from scorelab.training.losses import ADVERSARIAL_LOSSES, window_loss
 from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
 from scorelab.utils import load_npz, seed_everything
 
@@ -98,11 +98,7 @@ def bare_likelihood(modules, cfg, data, steps: int, device) -> float:
 
     def one(i: int) -> None:
         batch = batches[i % len(batches)]
-        logits = model(batch[:, :-1])
-        if cfg.loss_on == "last":
-            loss = next_token_loss(logits[:, -1:], batch[:, -1:])
-        else:
-            loss = next_token_loss(logits, batch[:, 1:])
+        loss = window_loss(model(batch[:, :-1]), batch, cfg.loss_on)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

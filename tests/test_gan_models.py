@@ -37,15 +37,6 @@ WGAN_CLIP = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads (and avoid OpenMP spin-waits under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_data(name: str, n: int = 5) -> np.ndarray:
     """Random training items: 0/1 uint8 rolls for S1, float32 in [-1, 1) for S4."""
     _, encoding, _ = TINY[name]

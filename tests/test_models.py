@@ -69,16 +69,6 @@ def tiny_data(name: str) -> dict:
     return {"train": {"x": (rng.random((5, *shape)) < 0.1).astype(np.uint8)}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads; one thread also avoids OpenMP spin-waits
-    when other test processes share the cores (a 100x slowdown measured under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:
     """Run the model's trainer through the real harness on tiny random data."""
     cfg = TINY[name]

@@ -19,14 +19,6 @@ DATA = (np.random.default_rng(0).random((7, 2, 16, 16)) < 0.1).astype(np.uint8)
 BASE = {"loss": "wgan-gp", "batch_size": 3, "iterations": 6, "checkpoint_every": 100}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run_gan(out: Path, max_steps: int | None = None, **train) -> Path:
     return train_variant(
         "adversarial", "s0_unet", ARCH, {**BASE, **train}, {"train": {"x": DATA}}, ENCODING, out, out, 0,

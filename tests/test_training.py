@@ -44,16 +44,6 @@ LSTM_TRAIN = {"lr": 1e-2, "epochs": 2, "batch_size": 2, "window": 4, "checkpoint
 STREAM = np.random.default_rng(1).integers(0, 6, 30)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads; one thread also avoids OpenMP spin-waits
-    when other test processes share the cores (a 100x slowdown measured under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run_gan(out: Path, seed: int = 0, max_steps: int | None = None, **train) -> Path:
     return train_variant(
         "adversarial",

@@ -234,6 +234,28 @@ def empty_message(scores: list[Score], rejected: Counter, codec: str) -> str:
     return f"corpus {corpus or '?'}: no piece left after filter {worst!r} ({count} of {len(scores)} rejected)"
 
 
+def melody_notes(score: Score, steps_per_beat: int) -> tuple[Any, int]:
+    """Track 0's notes and the grid step in ticks, or the ``empty``/``grid`` filter error.
+
+    The checks every melody codec makes first (melody tokens, note index).
+
+    Raises
+    ------
+    EncodingFilterError
+        ``empty`` when track 0 has no notes; ``grid`` when the score's resolution is not
+        a multiple of ``steps_per_beat``.
+    """
+    pid = score.piece_id
+    notes = score.track_notes(0)
+    if len(notes) == 0:
+        raise EncodingFilterError("empty", f"{pid}: track 0 has no notes")
+    if score.resolution % steps_per_beat:
+        raise EncodingFilterError(
+            "grid", f"{pid}: resolution {score.resolution} is not divisible by steps_per_beat"
+        )
+    return notes, score.resolution // steps_per_beat
+
+
 def get_codec(name: str, settings: dict | None = None) -> Codec:
     """Build the codec registered as ``name`` with ``settings`` (a dataset entry's codec keys).
 

@@ -138,3 +138,20 @@ def transposition_to_reference(tonic: int, mode: str) -> int:
     the codec's pitch range (F# major goes down 6 to C, G major up 5).
     """
     return (REFERENCE_TONIC[mode] - tonic + 6) % PITCH_CLASSES - 6
+
+
+def to_reference_key(
+    key_text: str | None, pitch: np.ndarray, duration: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Pitches transposed to C major / A minor, and whether the key had to be estimated.
+
+    The key is read from ``key_text`` (a Score's ``key``); when it is missing or
+    unreadable it is estimated from the pitches weighted by duration (Krumhansl-
+    Schmuckler, :func:`estimate_key`). The melody codecs share this so both transpose a
+    song the same way.
+    """
+    key = parse_key(key_text)
+    estimated = key is None
+    if key is None:
+        key = estimate_key(pitch, duration)
+    return pitch + transposition_to_reference(*key), estimated

@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec
-from scorelab.codecs.keys import estimate_key, parse_key, transposition_to_reference
+from scorelab.codecs.base import Codec, melody_notes
+from scorelab.codecs.keys import to_reference_key
 from scorelab.codecs.melody_tokens import MELODY_TRACK
 from scorelab.codecs.pianoroll import half_up
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
@@ -263,23 +263,12 @@ class NoteIndexCodec(Codec):
         """
         c = self.config
         pid = score.piece_id
-        notes = score.track_notes(0)
-        if len(notes) == 0:
-            raise EncodingFilterError("empty", f"{pid}: track 0 has no notes")
-        if score.resolution % c.steps_per_beat:
-            raise EncodingFilterError(
-                "grid", f"{pid}: resolution {score.resolution} is not divisible by steps_per_beat"
-            )
-        step = score.resolution // c.steps_per_beat
+        notes, step = melody_notes(score, c.steps_per_beat)
         pitch = notes["pitch"].to_numpy(np.int64)
         duration = notes["duration"].to_numpy(np.int64)
         estimated = False
         if c.transpose:
-            key = parse_key(score.key)
-            if key is None:
-                key = estimate_key(pitch, duration)
-                estimated = True
-            pitch = pitch + transposition_to_reference(*key)
+            pitch, estimated = to_reference_key(score.key, pitch, duration)
             out = (pitch < 0) | (pitch >= MIDI_PITCHES)
             if out.any():
                 raise EncodingFilterError(

@@ -156,9 +156,7 @@ class UNetGenerator(Generator):
         self.up = nn.ModuleList([_up(8 * b + arch.latent_channels, 4 * b), _up(8 * b, 2 * b), _up(4 * b, b)])
         self.out = nn.ConvTranspose2d(2 * b, c, 4, 2, 1)
 
-    def condition(
-        self, real: torch.Tensor, rng: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def condition(self, real: torch.Tensor, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """The melody of each real roll (B, C, T, P): its track 0, hidden for some in training.
 
         Returns ``(melody (B, 1, T, P), conditioned (B,) bool)``; in training mode a

@@ -4,7 +4,7 @@
 - :func:`sample_tokens`: seeded continuation of token sequences with temperature (S4's LSTM).
 """
 
-from scorelab.sampling.generators import generate, sample_generator
+from scorelab.sampling.generators import evenly_spaced, generate, sample_generator
 from scorelab.sampling.tokens import apply_temperature, sample_tokens
 
-__all__ = ["apply_temperature", "generate", "sample_generator", "sample_tokens"]
+__all__ = ["apply_temperature", "evenly_spaced", "generate", "sample_generator", "sample_tokens"]

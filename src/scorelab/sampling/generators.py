@@ -72,3 +72,9 @@ def sample_generator(
             )
         out.append(generator(z_b, cond).float().cpu().numpy())
     return np.concatenate(out).astype(np.float32)
+
+
+def evenly_spaced(n_items: int, k: int) -> np.ndarray:
+    """``k`` indices spread over ``range(n_items)`` (deterministic, covers the whole set)."""
+    k = min(k, n_items)
+    return np.linspace(0, n_items - 1, num=k).round().astype(int) if k else np.zeros(0, dtype=int)

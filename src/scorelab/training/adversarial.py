@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from scorelab.config import fraction, non_negative, positive
 from scorelab.errors import ParamsError
-from scorelab.sampling.generators import generate, sample_generator
+from scorelab.sampling import evenly_spaced, generate, sample_generator
 from scorelab.training.batches import ShuffledBatches
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import ADVERSARIAL_LOSSES
@@ -247,12 +247,6 @@ def sample_adversarial(
         values = sample_generator(gen, len(idx), seed + 1, real=real, device=device)
         sets["accompaniment"] = SampleSet(finish(values), {"reference": real, "test_index": idx})
     return sets
-
-
-def evenly_spaced(n_items: int, k: int) -> np.ndarray:
-    """``k`` indices spread over ``range(n_items)`` (deterministic, covers the whole set)."""
-    k = min(k, n_items)
-    return np.linspace(0, n_items - 1, num=k).round().astype(int) if k else np.zeros(0, dtype=int)
 
 
 ADVERSARIAL = register_trainer(

@@ -26,11 +26,10 @@ import torch
 from torch import nn
 
 from scorelab.config import non_negative, positive
-from scorelab.sampling.tokens import sample_tokens
-from scorelab.training.adversarial import evenly_spaced
+from scorelab.sampling import evenly_spaced, sample_tokens
 from scorelab.training.batches import ShuffledBatches
 from scorelab.training.checkpoint import Checkpoint
-from scorelab.training.losses import next_token_loss
+from scorelab.training.losses import next_token_loss, window_loss
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
@@ -169,11 +168,7 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
         offsets = batches.take(cfg.batch_size).to(run.device)  # (B,)
         batch = tokens[offsets[:, None] + span]  # (B, window + 1)
         with run.autocast():
-            logits = model(batch[:, :-1])  # (B, window, V)
-            if cfg.loss_on == "last":
-                loss = next_token_loss(logits[:, -1:], batch[:, -1:])
-            else:
-                loss = next_token_loss(logits, batch[:, 1:])
+            loss = window_loss(model(batch[:, :-1]), batch, cfg.loss_on)  # logits (B, window, V)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -192,3 +192,14 @@ def next_token_loss(logits: torch.Tensor, targets: torch.Tensor, reduction: str 
         ``"mean"`` over all B * T positions, or ``"sum"``.
     """
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
+
+
+def window_loss(logits: torch.Tensor, batch: torch.Tensor, loss_on: str) -> torch.Tensor:
+    """Next-token loss of windows ``batch`` (B, W + 1) from ``logits`` (B, W, V) of its first W.
+
+    ``loss_on="last"``: only the symbol after each window, as S4's Keras model scores it;
+    ``"all"``: every position (teacher forcing), the same objective with more signal.
+    """
+    if loss_on == "last":
+        return next_token_loss(logits[:, -1:], batch[:, -1:])
+    return next_token_loss(logits, batch[:, 1:])
