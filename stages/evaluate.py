@@ -12,17 +12,21 @@ from scorelab.utils import run_stage
 def main(
     kind: str,
     name: str,
-    out: Path = typer.Option(...),
-    data: Path = typer.Option(None, help="encoded dataset (kind=data)"),
+    out: Path = typer.Option(..., help="headline metrics (DVC metrics)"),
+    evaluation: Path = typer.Option(..., help="full results: every metric, tables, comparisons"),
+    data: Path = typer.Option(..., help="the encoded dataset"),
     samples: Path = typer.Option(None, help="a variant's samples (kind=variant)"),
+    data_evaluation: Path = typer.Option(None, help="the dataset's full results (kind=variant)"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
-    """Write flat metrics JSON for dataset NAME (KIND=data) or variant NAME (KIND=variant)."""
+    """Evaluate dataset NAME (KIND=data) or variant NAME (KIND=variant)."""
     p = load_params(params)
     if kind == "data":
-        res = run_evaluate_data(p, name, data, out)
+        res = run_evaluate_data(p, name, data, out, evaluation)
     elif kind == "variant":
-        res = run_evaluate_variant(p, name, samples, out)
+        if samples is None or data_evaluation is None:
+            raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")
+        res = run_evaluate_variant(p, name, samples, data, data_evaluation, out, evaluation)
     else:
         raise typer.BadParameter(f"kind must be 'data' or 'variant', got {kind!r}")
     typer.echo(f"evaluate {name}: {sorted(res)}")

@@ -11,13 +11,14 @@ from scorelab.utils import run_stage
 
 def main(
     metrics: Path = typer.Option(...),
+    evaluation: Path = typer.Option(None),
     logs: Path = typer.Option(...),
     samples: Path = typer.Option(...),
     out: Path = typer.Option(...),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
-    run_report(load_params(params), metrics, logs, samples, out)
+    run_report(load_params(params), metrics, logs, samples, out, evaluation)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

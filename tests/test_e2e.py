@@ -100,6 +100,10 @@ def project(tmp_path_factory):
     return dest, env, first.stdout + first.stderr
 
 
+# README: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
+GLANCE = r"Experiment|rev|variants/[^/]+/samples\.json:norm_dev"
+
+
 def test_first_repro_writes_every_output(project):
     dest, _, output = project
     assert "corpus@jsb" in ran_stages(output)
@@ -123,6 +127,10 @@ def test_first_repro_writes_every_output(project):
         "metrics/variants/s0_wgan_gp_jsb/samples.json",
         "metrics/variants/s0_wgan_gp_jsb/accompaniment.json",
         "metrics/variants/s4_lstm_erk/samples.json",
+        "evaluation/data/jsb_roll/train.json",
+        "evaluation/data/jsb_roll/train.pieces.parquet",
+        "evaluation/variants/s0_wgan_gp_jsb/samples.compare.json",
+        "evaluation/variants/s0_wgan_gp_jsb/accompaniment_texture.json",
         "reports/index.html",
         "reports/README.md",
     ]:
@@ -176,6 +184,11 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     assert all(k not in diff for k in diff if "erk" in k), diff
     md = run(["dvc", "metrics", "diff", "HEAD", "--md"], dest, env).stdout
     assert "s0_wgan_gp_jsb" in md
+    # the README's at-a-glance call: few columns, every variant's normalized deviation
+    shown = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", GLANCE], dest, env).stdout
+    header = shown.splitlines()[0].split(",")
+    assert len(header) <= 20, header
+    assert any("s0_wgan_gp_jsb/samples.json:norm_dev" in h for h in header), header
     run(["dvc", "plots", "diff", "HEAD", "-o", str(dest.parent / "plots")], dest, env)
     assert (dest.parent / "plots" / "index.html").is_file()
     # back to the committed state for the checks that follow

@@ -1,4 +1,4 @@
-"""Every metric against numbers computed by hand on small hand-written Scores."""
+"""Every metric against values computed by hand, including the traps other libraries fall in."""
 
 from __future__ import annotations
 
@@ -8,238 +8,256 @@ import math
 import numpy as np
 import pytest
 
-from scorelab.metrics import (
-    PCH_KEYS,
-    SET_KEYS,
-    bar_ticks,
-    empty_bar_rate,
-    empty_bars_percent,
-    evaluate_set,
-    in_scale_ratio,
-    n_bars_of,
-    pitch_class_histogram,
-    pitch_histogram,
-    pitch_histogram_manhattan,
-    pitch_mean,
-    pitch_std,
-    qualified_notes_percent,
-    round_sig,
-    unique_pitches,
-    used_pitch_classes_per_bar,
-)
+from scorelab.metrics import PIECE_METRICS, NoteSet, evaluate_scores, read_midi_set, round_sig
+from scorelab.metrics.registry import compute_piece_metrics, piece_metric
+from scorelab.metrics.sets import evaluate_notes, s4_manhattan
 from scorelab.score import Score, Track
 
 STEP = 6  # a 16th note at 24 ticks per quarter
 
 
-def two_track_score() -> Score:
-    """2 tracks, 2 bars of 4/4 (96 ticks each); the bass is silent in bar 2.
+def two_track_score(piece_id: str = "a", scale: int = 1) -> Score:
+    """2 tracks, 2 bars of 4/4 (96 ticks each at 24 per quarter); the bass is silent in bar 2.
 
-    soprano: C4 (bar 1), E4 (bar 1), G4 (bar 2, 96 ticks), F#4 (bar 2, 12 ticks)
-    bass:    C3 (bar 1, whole bar)
+    soprano: C4 0-48, E4 48-96 (bar 1), G4 96-192 and F#4 96-108 (bar 2)
+    bass:    C3 0-96 (bar 1)
+    ``scale`` multiplies every tick (and the resolution): the same music in finer ticks.
     """
-    rows = [
-        (0, 60, 0, 48),
-        (0, 64, 48, 48),
-        (0, 67, 96, 96),
-        (0, 66, 96, 12),
-        (1, 48, 0, 96),
+    rows = [(0, 60, 0, 48), (0, 64, 48, 48), (0, 67, 96, 96), (0, 66, 96, 12), (1, 48, 0, 96)]
+    rows = [(t, p, o * scale, d * scale) for t, p, o, d in rows]
+    return Score.from_notes(
+        rows, tracks=[Track("soprano", 52), Track("bass", 32)], piece_id=piece_id, resolution=24 * scale
+    )
+
+
+def metrics_of(*scores: Score, n_bars: int | None = None, step: int = STEP) -> dict[str, np.ndarray]:
+    return compute_piece_metrics(NoteSet.from_scores(list(scores), n_bars=n_bars, step_ticks=step))
+
+
+def one(table: dict, key: str) -> float:
+    return float(table[key][0])
+
+
+def test_bars_tracks_and_pitch_classes_by_hand():
+    m = metrics_of(two_track_score())
+    assert one(m, "empty_bar_rate") == 0.25  # bass bar 2 of 4 (track, bar) cells
+    assert one(m, "EB") == 25.0
+    assert (one(m, "EB_track.t0"), one(m, "EB_track.t1")) == (0.0, 50.0)  # MuseGAN: per track
+    assert one(m, "UPC") == pytest.approx(5 / 3)  # {C, E}, {G, F#}, {C}
+    assert one(m, "empty_measure_rate") == 0.0
+    assert one(m, "bar_used_pitch") == 2.5  # {60, 64, 48}, {67, 66}
+    assert one(m, "bar_used_note") == 2.5  # 3 onsets in bar 1, 2 in bar 2
+    assert one(m, "total_used_note") == 5
+
+
+def test_pitch_metrics_by_hand():
+    m = metrics_of(two_track_score())
+    assert one(m, "unique_pitches") == 5
+    assert one(m, "n_pitch_classes_used") == 4
+    assert one(m, "pitch_range") == 19  # 67 - 48
+    assert one(m, "in_scale_ratio") == 0.8  # F# is out of C major
+    assert one(m, "scale_consistency") == 1.0  # all in G major
+    assert one(m, "pitch_entropy") == pytest.approx(math.log2(5))
+    pc = -(0.4 * math.log2(0.4) + 3 * 0.2 * math.log2(0.2))  # C twice, E, G, F#
+    assert one(m, "pitch_class_entropy") == pytest.approx(pc)
+    assert one(m, "pitch_class_histogram.C") == 0.4 and one(m, "pitch_class_histogram.F#") == 0.2
+    assert one(m, "avg_pitch_shift") == pytest.approx(7 / 3)  # 60 64 66 67 in the soprano
+    assert one(m, "pitch_class_transitions.C>E") == 1 and one(m, "pitch_class_transitions.F#>G") == 1
+    assert sum(one(m, f"pitch_class_transitions.{a}>{b}") for a in "CEG" for b in "CEG") == 1
+
+
+def test_duration_and_rhythm_by_hand():
+    m = metrics_of(two_track_score())
+    assert one(m, "QN") == 100.0  # every note is at least a 32nd (3 ticks at 24 per quarter)
+    assert one(m, "long_notes") == 80.0  # F# lasts 12 ticks < 3 steps of 6
+    # polyphony: 2 notes sound 0-108, 1 note 108-192, of 192 ticks
+    assert one(m, "polyphony_rate") == pytest.approx(108 / 192)
+    assert one(m, "polyphony") == pytest.approx((2 * 108 + 84) / 192)
+    assert one(m, "empty_beat_rate") == 0.0
+    # onsets at ticks {0, 48} in bar 1 and {0} in bar 2: Hamming 1 of 96 positions
+    assert one(m, "groove_consistency") == pytest.approx(1 - 1 / 96)
+    assert one(m, "avg_IOI") == pytest.approx(0.5)  # sorted onsets 0 0 48 96 96 ticks, 1/48 s each
+    # S4's note-length classes: min(int(seconds * 8), 7); 1 s and 2 s -> 7, 0.25 s -> 2
+    assert one(m, "note_length_histogram.7") == 0.8 and one(m, "note_length_histogram.2") == 0.2
+
+
+def test_qn_is_musical_time_not_grid_steps():
+    """MuseGAN: qualified = at least three of its 24 steps per beat, a 32nd note (3 ticks at 24)."""
+    s = Score.from_notes([(0, 60, 0, 2), (0, 62, 2, 3), (0, 64, 5, 96)], tracks=[Track("m")])
+    assert one(metrics_of(s), "QN") == pytest.approx(200 / 3)  # 2 ticks is shorter than a 32nd
+    fine = Score.from_notes([(0, 60, 0, 20), (0, 62, 20, 30)], tracks=[Track("m")], resolution=240)
+    assert one(metrics_of(fine, step=0), "QN") == 50.0  # 30 ticks = a 32nd at 240 per quarter
+    assert math.isnan(one(metrics_of(fine, step=0), "long_notes"))  # no grid, no grid measure
+
+
+def test_tonal_distance_by_hand():
+    """Bar 1 only (the bass is silent in bar 2): soprano C and E half each, bass C."""
+
+    def phi(ell):
+        return np.array(
+            [
+                np.sin(ell * 7 * np.pi / 6),
+                np.cos(ell * 7 * np.pi / 6),
+                np.sin(ell * 3 * np.pi / 2),
+                np.cos(ell * 3 * np.pi / 2),
+                0.5 * np.sin(ell * 2 * np.pi / 3),
+                0.5 * np.cos(ell * 2 * np.pi / 3),
+            ]
+        )
+
+    expected = np.linalg.norm(0.5 * phi(0) + 0.5 * phi(4) - phi(0))
+    assert expected == pytest.approx(0.5 * math.sqrt(3.75))
+    assert one(metrics_of(two_track_score()), "TD") == pytest.approx(expected)
+    assert math.isnan(one(metrics_of(Score.from_notes([(0, 60, 0, 24)], tracks=[Track("m")])), "TD"))
+
+
+def test_drum_pattern_and_drums_out_of_pitch_metrics():
+    rows = [(0, 60, 0, 24), (1, 36, 0, 6), (1, 38, 6, 6), (1, 42, 3, 6)]
+    s = Score.from_notes(rows, tracks=[Track("piano"), Track("drums", 0, True)])
+    m = metrics_of(s)
+    assert one(m, "DP") == pytest.approx(200 / 3)  # ticks 0 and 6 are on the 16th grid, 3 is not
+    assert one(m, "unique_pitches") == 1 and one(m, "pitch_range") == 0
+    assert math.isnan(one(metrics_of(two_track_score()), "DP"))  # no drums
+
+
+def test_a_note_ending_on_a_line_leaves_the_next_beat_and_bar_empty():
+    """MusPy's empty_beat_rate marks beat ``end // resolution`` too; a note sounds end-exclusive."""
+    s = Score.from_notes([(0, 60, 0, 24)], tracks=[Track("m")])  # one quarter note, ends on beat 2
+    m = metrics_of(s, n_bars=1)
+    assert one(m, "empty_beat_rate") == 0.75
+    whole = Score.from_notes([(0, 60, 0, 96)], tracks=[Track("m")])  # ends on the bar line
+    m = metrics_of(whole, n_bars=2)
+    assert one(m, "empty_measure_rate") == 0.5 and one(m, "empty_bar_rate") == 0.5
+
+
+def test_two_sustained_pitches_are_polyphony():
+    """More than one pitch sounding counts, onsets or not (a held chord is polyphony)."""
+    s = Score.from_notes([(0, 60, 0, 96), (0, 64, 0, 96)], tracks=[Track("m")])
+    assert one(metrics_of(s), "polyphony_rate") == 1.0
+    seq = Score.from_notes(
+        [(0, 60, 0, 48), (0, 64, 48, 48)], tracks=[Track("m")]
+    )  # touching, not overlapping
+    assert one(metrics_of(seq), "polyphony_rate") == 0.0
+
+
+def test_groove_consistency_takes_the_bar_in_the_notes_unit():
+    """The bar length is counted in the notes' own ticks: 96 positions at 24 per quarter, 1920 at
+    480 (MusPy's measure_resolution, given in the wrong unit, would divide by 4 or by 96).
+    """
+    coarse = one(metrics_of(two_track_score()), "groove_consistency")
+    fine = one(metrics_of(two_track_score(scale=20), step=0), "groove_consistency")
+    assert coarse == pytest.approx(1 - 1 / 96) and fine == pytest.approx(1 - 1 / 1920)
+
+
+def test_other_meters_use_their_own_bars():
+    """3/4: bars of 72 ticks; a note from 0 to 96 sounds in bars 1 and 2 of 3."""
+    s = Score.from_notes([(0, 60, 0, 96)], tracks=[Track("m")], time_signature=(3, 4))
+    assert one(metrics_of(s, n_bars=3), "empty_bar_rate") == pytest.approx(1 / 3)
+
+
+def test_empty_piece_counts_zero_and_ratios_undefined():
+    m = metrics_of(Score.from_notes([], tracks=[Track("m")]), n_bars=2)
+    assert one(m, "unique_pitches") == 0 and one(m, "total_used_note") == 0
+    assert one(m, "empty_bar_rate") == 1.0
+    for key in ("UPC", "QN", "in_scale_ratio", "pitch_entropy", "pitch_range", "avg_IOI", "polyphony"):
+        assert math.isnan(one(m, key)), key
+
+
+def test_many_pieces_at_once_equal_one_at_a_time():
+    scores = [two_track_score("a"), Score.from_notes([(0, 61, 0, 30)], tracks=[Track("m")], piece_id="b")]
+    together = metrics_of(*scores)
+    for i, s in enumerate(scores):
+        alone = metrics_of(s)
+        for key, values in alone.items():
+            assert np.array_equal(together[key][i], values[0], equal_nan=True), key
+
+
+def test_diversity_and_used_pitch_spread_by_hand():
+    a = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24)], tracks=[Track("m")], piece_id="a")
+    b = Score.from_notes(
+        [(0, 62, 24, 24), (0, 64, 48, 24), (0, 65, 72, 24)], tracks=[Track("m")], piece_id="b"
+    )
+    ev = evaluate_scores([a, b])
+    assert ev.stats["diversity"]["value"] == pytest.approx(1 - 1 / 4)  # 1 shared note of 4
+    assert ev.stats["unique_pitches_std"]["value"] == 0.5  # 2 and 3 pitches: population std
+    assert evaluate_scores([a, a]).stats["diversity"]["value"] == 0.0
+
+
+def test_s4_manhattan_as_its_code_computes_it():
+    """Runs of +1 semitones, zip-truncated: [60 61 62] [65] against [60] [62 63] -> 0 + 3."""
+    a = Score.from_notes([(0, p, 24 * i, 24) for i, p in enumerate([60, 61, 62, 65])], tracks=[Track("m")])
+    b = Score.from_notes([(0, p, 24 * i, 24) for i, p in enumerate([60, 62, 63])], tracks=[Track("m")])
+    na, nb = NoteSet.from_scores([a]), NoteSet.from_scores([b])
+    assert s4_manhattan(na, nb) == 3.0
+    ev = evaluate_scores([a], reference=[b])
+    assert ev.pairs["s4_manhattan"] == 3.0
+    # pitch histograms: 60 and 62 at 1/4 vs 1/3, 61 and 65 only in a, 63 only in b
+    assert ev.pairs["pitch_hist_l1"] == pytest.approx(2 * (1 / 3 - 1 / 4) + 1 / 4 + 1 / 4 + 1 / 3)
+
+
+def test_intervals_json_and_headline():
+    ev = evaluate_scores([two_track_score("a"), two_track_score("b")])
+    st = ev.stats["EB"]
+    assert st["value"] == st["lo"] == st["hi"] == 25.0  # identical pieces: no spread
+    full = json.loads(json.dumps(ev.to_json()))  # valid JSON, NaN written as null
+    assert full["metrics"]["EB"] == {
+        "value": 25.0,
+        "ci95": [25.0, 25.0],
+        "unit": "%",
+        "source": PIECE_METRICS["EB"].source,
+    }
+    assert full["metrics"]["DP"]["value"] is None
+    head = ev.headline()
+    assert set(head) == {"EB", "UPC", "unique_pitches", "in_scale_ratio", "diversity", "unique_pitches_std"}
+    assert len(ev.frame()) == 2 and ev.frame()["piece_id"].tolist() == ["a", "b"]
+
+
+def test_bootstrap_interval_covers_the_mean_and_is_seeded():
+    scores = [
+        Score.from_notes([(0, 60 + k, 0, 24)] * 1, tracks=[Track("m")], piece_id=str(k)) for k in range(4)
     ]
-    return Score.from_notes(rows, tracks=[Track("soprano", 52), Track("bass", 32)], piece_id="a")
+    scores += [Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24)], tracks=[Track("m")], piece_id="x")]
+    a, b = evaluate_scores(scores, seed=3), evaluate_scores(scores, seed=3)
+    st = a.stats["unique_pitches"]
+    assert st["value"] == pytest.approx(6 / 5) and st["lo"] < st["value"] < st["hi"]
+    assert json.dumps(a.to_json()) == json.dumps(b.to_json())
 
 
-def empty_score() -> Score:
-    return Score.from_notes([], tracks=[Track("solo")], piece_id="empty")
+def test_registering_a_metric_puts_it_everywhere():
+    @piece_metric("test_highest_pitch", "MIDI", "this test")
+    def highest(ns: NoteSet) -> np.ndarray:
+        out = np.zeros(ns.n_pieces)
+        np.maximum.at(out, ns.piece, ns.pitch)
+        return out
+
+    try:
+        ev = evaluate_notes(NoteSet.from_scores([two_track_score()]))
+        assert ev.stats["test_highest_pitch"]["value"] == 67
+        assert "test_highest_pitch" in ev.to_json()["metrics"] and "test_highest_pitch" in ev.frame()
+    finally:
+        del PIECE_METRICS["test_highest_pitch"]
 
 
-# --- bars --------------------------------------------------------------------------
+def test_subset_with_repeats():
+    ns = NoteSet.from_scores([two_track_score("a"), Score.from_notes([(0, 70, 0, 6)], tracks=[Track("m")])])
+    sub = ns.subset(np.array([1, 1, 0]))
+    assert sub.n_pieces == 3 and sub.piece_ids == ("piece", "piece", "a")
+    assert sub.pitch.tolist() == [70, 70, 60, 48, 64, 66, 67]  # onset, then track, then pitch
+    assert sub.piece.tolist() == [0, 1, 2, 2, 2, 2, 2]
 
 
-def test_bar_ticks_from_time_signature():
-    assert bar_ticks(two_track_score()) == 96.0
-    s = Score.from_notes([(0, 60, 0, 6)], time_signature=(6, 8))
-    assert bar_ticks(s) == 72.0
-    s = Score.from_notes([(0, 60, 0, 6)], time_signature=(3, 4), resolution=4)
-    assert bar_ticks(s) == 12.0
+def test_read_midi_set_reads_and_rejects(tmp_path):
+    from scorelab.io.midi import write_midi
 
-
-def test_empty_bar_rate_one_of_four_cells_empty():
-    s = two_track_score()
-    assert n_bars_of(s) == 2
-    assert empty_bar_rate(s) == 0.25
-    assert empty_bars_percent(s) == 25.0
-
-
-def test_note_sounds_in_every_bar_it_overlaps():
-    # 72..120 crosses the bar line at 96: both bars sound.
-    crossing = Score.from_notes([(0, 60, 72, 48)])
-    assert empty_bar_rate(crossing) == 0.0
-    # 0..96 ends exactly on the bar line: bar 2 stays empty when asked for 2 bars.
-    whole = Score.from_notes([(0, 60, 0, 96)])
-    assert empty_bar_rate(whole) == 0.0
-    assert empty_bar_rate(whole, n_bars=2) == 0.5
-
-
-def test_empty_bar_rate_explicit_n_bars_cuts_later_notes():
-    s = Score.from_notes([(0, 60, 0, 24), (0, 62, 3 * 96, 24)])
-    assert n_bars_of(s) == 4
-    assert empty_bar_rate(s) == 0.5  # bars 2 and 3 empty
-    assert empty_bar_rate(s, n_bars=2) == 0.5  # bar 4's note is outside the window
-    assert empty_bar_rate(s, n_bars=1) == 0.0
-
-
-def test_drum_track_counts_for_empty_bars_not_for_pitch():
-    s = Score.from_notes([(0, 60, 0, 96), (1, 36, 96, 24)], tracks=[Track("piano"), Track("kit", 0, True)])
-    assert empty_bar_rate(s) == 0.5  # piano empty in bar 2, kit empty in bar 1
-    assert unique_pitches(s) == 1
-    assert pitch_mean(s) == 60.0
-    assert used_pitch_classes_per_bar(s) == 1.0
-
-
-def test_used_pitch_classes_per_bar():
-    # cells: soprano bar 1 {C, E} = 2, soprano bar 2 {G, F#} = 2, bass bar 1 {C} = 1
-    assert used_pitch_classes_per_bar(two_track_score()) == pytest.approx(5 / 3)
-    # octaves are one pitch class; a sustained note counts in both bars
-    s = Score.from_notes([(0, 60, 0, 192), (0, 72, 0, 24), (0, 62, 96, 24)])
-    # bar 1 {C} = 1, bar 2 {C, D} = 2
-    assert used_pitch_classes_per_bar(s) == 1.5
-
-
-# --- pitch -------------------------------------------------------------------------
-
-
-def test_unique_pitches_and_in_scale_ratio():
-    s = two_track_score()
-    assert unique_pitches(s) == 5
-    assert in_scale_ratio(s) == 0.8  # F# is the one note outside C major
-    assert in_scale_ratio(s, scale=(0, 4, 7)) == 0.8  # C, E, G, C in a C triad
-    assert in_scale_ratio(s, scale=(6,)) == 0.2
-
-
-def test_pitch_mean_and_std():
-    s = two_track_score()
-    # (60 + 64 + 67 + 66 + 48) / 5 = 61; deviations -1, 3, 6, 5, -13 -> var 240 / 5 = 48
-    assert pitch_mean(s) == 61.0
-    assert pitch_std(s) == pytest.approx(math.sqrt(48))
-    assert pitch_std(Score.from_notes([(0, 60, 0, 6)])) == 0.0
-
-
-def test_pitch_class_histogram_counts_notes():
-    h = pitch_class_histogram(two_track_score())
-    expected = np.zeros(12)
-    expected[[0, 4, 6, 7]] = [0.4, 0.2, 0.2, 0.2]  # C twice (C4, C3), E, F#, G
-    np.testing.assert_allclose(h, expected)
-    assert h.sum() == pytest.approx(1.0)
-
-
-def test_pitch_histogram_manhattan():
-    a = [Score.from_notes([(0, 60, 0, 6), (0, 62, 6, 6)])]
-    b = [Score.from_notes([(0, 60, 0, 6), (0, 60, 6, 6)])]
-    assert pitch_histogram(a)[[60, 62]].tolist() == [1, 1]
-    # normalised: |0.5 - 1| + |0.5 - 0| = 1; raw counts: |1 - 2| + |1 - 0| = 2
-    assert pitch_histogram_manhattan(a, b) == 1.0
-    assert pitch_histogram_manhattan(a, b, normalize=False) == 2.0
-    assert pitch_histogram_manhattan(a, a) == 0.0
-    disjoint = [Score.from_notes([(0, 70, 0, 6)])]
-    assert pitch_histogram_manhattan(b, disjoint) == 2.0
-    assert math.isnan(pitch_histogram_manhattan(a, [empty_score()]))
-
-
-# --- duration ----------------------------------------------------------------------
-
-
-def test_qualified_notes_percent():
-    # threshold 3 steps * 6 ticks = 18: the 12-tick F# is the one short note
-    assert qualified_notes_percent(two_track_score(), STEP) == 80.0
-    # >= 54 ticks: only the two 96-tick notes (48, 48, 96, 12, 96)
-    assert qualified_notes_percent(two_track_score(), STEP, min_steps=9) == 40.0
-    exact = Score.from_notes([(0, 60, 0, 18), (0, 62, 18, 17)])
-    assert qualified_notes_percent(exact, STEP) == 50.0
-    with pytest.raises(ValueError):
-        qualified_notes_percent(exact, 0)
-
-
-# --- edge cases --------------------------------------------------------------------
-
-
-def test_empty_score_returns_nan_as_documented():
-    s = empty_score()
-    assert math.isnan(empty_bar_rate(s))
-    assert empty_bar_rate(s, n_bars=2) == 1.0
-    assert unique_pitches(s) == 0
-    for value in (
-        in_scale_ratio(s),
-        used_pitch_classes_per_bar(s),
-        qualified_notes_percent(s, STEP),
-        pitch_mean(s),
-        pitch_std(s),
-    ):
-        assert math.isnan(value)
-    assert np.isnan(pitch_class_histogram(s)).all()
-
-
-# --- sets --------------------------------------------------------------------------
-
-
-def test_evaluate_set_keys_and_means():
-    m = evaluate_set([two_track_score(), empty_score()], step_ticks=STEP)
-    assert list(m) == list(SET_KEYS)
-    assert m["n_pieces"] == 2 and m["n_notes"] == 5
-    assert m["empty_bar_rate"] == 0.25  # the empty piece has no bars: left out
-    assert m["EB"] == 25.0
-    assert m["unique_pitches"] == 2.5  # (5 + 0) / 2: a count, the empty piece counts
-    assert m["in_scale_ratio"] == 0.8
-    assert m["UPC"] == round_sig(5 / 3) == 1.66667
-    assert m["QN"] == 80.0
-    assert m["pitch_mean"] == 61.0
-    assert m["pitch_std"] == 6.9282
-    assert [m[k] for k in PCH_KEYS] == [0.4, 0, 0, 0, 0.2, 0, 0.2, 0.2, 0, 0, 0, 0]
-    json.dumps(m, allow_nan=False)
-
-
-def test_evaluate_set_fixed_bars_and_reference():
-    m = evaluate_set([two_track_score(), empty_score()], step_ticks=STEP, n_bars=2)
-    assert m["empty_bar_rate"] == 0.625  # (0.25 + 1.0) / 2
-    ref = evaluate_set([two_track_score()], step_ticks=STEP, reference=[two_track_score()])
-    assert ref["pitch_hist_manhattan"] == 0.0
-    assert "pitch_hist_manhattan" not in m
-
-
-def test_evaluate_empty_set_is_json_safe():
-    m = evaluate_set([], step_ticks=STEP)
-    assert m["n_pieces"] == 0 and m["n_notes"] == 0
-    assert all(m[k] is None for k in SET_KEYS if k not in ("n_pieces", "n_notes"))
-    assert json.loads(json.dumps(m, allow_nan=False)) == m
+    write_midi(two_track_score(), tmp_path / "a.mid")
+    (tmp_path / "bad.mid").write_bytes(b"MThd not really")
+    ns, rejected = read_midi_set([tmp_path / "a.mid", tmp_path / "bad.mid"])
+    assert ns.n_pieces == 1 and sorted(ns.pitch.tolist()) == [48, 60, 64, 66, 67]
+    assert [r[0] for r in rejected] == [str(tmp_path / "bad.mid")] and rejected[0][1]
+    m = compute_piece_metrics(ns)
+    assert one(m, "unique_pitches") == 5 and one(m, "in_scale_ratio") == 0.8
 
 
 def test_round_sig():
-    assert round_sig(1 / 3) == 0.333333
-    assert round_sig(123456789.0) == 123457000.0
-    assert round_sig(float("nan")) is None
-    assert isinstance(round_sig(np.float64(2.5)), float)
-
-
-def test_note_set_diversity_by_hand():
-    from scorelab.metrics import note_set_diversity
-
-    a = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24)])
-    b = Score.from_notes([(0, 62, 24, 24), (0, 64, 48, 24)])
-    # |A & B| = 1, |A | B| = 3: distance 2/3; a set of one piece has no pairs
-    assert note_set_diversity([a, b]) == pytest.approx(2 / 3)
-    assert note_set_diversity([a, a, a]) == 0.0
-    # pairs (a,a)=0, (a,b)=2/3, (a,b)=2/3 -> mean 4/9
-    assert note_set_diversity([a, a, b]) == pytest.approx(4 / 9)
-    assert math.isnan(note_set_diversity([a]))
-
-
-def test_unique_pitches_std_by_hand():
-    """S4's "pitch std": the spread across pieces of the number of distinct pitches."""
-    from scorelab.metrics.sets import evaluate_set
-
-    two = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24), (0, 60, 48, 24)])  # 2 pitches
-    four = Score.from_notes([(0, 60, 0, 24), (0, 62, 24, 24), (0, 64, 48, 24), (0, 65, 72, 24)])  # 4
-    m = evaluate_set([two, four, four, two], step_ticks=6)
-    assert m["unique_pitches"] == 3.0
-    assert m["unique_pitches_std"] == 1.0  # population std of (2, 4, 4, 2)
-    assert evaluate_set([four, four], step_ticks=6)["unique_pitches_std"] == 0.0  # collapse
-    assert evaluate_set([], step_ticks=6)["unique_pitches_std"] is None
+    assert round_sig(0.1234567) == 0.123457
+    assert round_sig(float("nan")) is None and round_sig(float("inf")) is None

@@ -43,7 +43,6 @@ def test_repository_params_are_valid():
             "temperature",
         ),
         (lambda p: p.update(extra={}), "extra"),
-        (lambda p: p["evaluate"].update(qn=3), "evaluate.qn"),
         (lambda p: p["profiles"]["tiny"]["corpus"].update(limit="40"), "profiles.tiny.corpus.limit"),
     ],
 )

@@ -9,7 +9,7 @@ import pytest
 
 from scorelab.io.audio import render_audio
 from scorelab.io.midi import write_midi
-from scorelab.metrics import evaluate_set
+from scorelab.metrics import evaluate_scores
 from scorelab.report.build import build_report, format_value
 from scorelab.report.pictures import plot_rolls
 from scorelab.score import Score, Track
@@ -22,7 +22,6 @@ PARAMS = {
         "gan": {"trainer": "adversarial", "dataset": "jsb_roll", "model": "s0_unet"},
         "lstm": {"trainer": "likelihood", "dataset": "jsb_roll", "model": "s4_lstm"},
     },
-    "evaluate": {"qn_min_steps": 3},
 }
 
 
@@ -36,14 +35,21 @@ def one_note(piece_id: str) -> Score:
     return Score.from_notes([(0, 62, 0, 24)], tracks=[Track("melody", 0)], piece_id=piece_id)
 
 
+def put(root: Path, rel: str, scores, n_bars=None) -> None:
+    """Evaluate ``scores``; headline numbers to metrics/``rel``, everything to evaluation/``rel``."""
+    ev = evaluate_scores(scores, step_ticks=6, n_bars=n_bars)
+    write_json(root / "metrics" / rel, ev.headline())
+    write_json(root / "evaluation" / rel, ev.to_json())
+
+
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
-    metrics, logs, samples = tmp_path / "metrics", tmp_path / "models", tmp_path / "samples"
-    write_json(metrics / "data/jsb_roll/train.json", evaluate_set([hand_score()], step_ticks=6))
-    write_json(metrics / "data/jsb_roll/test.json", evaluate_set([hand_score(), one_note("b")], step_ticks=6))
-    write_json(metrics / "variants/gan/samples.json", evaluate_set([one_note("s")], step_ticks=6))
-    write_json(metrics / "variants/gan/accompaniment.json", evaluate_set([], step_ticks=6))
-    write_json(metrics / "variants/lstm/samples.json", evaluate_set([one_note("t")], step_ticks=6, n_bars=2))
+    logs, samples = tmp_path / "models", tmp_path / "samples"
+    put(tmp_path, "data/jsb_roll/train.json", [hand_score()])
+    put(tmp_path, "data/jsb_roll/test.json", [hand_score(), one_note("b")])
+    put(tmp_path, "variants/gan/samples.json", [one_note("s")])
+    put(tmp_path, "variants/gan/accompaniment.json", [])
+    put(tmp_path, "variants/lstm/samples.json", [one_note("t")], n_bars=2)
     (logs / "gan").mkdir(parents=True)
     pd.DataFrame(
         {
@@ -73,7 +79,7 @@ def tree(tmp_path: Path) -> Path:
 
 def build(tree: Path) -> Path:
     out = tree / "reports"
-    build_report(out, tree / "metrics", tree / "models", tree / "samples", PARAMS)
+    build_report(out, tree / "metrics", tree / "models", tree / "samples", PARAMS, tree / "evaluation")
     return out
 
 
@@ -101,22 +107,22 @@ def test_table_values(tree):
     readme = (build(tree) / "README.md").read_text()
     rows = markdown_rows(readme)
     train = rows["jsb_roll train"]
-    assert (train["n_pieces"], train["n_notes"]) == ("1", "5")
-    assert train["empty_bar_rate"] == "0.25" and train["EB"] == "25"
-    assert train["unique_pitches"] == "5" and train["in_scale_ratio"] == "0.8"
-    assert train["UPC"] == "1.667" and train["QN"] == "80"
-    assert train["pitch_mean"] == "61" and train["pitch_std"] == "6.928"
-    assert "pch_00" not in train
+    # headline metrics, each with its bootstrap interval (one piece: the interval is the value)
+    assert train["EB"] == "25 [25, 25]"  # bass silent in bar 2: 1 of 4 (track, bar) cells
+    assert train["unique_pitches"] == "5 [5, 5]" and train["in_scale_ratio"] == "0.8 [0.8, 0.8]"
+    assert train["UPC"] == "1.667 [1.667, 1.667]"  # (2 + 1 + 2) / 3 non-empty cells
+    assert train["diversity"] == "–"  # a set property: undefined for one piece
+    assert "QN" not in train and "pch_00" not in train  # full results only
     test = rows["jsb_roll test"]
-    assert test["n_pieces"] == "2" and test["pitch_mean"] == "61.5"  # (61 + 62) / 2
-    assert rows["gan samples"]["unique_pitches"] == "1"
-    assert rows["gan accompaniment"]["n_pieces"] == "0" and rows["gan accompaniment"]["QN"] == "–"
-    assert rows["lstm samples"]["empty_bar_rate"] == "0.5"  # 1 note in 2 fixed bars
+    assert test["unique_pitches"].startswith("3 [")  # (5 + 1) / 2
+    assert rows["gan samples"]["unique_pitches"] == "1 [1, 1]"
+    assert rows["gan accompaniment"]["EB"] == "–"  # an empty set
+    assert rows["lstm samples"]["EB"] == "50 [50, 50]"  # 1 note in 2 fixed bars
     assert "lstm accompaniment" not in rows  # optional, absent
-    # published numbers, kept apart and flagged as not comparable
-    assert rows["training data"]["EB %"] == "24.8" and rows["MuseGAN"]["QN %"] == "62.2"
-    assert rows["generated"]["S4's Manhattan distance"] == "234.88"
-    assert rows["data"]["used pitches per piece, std"] == "1.11"
+    # published numbers, kept apart, labelled as the paper's, and flagged as not comparable
+    assert rows["paper: training data"]["EB %"] == "24.8" and rows["paper: MuseGAN"]["QN %"] == "62.2"
+    assert rows["paper: generated"]["S4's Manhattan distance"] == "234.88"
+    assert rows["paper: data"]["used pitches per piece, std"] == "1.11"
     assert "not directly comparable" in readme
     assert "Profile: tiny. Seed: 7." in readme
 
@@ -158,8 +164,8 @@ def test_missing_variant_metrics_is_an_error_naming_the_file(tree):
 
 
 def test_missing_optional_inputs_are_skipped(tmp_path):
-    write_json(tmp_path / "metrics/variants/gan/samples.json", evaluate_set([one_note("s")], step_ticks=6))
-    write_json(tmp_path / "metrics/variants/lstm/samples.json", evaluate_set([one_note("t")], step_ticks=6))
+    put(tmp_path, "variants/gan/samples.json", [one_note("s")])
+    put(tmp_path, "variants/lstm/samples.json", [one_note("t")])
     out = tmp_path / "reports"
     build_report(out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS)
     readme = (out / "README.md").read_text()

@@ -35,7 +35,7 @@ import yaml
 from scorelab.config import check_value, from_dict
 from scorelab.errors import ParamsError
 
-TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "defaults", "variants", "evaluate")
+TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "defaults", "variants")
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,6 @@ class CorpusSection:
     test_fraction: float = 0.1
     limit: int = 0
     max_reject_fraction: float = 0.1
-
-
-@dataclass(frozen=True)
-class EvaluateSection:
-    """``evaluate:``: how real and generated music are scored."""
-
-    qn_min_steps: int = 3
 
 
 @dataclass(frozen=True)
@@ -141,7 +134,6 @@ def validate(params: dict) -> dict:
             get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")})
         except (ParamsError, ValueError, TypeError) as exc:
             raise ParamsError(f"{where}: {exc}") from exc
-    from_dict(EvaluateSection, params["evaluate"], "evaluate")
     profiles = list(params["profiles"])
     for name, v in params["variants"].items():
         where = f"variants.{name}"

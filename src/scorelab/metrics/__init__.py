@@ -1,55 +1,26 @@
-"""Scores -> numbers: pure functions on Scores, knowing nothing of codecs or models.
+"""Scores -> numbers: pure functions on a columnar set of notes, knowing nothing of codecs or models.
 
-Per piece: :mod:`~scorelab.metrics.bars` (S0's empty bar rate, S1's EB and UPC),
-:mod:`~scorelab.metrics.pitch` (S0's unique pitches and in-scale ratio, S4's pitch
-statistics and histograms), :mod:`~scorelab.metrics.duration` (S1's QN). Per set:
-:func:`~scorelab.metrics.sets.evaluate_set`, the flat dict written to ``metrics/*.json``.
+:class:`~scorelab.metrics.notes.NoteSet` holds a set's notes as flat arrays;
+:mod:`~scorelab.metrics.musical` registers the per-piece metrics (S0, MuseGAN, MusPy,
+MGEval, S4), :mod:`~scorelab.metrics.sets` the set and pair metrics and the evaluation
+of a set with bootstrap intervals; :mod:`~scorelab.metrics.compare` compares two sets'
+distributions (MGEval's overlap and KL, a Fréchet distance, the normalized deviation).
+Adding a metric is one function and its registration (:mod:`~scorelab.metrics.registry`).
 """
 
-from scorelab.metrics.bars import (
-    bar_ticks,
-    empty_bar_rate,
-    empty_bars_percent,
-    n_bars_of,
-    used_pitch_classes_per_bar,
-)
-from scorelab.metrics.duration import qualified_notes_percent
-from scorelab.metrics.pitch import (
-    in_scale_ratio,
-    pitch_class_histogram,
-    pitch_histogram,
-    pitch_histogram_manhattan,
-    pitch_mean,
-    pitch_std,
-    unique_pitches,
-)
-from scorelab.metrics.sets import (
-    PCH_KEYS,
-    SET_KEYS,
-    evaluate_piece,
-    evaluate_set,
-    note_set_diversity,
-    round_sig,
-)
+from scorelab.metrics.notes import NoteSet, read_midi_set
+from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
+from scorelab.metrics.sets import SetEvaluation, evaluate_notes, evaluate_scores, round_sig
 
 __all__ = [
-    "note_set_diversity",
-    "PCH_KEYS",
-    "SET_KEYS",
-    "bar_ticks",
-    "empty_bar_rate",
-    "empty_bars_percent",
-    "evaluate_piece",
-    "evaluate_set",
-    "in_scale_ratio",
-    "n_bars_of",
-    "pitch_class_histogram",
-    "pitch_histogram",
-    "pitch_histogram_manhattan",
-    "pitch_mean",
-    "pitch_std",
-    "qualified_notes_percent",
+    "NoteSet",
+    "PAIR_METRICS",
+    "PIECE_METRICS",
+    "SET_METRICS",
+    "SetEvaluation",
+    "evaluate_notes",
+    "evaluate_scores",
+    "headline_keys",
+    "read_midi_set",
     "round_sig",
-    "unique_pitches",
-    "used_pitch_classes_per_bar",
 ]

@@ -1,50 +1,45 @@
-"""Set-level evaluation: every per-piece metric, averaged over a set of Scores.
+"""A set of pieces -> every registered metric, with its spread, and comparisons between sets.
 
-This is what ``metrics/*.json`` holds, for real data and for samples alike, so the two
-meet on the same numbers. Each metric is computed per piece and then averaged over the
-pieces where it is defined (NaN-aware): a piece with no pitched note adds nothing to
-``in_scale_ratio`` but still counts in ``n_pieces`` and ``empty_bar_rate``. Note that
-this is a mean of per-piece values, not S1's pool of "2000 bars": a long piece weighs
-as much as a short one.
+Per piece, every registered piece metric (:mod:`scorelab.metrics.musical`) over the whole
+set at once; the per-piece table is kept (Parquet), so distributions can be compared and
+not only means. Per set, the mean of each metric over the pieces where it is defined
+(NaN-aware) with a 95 % percentile bootstrap interval over pieces, and the set metrics
+(diversity, the spread of used pitches). Against a reference set, the pair metrics (S4's
+Manhattan distance, the pitch-histogram distance).
+
+Two fresh runs of one variant can differ by more than a metric's difference between two
+variants (S0 gave a diversity of 0.65 and 0.72 from identical params), so a number without
+its interval is not a result. Means are of per-piece values: a long piece weighs as much
+as a short one (S1 pooled "2000 bars"; we say so in the report).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from scorelab.constants import PITCH_CLASSES
-from scorelab.metrics.bars import empty_bar_rate, used_pitch_classes_per_bar
-from scorelab.metrics.duration import qualified_notes_percent
-from scorelab.metrics.pitch import (
-    in_scale_ratio,
-    pitch_class_histogram,
-    pitch_histogram_manhattan,
-    pitch_mean,
-    pitch_std,
-    unique_pitches,
+from scorelab.constants import MIDI_PITCHES
+from scorelab.metrics import musical  # noqa: F401  (registers the piece metrics)
+from scorelab.metrics.notes import INT, NoteSet
+from scorelab.metrics.registry import (
+    PAIR_METRICS,
+    PIECE_METRICS,
+    SET_METRICS,
+    compute_piece_metrics,
+    headline_keys,
+    pair_metric,
+    set_metric,
 )
-from scorelab.score import Score
 
 SIGNIFICANT_DIGITS = 6  # rounding of every float written, so JSON bytes are stable
-PCH_KEYS = tuple(f"pch_{i:02d}" for i in range(PITCH_CLASSES))
-PIECE_KEYS = (
-    "empty_bar_rate",
-    "unique_pitches",
-    "in_scale_ratio",
-    "EB",
-    "UPC",
-    "QN",
-    "pitch_mean",
-    "pitch_std",
-)
-COUNT_KEYS = ("n_pieces", "n_notes")
-SET_LEVEL_KEYS = ("diversity", "unique_pitches_std")  # properties of a set as a whole, not means
-SET_KEYS = (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)
+BOOTSTRAP_DRAWS = 1000
+CONFIDENCE = 0.95
 DIVERSITY_MAX_PIECES = 64  # pairs compared: at most 64 * 63 / 2, evenly spread over the set
-REFERENCE_KEY = "pitch_hist_manhattan"  # added only when a reference set is given
+MANHATTAN_MAX_PIECES = 100  # S4 and MGEval compared 100 pieces per set
 
 
 def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float | None:
@@ -58,125 +53,296 @@ def round_sig(x: float, digits: int = SIGNIFICANT_DIGITS) -> float | None:
     return float(f"{x:.{digits}g}")
 
 
-def evaluate_piece(
-    score: Score, step_ticks: int, qn_min_steps: int = 3, n_bars: int | None = None
-) -> dict[str, float]:
-    """All per-piece metrics of one score, unrounded, NaN where undefined.
+def evenly_spread(n: int, k: int) -> np.ndarray:
+    """At most ``k`` distinct indices spread evenly over ``range(n)`` (the whole set)."""
+    return np.unique(np.linspace(0, n - 1, num=min(n, k)).round().astype(INT)) if n else np.zeros(0, INT)
 
-    Keys are ``PIECE_KEYS`` and ``PCH_KEYS``; see each metric's function for its edge
-    cases. ``EB`` is ``100 * empty_bar_rate``; ``QN`` is a percentage.
+
+def bootstrap_draws(n: int, seed: int, draws: int = BOOTSTRAP_DRAWS) -> np.ndarray:
+    """(draws, n) piece indices drawn with replacement, from a seeded generator."""
+    return np.random.default_rng(seed).integers(0, n, size=(draws, n)) if n else np.zeros((draws, 0), INT)
+
+
+def nanmean_rows(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """NaN-aware mean of ``values[draws]`` per row: the bootstrap distribution of the mean."""
+    v = values[draws]
+    ok = np.isfinite(v)
+    n = ok.sum(1)
+    s = np.where(ok, v, 0.0).sum(1)
+    return np.divide(s, n, out=np.full(len(s), np.nan), where=n > 0)
+
+
+def interval(boot: np.ndarray) -> tuple[float, float]:
+    """The central ``CONFIDENCE`` percentile interval of bootstrap values (NaN if none)."""
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        return float("nan"), float("nan")
+    a = (1 - CONFIDENCE) / 2
+    lo, hi = np.quantile(boot, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+# -- set metrics -------------------------------------------------------------------------
+def note_sets(ns: NoteSet, pieces: np.ndarray) -> np.ndarray:
+    """(k, U) incidence of each chosen piece's (track, pitch, onset, duration) notes."""
+    keep = np.isin(ns.piece, pieces)
+    rows = np.stack([ns.track[keep], ns.pitch[keep], ns.onset[keep], ns.duration[keep]], 1)
+    if rows.size == 0:
+        return np.zeros((len(pieces), 0), bool)
+    _, code = np.unique(rows, axis=0, return_inverse=True)
+    which = np.searchsorted(pieces, ns.piece[keep])
+    m = np.zeros((len(pieces), int(code.max()) + 1), bool)
+    m[which, code.reshape(-1)] = True
+    return m
+
+
+def jaccard_distances(ns: NoteSet, pieces: np.ndarray) -> np.ndarray:
+    """(k, k) Jaccard distance between the chosen pieces' note sets; two empty pieces: 0."""
+    m = note_sets(ns, pieces).astype(np.float64)
+    inter = m @ m.T
+    size = m.sum(1)
+    union = size[:, None] + size[None, :] - inter
+    return np.where(union > 0, 1.0 - inter / np.maximum(union, 1), 0.0)
+
+
+@set_metric("diversity", "Jaccard distance 0-1", "ours; after MGEval's intra-set distances", headline=True)
+def diversity(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+    """Mean pairwise Jaccard distance between the pieces' note sets (0 = all identical, 1 = disjoint).
+
+    Each piece is its set of (track, pitch, onset, duration) notes; per-piece means such as
+    UPC cannot see mode collapse (a generator playing one good texture scores like the
+    data), this can. At most 64 pieces, evenly spread, are compared. The bootstrap draws
+    pieces among those 64 and averages the pairs of distinct pieces drawn. NaN for fewer
+    than two pieces.
     """
-    ebr = empty_bar_rate(score, n_bars)
-    out = {
-        "empty_bar_rate": ebr,
-        "unique_pitches": float(unique_pitches(score)),
-        "in_scale_ratio": in_scale_ratio(score),
-        "EB": 100.0 * ebr,
-        "UPC": used_pitch_classes_per_bar(score, n_bars),
-        "QN": qualified_notes_percent(score, step_ticks, qn_min_steps),
-        "pitch_mean": pitch_mean(score),
-        "pitch_std": pitch_std(score),
-    }
-    out.update(zip(PCH_KEYS, pitch_class_histogram(score).tolist(), strict=True))
+    pieces = evenly_spread(ns.n_pieces, DIVERSITY_MAX_PIECES)
+    k = len(pieces)
+    if k < 2:
+        return float("nan"), None
+    d = jaccard_distances(ns, pieces)
+    value = float(d[np.triu_indices(k, 1)].mean())
+    if draws is None:
+        return value, None
+    sub = np.random.default_rng(int(draws[0, 0]) if draws.size else 0).integers(0, k, (len(draws), k))
+    dd = d[sub[:, :, None], sub[:, None, :]]  # (B, k, k)
+    distinct = sub[:, :, None] != sub[:, None, :]
+    boot = (dd * distinct).sum((1, 2)) / np.maximum(distinct.sum((1, 2)), 1)
+    return value, boot
+
+
+@set_metric(
+    "unique_pitches_std",
+    "pitches",
+    "S4 A.3 (MGEval total_used_pitch): std across pieces, its mode-collapse signal",
+    headline=True,
+)
+def unique_pitches_std(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+    """Population standard deviation (ddof 0, S4's ``np.std``) across pieces of the number
+    of distinct pitches per piece. S4 reports 7.61 / 1.11 (mean / std) for its data and
+    7.97 / 0.17 generated: a generator that repeats itself uses the same number of pitches
+    in every piece. NaN for an empty set.
+    """
+    v = table["unique_pitches"]
+    if v.size == 0:
+        return float("nan"), None
+    boot = None if draws is None else v[draws].std(1)
+    return float(v.std()), boot
+
+
+# -- pair metrics ------------------------------------------------------------------------
+def ascending_runs(ns: NoteSet, piece: int) -> list[list[int]]:
+    """S4 A.3.1: a piece's note pitches in file order, grouped into runs of +1 semitone.
+
+    S4's code walks the note_on messages of the merged MIDI tracks: a pitch one semitone
+    above the last pitch of the current group joins it, any other pitch starts a group.
+    File order is onset order (ties: track, then pitch); only sounding notes count (a
+    velocity-0 note_on is a note-off in MIDI; our MIDI files write note_off messages).
+    """
+    lo, hi = ns.starts[piece], ns.starts[piece + 1]
+    runs: list[list[int]] = []
+    for p in ns.pitch[lo:hi].tolist():
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return runs
+
+
+def _run_array(runs: list[list[int]], g: int, w: int) -> np.ndarray:
+    a = np.full((g, w), np.nan)
+    for i, r in enumerate(runs[:g]):
+        a[i, : len(r)] = r[:w]
+    return a
+
+
+def s4_manhattan_matrix(a: NoteSet, a_pieces: np.ndarray, b: NoteSet, b_pieces: np.ndarray) -> np.ndarray:
+    """(k_a, k_b) S4's distance between pieces: sum over zip-truncated runs of |x - y|.
+
+    ``manhattan_distance(list1, list2)`` of S4 A.3.1: for each pair of runs at the same
+    position (``zip``, so the shorter list of runs wins), the sum of ``|x - y|`` over
+    their zip-truncated pitches. NaN padding does the truncation: a missing position on
+    either side drops out of the ``nansum``.
+    """
+    ra = [ascending_runs(a, int(i)) for i in a_pieces]
+    rb = [ascending_runs(b, int(i)) for i in b_pieces]
+    g = max([len(r) for r in ra + rb] + [1])
+    w = max([len(x) for r in ra + rb for x in r] + [1])
+    xa = np.stack([_run_array(r, g, w) for r in ra]) if ra else np.zeros((0, g, w))
+    xb = np.stack([_run_array(r, g, w) for r in rb]) if rb else np.zeros((0, g, w))
+    out = np.zeros((len(ra), len(rb)))
+    for i in range(len(ra)):
+        out[i] = np.nansum(np.abs(xa[i][None] - xb), axis=(1, 2))
     return out
 
 
+@pair_metric(
+    "s4_manhattan", "semitones", "S4 A.3.1 code (after Mitzenmacher & Owen 2000): data 141.35, gen. 234.88"
+)
+def s4_manhattan(ns: NoteSet, ref: NoteSet, same: bool = False) -> float:
+    """S4's "Manhattan distance": each piece's mean distance to every reference piece, averaged.
+
+    S4 compares one file with every file of its corpus and divides by their number (its
+    141.35 for a corpus file, 234.88 for a generated one). We do it for up to 100 pieces
+    of the set against up to 100 reference pieces (evenly spread; S4 and MGEval used 100)
+    and average. When the set is the reference itself (``same``), a piece is not compared
+    with itself. The value grows with piece length and is not a distance between
+    distributions: :func:`pitch_hist_l1` is.
+    """
+    pa = evenly_spread(ns.n_pieces, MANHATTAN_MAX_PIECES)
+    pb = evenly_spread(ref.n_pieces, MANHATTAN_MAX_PIECES)
+    if len(pa) == 0 or len(pb) == 0:
+        return float("nan")
+    d = s4_manhattan_matrix(ns, pa, ref, pb)
+    if same:
+        mask = pa[:, None] != pb[None, :]
+        return float(d[mask].mean()) if mask.any() else float("nan")
+    return float(d.mean())
+
+
+@pair_metric("pitch_hist_l1", "L1 0-2", "a sound distance between the sets' normalised pitch histograms")
+def pitch_hist_l1(ns: NoteSet, ref: NoteSet, same: bool = False) -> float:
+    """L1 distance between the two sets' 128-bin pitch histograms of notes, each normalised
+    to sum 1: 0 = the same pitch distribution, 2 = no pitch in common. Unlike S4's figure
+    it does not grow with the number of notes. NaN if either set has no pitched note.
+    """
+    ha = np.bincount(ns.pitch[ns.pitched], minlength=MIDI_PITCHES).astype(np.float64)
+    hb = np.bincount(ref.pitch[ref.pitched], minlength=MIDI_PITCHES).astype(np.float64)
+    if ha.sum() == 0 or hb.sum() == 0:
+        return float("nan")
+    return float(np.abs(ha / ha.sum() - hb / hb.sum()).sum())
+
+
+# -- a set's evaluation ------------------------------------------------------------------
+@dataclass
+class SetEvaluation:
+    """Every metric of one set.
+
+    Attributes
+    ----------
+    table
+        Per-piece columns: each scalar piece metric, and ``name.label`` for each bin.
+    stats
+        Per scalar piece metric and set metric: ``{"value", "lo", "hi"}`` (the 95 %
+        bootstrap interval over pieces), NaN where undefined.
+    bins
+        Per binned metric: ``{label: mean over pieces}``.
+    pairs
+        Per pair metric, against the reference set when one was given.
+    """
+
+    piece_ids: tuple[str, ...]
+    n_notes: int
+    table: dict[str, np.ndarray]
+    stats: dict[str, dict[str, float]]
+    bins: dict[str, dict[str, float]]
+    pairs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.piece_ids)
+
+    def value(self, key: str) -> float:
+        if key in self.stats:
+            return self.stats[key]["value"]
+        return self.pairs.get(key, float("nan"))
+
+    def headline(self) -> dict[str, float | None]:
+        """The few numbers DVC tracks as metrics: each headline metric's value."""
+        return {k: round_sig(self.value(k)) for k in headline_keys() if k in self.stats or k in self.pairs}
+
+    def to_json(self) -> dict:
+        """Everything, JSON-ready (None for NaN), with each metric's unit and source."""
+        units = {**PIECE_METRICS, **SET_METRICS, **PAIR_METRICS}
+        return {
+            "n_pieces": self.n_pieces,
+            "n_notes": self.n_notes,
+            "confidence": CONFIDENCE,
+            "bootstrap_draws": BOOTSTRAP_DRAWS,
+            "metrics": {
+                k: {
+                    "value": round_sig(v["value"]),
+                    "ci95": [round_sig(v["lo"]), round_sig(v["hi"])],
+                    "unit": units[k].unit,
+                    "source": units[k].source,
+                }
+                for k, v in self.stats.items()
+            },
+            "bins": {k: {b: round_sig(x) for b, x in v.items()} for k, v in self.bins.items()},
+            "pairs": {
+                k: {"value": round_sig(v), "unit": units[k].unit, "source": units[k].source}
+                for k, v in self.pairs.items()
+            },
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """The per-piece table as a DataFrame (``piece_id`` first), for Parquet."""
+        df = pd.DataFrame({"piece_id": pd.array(self.piece_ids, dtype="string")})
+        return pd.concat([df, pd.DataFrame(self.table)], axis=1)
+
+
+def evaluate_notes(
+    ns: NoteSet, seed: int = 0, reference: NoteSet | None = None, same: bool = False
+) -> SetEvaluation:
+    """Evaluate a set: every registered metric, with bootstrap intervals from ``seed``.
+
+    ``reference`` adds the pair metrics (``same``: the set is its own reference, so a
+    piece is not compared with itself).
+    """
+    table = compute_piece_metrics(ns)
+    draws = bootstrap_draws(ns.n_pieces, seed)
+    stats: dict[str, dict[str, float]] = {}
+    bins: dict[str, dict[str, float]] = {}
+    for name, m in PIECE_METRICS.items():
+        if m.binned:
+            cols = [k for k in table if k.startswith(f"{name}.")]
+            bins[name] = {k.split(".", 1)[1]: _nanmean(table[k]) for k in cols}
+            continue
+        v = table[name]
+        lo, hi = interval(nanmean_rows(v, draws)) if ns.n_pieces else (float("nan"),) * 2
+        stats[name] = {"value": _nanmean(v), "lo": lo, "hi": hi}
+    for name, m in SET_METRICS.items():
+        value, boot = m.fn(ns, table, draws if ns.n_pieces else None)
+        lo, hi = interval(boot) if boot is not None else (float("nan"), float("nan"))
+        stats[name] = {"value": value, "lo": lo, "hi": hi}
+    pairs = {}
+    if reference is not None:
+        pairs = {name: m.fn(ns, reference, same=same) for name, m in PAIR_METRICS.items()}
+    return SetEvaluation(ns.piece_ids, ns.n_notes, table, stats, bins, pairs)
+
+
 def _nanmean(values: np.ndarray) -> float:
-    """Mean over the finite entries; NaN when there are none (no RuntimeWarning)."""
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if finite.size else float("nan")
 
 
-def note_set_diversity(scores: Sequence[Score], max_pieces: int = DIVERSITY_MAX_PIECES) -> float:
-    """Mean pairwise Jaccard distance between the pieces' note sets (0 = all identical, 1 = disjoint).
-
-    Each piece is its set of (track, pitch, onset, duration) notes. Per-piece means such
-    as UPC or in-scale ratio cannot see mode collapse: a generator that plays one good
-    texture every time scores like the data. S4 reports mode collapse through
-    intra-set distances (MGEval, Yang & Lerch 2020); this is the simplest such distance,
-    exact on the grid. Two empty pieces are at distance 0. At most ``max_pieces``
-    pieces, evenly spread over the set, are compared, so the cost stays fixed.
-
-    Return NaN for a set of fewer than two pieces.
-    """
-    n = len(scores)
-    if n < 2:
-        return float("nan")
-    idx = np.unique(np.linspace(0, n - 1, num=min(n, max_pieces)).round().astype(int))
-    sets = [
-        set(map(tuple, scores[i].notes[["track", "pitch", "onset", "duration"]].to_numpy().tolist()))
-        for i in idx
-    ]
-    dists = []
-    for a in range(len(sets)):
-        for b in range(a + 1, len(sets)):
-            union = len(sets[a] | sets[b])
-            dists.append(1.0 - len(sets[a] & sets[b]) / union if union else 0.0)
-    return float(np.mean(dists))
-
-
-def unique_pitches_spread(per_piece: np.ndarray) -> float:
-    """Standard deviation across pieces of the number of distinct pitches per piece.
-
-    This is S4's mode-collapse signal (its Appendix A.3: MGEval's ``total_used_pitch``
-    over 100 pieces, reported as mean 7.61 / std 1.11 for the data and 7.97 / 0.17
-    generated): a generator that repeats itself uses the same number of pitches in every
-    piece. Population standard deviation (``np.std``, ddof 0, as S4's code computes it)
-    over the pieces where it is defined; NaN for an empty set.
-    """
-    finite = per_piece[np.isfinite(per_piece)]
-    return float(finite.std()) if finite.size else float("nan")
-
-
-def evaluate_set(
-    scores: Sequence[Score],
-    step_ticks: int,
-    qn_min_steps: int = 3,
+def evaluate_scores(
+    scores: Sequence,
+    step_ticks: int = 0,
     n_bars: int | None = None,
-    reference: Sequence[Score] | None = None,
-) -> dict[str, int | float | None]:
-    """Evaluate a set of scores: the mean of every per-piece metric over the set.
-
-    Parameters
-    ----------
-    scores
-        The set: real pieces or windows, or generated samples.
-    step_ticks
-        Ticks per grid step, for QN (6 for a 16th-note grid at 24 ticks per quarter).
-    qn_min_steps
-        QN's threshold in steps (``evaluate.qn_min_steps``; 3 in MuseGAN and S1).
-    n_bars
-        Fixed number of bars per piece for EB, UPC and the empty bar rate (for
-        fixed-length windows and samples); None uses each piece's own length.
-    reference
-        Optional set to compare against (for instance the training data); adds the key
-        ``pitch_hist_manhattan``, the L1 distance of the two normalised 128-bin pitch
-        histograms (:func:`pitch_histogram_manhattan`, 0-2).
-
-    Returns
-    -------
-    dict
-        Flat keys ``SET_KEYS`` (plus ``pitch_hist_manhattan`` with a reference):
-        ``n_pieces`` and ``n_notes`` (all notes, drums included) are ints; every other
-        value is a plain float rounded to 6 significant digits, or None where it is
-        undefined for every piece (always the case for an empty set, which returns
-        ``n_pieces == 0``). None rather than NaN so the dict is valid JSON as it is.
-        ``pch_00 .. pch_11`` are the mean of the per-piece pitch-class histograms;
-        ``diversity`` is :func:`note_set_diversity` of the set; ``unique_pitches_std`` is
-        :func:`unique_pitches_spread` (S4's "pitch std").
-    """
-    rows = [evaluate_piece(s, step_ticks, qn_min_steps, n_bars) for s in scores]
-    table = np.array([[r[k] for k in (*PIECE_KEYS, *PCH_KEYS)] for r in rows], dtype=np.float64)
-    table = table.reshape(len(rows), len(PIECE_KEYS) + len(PCH_KEYS))
-    out: dict[str, int | float | None] = {
-        "n_pieces": len(scores),
-        "n_notes": int(sum(len(s.notes) for s in scores)),
-    }
-    for j, key in enumerate((*PIECE_KEYS, *PCH_KEYS)):
-        out[key] = round_sig(_nanmean(table[:, j]))
-    out["diversity"] = round_sig(note_set_diversity(scores))
-    out["unique_pitches_std"] = round_sig(unique_pitches_spread(table[:, PIECE_KEYS.index("unique_pitches")]))
-    out = {k: out[k] for k in (*COUNT_KEYS, *PIECE_KEYS, *SET_LEVEL_KEYS, *PCH_KEYS)}
-    if reference is not None:
-        out[REFERENCE_KEY] = round_sig(pitch_histogram_manhattan(scores, reference))
-    return out
+    seed: int = 0,
+    reference: Sequence | None = None,
+) -> SetEvaluation:
+    """:func:`evaluate_notes` on Scores (convenience for tests and small sets)."""
+    ns = NoteSet.from_scores(scores, n_bars=n_bars, step_ticks=step_ticks)
+    ref = None if reference is None else NoteSet.from_scores(reference, n_bars=n_bars, step_ticks=step_ticks)
+    return evaluate_notes(ns, seed, ref)

@@ -34,11 +34,16 @@ class Generator(nn.Module):
         Shape of one generated sample, the same as one item of the training data.
     conditional : bool
         True when :meth:`condition` returns a condition (then ``sample`` can take one).
+    given_tracks : tuple[int, ...]
+        Tracks of a conditioned sample that are copied from the condition, not generated
+        (S0: the melody, track 0). Evaluation scores the generated tracks alone, so a
+        given real melody never counts as the model's work.
     """
 
     latent_shape: tuple[int, ...]
     sample_shape: tuple[int, ...]
     conditional = False
+    given_tracks: tuple[int, ...] = ()
 
     def condition(self, real: torch.Tensor, rng: torch.Generator) -> Any:
         """The condition for a batch shaped like ``real`` (B, *sample_shape); None if unconditional.

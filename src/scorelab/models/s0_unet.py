@@ -140,6 +140,7 @@ class UNetGenerator(Generator):
     """
 
     conditional = True
+    given_tracks = (0,)  # a conditioned sample's track 0 is the given melody
 
     def __init__(self, arch: S0UNetArch, shape: tuple[int, int, int]):
         super().__init__()

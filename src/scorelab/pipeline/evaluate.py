@@ -1,68 +1,217 @@
-"""evaluate_*: real data and generated samples -> flat metrics JSON, one file per set.
+"""evaluate_*: real data and generated samples -> metrics, tables and comparisons.
 
-Real data is scored in the same form as the samples: the encoded windows/songs decoded
-back to Scores, so both sides of every comparison went through the same grid.
+Two trees, because DVC shows every number of a metrics file as a column:
+
+- ``metrics/{data,variants}/<name>/<set>.json``: the headline numbers only (a handful per
+  set), declared as DVC metrics, so ``dvc exp show`` and ``dvc metrics diff`` stay readable;
+- ``evaluation/{data,variants}/<name>/``: everything else, read by the report:
+  ``<set>.json`` (every metric with its 95 % bootstrap interval, unit and source; the
+  histograms and matrices; the pair metrics), ``<set>.pieces.parquet`` (the per-piece
+  table, for distributions), and for variants ``<set>.compare.json`` (MGEval against the
+  training set, the Fréchet distance, the normalized deviation).
+
+Real data is scored in the same form as the samples: the encoded windows or songs decoded
+back to Scores, so both sides of every comparison went through the same grid. Melody
+codecs keep no meter, so Erk melodies, real and generated, are all judged in 4/4
+(stated in each codec's ``meter``; the report says so).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
+
+from scorelab.metrics.notes import NoteSet
 from scorelab.score import read_notes
 from scorelab.utils import atomic_dir, load_npz, write_json
 
 EVALUATED_SPLITS = ("train", "test")
 NOISE_PIECES = 64  # pieces of the naive baseline scored beside the data
+REFERENCE_PIECES = 100  # training pieces that MGEval's distances use (S4 and MGEval: 100)
+# Scalar features compared as distributions (MGEval's own list, where we have it).
+MGEVAL_FEATURES = (
+    "unique_pitches",
+    "pitch_range",
+    "avg_pitch_shift",
+    "avg_IOI",
+    "bar_used_pitch",
+    "bar_used_note",
+    "total_used_note",
+    "UPC",
+)
+MGEVAL_BINNED = (
+    "pitch_class_histogram",
+    "note_length_histogram",
+    "pitch_class_transitions",
+    "note_length_transitions",
+)
 
 
-def _grid(codec) -> tuple[int, int | None]:
+def codec_grid(codec) -> tuple[int, int | None]:
     """(ticks per grid step, bars per item or None) from a codec's description."""
     desc = codec.describe()
     return int(desc["step_ticks"]), desc.get("bars_per_sample")
 
 
-def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path) -> dict:
-    """Score the train and test sets of dataset ``name``: ``out/{train,test}.json``.
+def noteset(scores, codec) -> NoteSet:
+    """Scores decoded by ``codec`` as a NoteSet on the codec's grid and bar count."""
+    step, n_bars = codec_grid(codec)
+    return NoteSet.from_scores(scores, n_bars=n_bars, step_ticks=step)
 
-    Also ``out/noise.json``: the codec's naive baseline fitted to the training split
-    (random cells or symbols with the data's marginal rates, seeded by ``base.seed``),
-    so every report shows what "better than noise" means for each metric.
+
+def write_set(
+    metrics_dir: Path, eval_dir: Path, set_name: str, ev, extra_headline: dict | None = None
+) -> None:
+    """Write one set's headline JSON, full JSON and per-piece Parquet table."""
+    write_json(metrics_dir / f"{set_name}.json", {**ev.headline(), **(extra_headline or {})})
+    write_json(eval_dir / f"{set_name}.json", ev.to_json())
+    ev.frame().to_parquet(eval_dir / f"{set_name}.pieces.parquet", index=False)
+
+
+def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path, eval_out: Path) -> dict:
+    """Score the train and test sets of dataset ``name``, and its naive baseline.
+
+    ``noise``: the codec's naive baseline fitted to the training split (random cells or
+    symbols at the data's marginal rates, seeded by ``base.seed``), so every report shows
+    what "better than noise" means for each metric. The test set is also compared with
+    the training set (the pair metrics: what a model that copies the data would score).
     """
     from scorelab.codecs import load_codec
-    from scorelab.metrics import evaluate_set
+    from scorelab.metrics.sets import evaluate_notes
 
     data_dir = Path(data_dir)
     codec = load_codec(data_dir / "encoding.json")
-    step_ticks, n_bars = _grid(codec)
+    seed = int(params["base"]["seed"])
     results = {}
-    with atomic_dir(out) as tmp:
-        for split in EVALUATED_SPLITS:
-            scores = codec.decode_split(load_npz(data_dir / f"{split}.npz"))
-            m = evaluate_set(scores, step_ticks, params["evaluate"]["qn_min_steps"], n_bars=n_bars)
-            write_json(tmp / f"{split}.json", m)
-            results[split] = m
-            if split == "train":
-                noise = codec.noise(load_npz(data_dir / "train.npz"), NOISE_PIECES, params["base"]["seed"])
-                m = evaluate_set(noise, step_ticks, params["evaluate"]["qn_min_steps"], n_bars=n_bars)
-                write_json(tmp / "noise.json", m)
-                results["noise"] = m
+    with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        train_scores = codec.decode_split(load_npz(data_dir / "train.npz"))
+        train = noteset(train_scores, codec)
+        sets = {
+            "train": (train, True),
+            "test": (noteset(codec.decode_split(load_npz(data_dir / "test.npz")), codec), False),
+            "noise": (
+                noteset(codec.noise(load_npz(data_dir / "train.npz"), NOISE_PIECES, seed), codec),
+                False,
+            ),
+        }
+        for set_name, (ns, same) in sets.items():
+            ev = evaluate_notes(ns, seed, reference=train, same=same)
+            write_set(tmp, etmp, set_name, ev)
+            results[set_name] = ev
     return results
 
 
-def run_evaluate_variant(params: dict, name: str, samples_dir: Path, out: Path) -> dict:
-    """Score every sample set of variant ``name``: ``out/<set>.json`` (samples, accompaniment)."""
-    from scorelab.codecs import load_codec
-    from scorelab.metrics import evaluate_set
+def given_tracks_of(samples_dir: Path, set_name: str) -> list[int]:
+    """Tracks of a sample set copied from the condition (S0's melody), from its npz."""
+    path = samples_dir / f"{set_name}.npz"
+    if not path.exists():
+        return []
+    arrays = load_npz(path)
+    return [int(t) for t in arrays["given_tracks"]] if "given_tracks" in arrays else []
 
-    samples_dir = Path(samples_dir)
+
+def without_tracks(scores, tracks: list[int]):
+    """The scores with the notes of ``tracks`` removed (the tracks stay declared, silent)."""
+    out = []
+    for s in scores:
+        keep = ~s.notes["track"].isin(tracks)
+        out.append(s.with_notes(s.notes[keep].reset_index(drop=True)))
+    return out
+
+
+def run_evaluate_variant(
+    params: dict, name: str, samples_dir: Path, data_dir: Path, data_eval: Path, out: Path, eval_out: Path
+) -> dict:
+    """Score every sample set of variant ``name`` and compare it with the training data.
+
+    A set of conditioned samples (S0's ``accompaniment``) is scored on its generated
+    tracks alone (the given melody is real data, not the model's work) and, under
+    ``<set>_texture``, as the full texture with the melody in it.
+    """
+    from scorelab.codecs import load_codec
+    from scorelab.metrics.sets import evaluate_notes
+
+    samples_dir, data_dir, data_eval = Path(samples_dir), Path(data_dir), Path(data_eval)
     codec = load_codec(samples_dir / "encoding.json")
-    step_ticks, n_bars = _grid(codec)
+    seed = int(params["base"]["seed"])
+    train = noteset(codec.decode_split(load_npz(data_dir / "train.npz")), codec)
+    data = {s: _load(data_eval / f"{s}.json") for s in ("train", "noise")}
     scores = read_notes(samples_dir)
     results = {}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
         for set_name in sorted({s.split for s in scores}):
             subset = [s for s in scores if s.split == set_name]
-            m = evaluate_set(subset, step_ticks, params["evaluate"]["qn_min_steps"], n_bars=n_bars)
-            write_json(tmp / f"{set_name}.json", m)
-            results[set_name] = m
+            given = given_tracks_of(samples_dir, set_name)
+            versions = {set_name: without_tracks(subset, given) if given else subset}
+            if given:
+                versions[f"{set_name}_texture"] = subset
+            for label, version in versions.items():
+                ns = noteset(version, codec)
+                ev = evaluate_notes(ns, seed, reference=train)
+                comparison = compare_with(ev, ns, train, data)
+                write_set(tmp, etmp, label, ev, {"norm_dev": comparison["normalized_deviation"]})
+                write_json(etmp / f"{label}.compare.json", comparison)
+                results[label] = ev
     return results
+
+
+def _load(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def _values(full: dict) -> dict[str, float | None]:
+    return {k: v["value"] for k, v in full["metrics"].items()}
+
+
+def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict]) -> dict:
+    """The set against the training data: normalized deviation, MGEval, Fréchet distance.
+
+    Normalized deviation: over the headline metrics, ``|generated - train| /
+    |naive - train|`` averaged (0: like the data; 1: no better than the naive baseline;
+    above 1: further from the data than the baseline). A metric on which the naive
+    baseline falls inside the training set's 95 % interval is left out: it cannot tell
+    noise from data (in-scale ratio: random cells at the data's pitch rates keep its scale).
+    MGEval (Yang & Lerch 2020): per feature, the overlap area and KL divergence between
+    the training set's intra-set distances and the inter-set distances, on up to 100
+    pieces per set. Fréchet distance: between the two sets' vectors of the MGEval scalar
+    features, each standardised by the training set's spread (raw units would let the
+    largest-valued feature decide).
+    """
+    from scorelab.metrics.compare import frechet_distance, mgeval_compare, normalized_deviations
+    from scorelab.metrics.registry import PAIR_METRICS, headline_keys
+    from scorelab.metrics.sets import compute_piece_metrics, evenly_spread, round_sig
+
+    keys = [k for k in headline_keys() if k not in PAIR_METRICS]
+    gen = {k: ev.value(k) for k in keys}
+    train_v, noise_v = _values(data["train"]), _values(data["noise"])
+    per_key = normalized_deviations(gen, train_v, noise_v, keys)
+    for k in keys:  # a metric that cannot tell the baseline from the data cannot normalise
+        lo, hi = data["train"]["metrics"].get(k, {}).get("ci95", [None, None])
+        if None not in (lo, hi, noise_v.get(k)) and lo <= noise_v[k] <= hi:
+            per_key[k] = float("nan")
+    finite = [v for v in per_key.values() if np.isfinite(v)]
+    ref = train.subset(evenly_spread(train.n_pieces, REFERENCE_PIECES))
+    gen_ns = ns.subset(evenly_spread(ns.n_pieces, REFERENCE_PIECES))
+    tg, tr = compute_piece_metrics(gen_ns), compute_piece_metrics(ref)
+    mgeval = {}
+    for f in MGEVAL_FEATURES:
+        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(tg[f], tr[f]).summary().items()}
+    for f in MGEVAL_BINNED:
+        cols = sorted(k for k in tg if k.startswith(f"{f}."))
+        a = np.stack([tg[c] for c in cols], 1)
+        b = np.stack([tr[c] for c in cols], 1)
+        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(a, b).summary().items()}
+    ga = np.stack([tg[f] for f in MGEVAL_FEATURES], 1)
+    ra = np.stack([tr[f] for f in MGEVAL_FEATURES], 1)
+    scale = np.nanstd(ra, axis=0)
+    scale[~(scale > 0)] = 1.0
+    return {
+        "reference": f"training set ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
+        "normalized_deviation": round_sig(float(np.mean(finite))) if finite else None,
+        "normalized_deviations": {k: round_sig(v) for k, v in per_key.items()},
+        "mgeval": mgeval,
+        "frechet": round_sig(frechet_distance(ga / scale, ra / scale)),
+        "frechet_features": list(MGEVAL_FEATURES),
+    }

@@ -2,9 +2,10 @@
 
 Inputs (all paths as the report stage receives them)::
 
-    metrics_dir/data/<dataset>/{train,test}.json      real data (optional)
-    metrics_dir/variants/<variant>/samples.json       required for every declared variant
-    metrics_dir/variants/<variant>/accompaniment.json optional
+    metrics_dir/data/<dataset>/{train,test,noise}.json headline numbers of real data (optional)
+    metrics_dir/variants/<variant>/samples.json        required for every declared variant
+    metrics_dir/variants/<variant>/accompaniment*.json optional
+    evaluation_dir/<same paths>                        every metric with its interval (optional)
     logs_dir/<variant>/train_log.tsv (+ valid_log.tsv) optional
     samples_dir/<variant>/rolls.png, accompaniment.png, midi/*.mid, audio/*.wav  optional
 
@@ -23,30 +24,33 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorelab.metrics.sets import PCH_KEYS, SET_KEYS
+from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
 from scorelab.report.pictures import plot_losses, plot_pitch_class_histograms
 from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
 from scorelab.report.render import Block, Heading, Image, Links, Paragraph, Table, to_html, to_markdown
 from scorelab.utils import atomic_dir
 
 TITLE = "scorelab report"
-MAIN_KEYS = tuple(k for k in SET_KEYS if k not in PCH_KEYS)  # pitch classes go to a figure
 DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
-VARIANT_SETS = ("samples", "accompaniment")  # accompaniment.json is optional
+# accompaniment: S0's generated voices alone; accompaniment_texture: with the given melody
+VARIANT_SETS = ("samples", "accompaniment", "accompaniment_texture")
 MAX_LINKS = 8  # sample files listed per variant and kind
 MISSING = "–"
-GLOSSARY = (
-    "Columns: empty_bar_rate (S0) and EB (S1, %) are the share of (track, bar) cells with no "
-    "sounding note; unique_pitches and in_scale_ratio (C major) are S0's; UPC (S1) counts pitch "
-    "classes per non-empty bar; QN (S1, %) is the share of notes lasting at least "
-    "evaluate.qn_min_steps grid steps; the noise baseline is random cells or symbols at the "
-    "training data's rates; pitch_mean and pitch_std (S4) are over MIDI pitch. "
-    "Each of these is the mean over the pieces of a set. diversity is a property of the set: "
-    "the mean pairwise Jaccard distance of the pieces' note sets (0: every piece the same, "
-    "mode collapse; 1: no note shared); unique_pitches_std is the spread of unique_pitches "
-    "across the set's pieces (S4's mode-collapse signal, its 'pitch std'). A value is closer to "
-    "right the closer it is to the training data's."
-)
+
+
+def glossary() -> str:
+    """What each headline column means, from the metric registry (name, unit, source)."""
+    found = {**PIECE_METRICS, **SET_METRICS, **PAIR_METRICS}
+    parts = [f"{k} ({found[k].unit}; {found[k].source})" for k in headline_keys()]
+    return (
+        "Columns: " + "; ".join(parts) + ". Piece metrics are means over a set's pieces; each value is "
+        "followed by its 95 % bootstrap interval over pieces. norm_dev is the normalized deviation "
+        "from the training data, averaged over these metrics: 0 is like the data, 1 no better than "
+        "the naive baseline (random cells or symbols at the training data's rates). Variants are "
+        "sorted by it. QN is MuseGAN's (notes of at least a 32nd note): 100 % on data quantized to "
+        "16ths by construction, so it is in the full results, not here. Melody datasets keep no "
+        "meter: real and generated Erk melodies are both judged in 4/4 bars."
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,27 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def collect_metrics(metrics_dir: Path, params: dict) -> dict[str, list[tuple[str, dict]]]:
-    """Rows of each dataset's table: (label, metrics), data splits first, then variants.
+def with_intervals(headline: dict, full_path: Path) -> dict:
+    """The headline values, each with ``<key>__ci`` = [lo, hi] from the full results if present."""
+    out = dict(headline)
+    if full_path.is_file():
+        full = _read_json(full_path)
+        for key in headline:
+            if key in full.get("metrics", {}):
+                out[f"{key}__ci"] = full["metrics"][key]["ci95"]
+            elif key in full.get("pairs", {}):
+                out[key] = full["pairs"][key]["value"]
+        out["__bins"] = full.get("bins", {})
+        out["__pairs"] = {k: v["value"] for k, v in full.get("pairs", {}).items()}
+        out["__all"] = {k: v["value"] for k, v in full.get("metrics", {}).items()}
+    return out
+
+
+def collect_metrics(
+    metrics_dir: Path, params: dict, evaluation_dir: Path | None = None
+) -> dict[str, list[tuple[str, dict]]]:
+    """Rows of each dataset's table: (label, metrics), data splits first, then variants
+    sorted by their normalized deviation (best first).
 
     Raises
     ------
@@ -105,26 +128,43 @@ def collect_metrics(metrics_dir: Path, params: dict) -> dict[str, list[tuple[str
             path = metrics_dir / "data" / dataset / f"{split}.json"
             if path.is_file():
                 label = f"{dataset} {split}" if split != "noise" else f"{dataset} noise baseline"
-                rows.append((label, _read_json(path)))
+                full = (evaluation_dir or metrics_dir) / "data" / dataset / f"{split}.json"
+                rows.append((label, with_intervals(_read_json(path), full)))
+        generated = []
         for v in (v for v in variants if v.dataset == dataset):
             for kind in VARIANT_SETS:
                 path = metrics_dir / "variants" / v.name / f"{kind}.json"
                 if path.is_file():
-                    rows.append((f"{v.name} {kind}", _read_json(path)))
+                    full = (evaluation_dir or metrics_dir) / "variants" / v.name / f"{kind}.json"
+                    generated.append((f"{v.name} {kind}", with_intervals(_read_json(path), full)))
                 elif kind == "samples":
                     raise FileNotFoundError(
                         f"{path}: metrics of variant {v.name!r} (trainer {v.trainer}) not found"
                     )
+        nd = [m.get("norm_dev") for _, m in generated]
+        order = sorted(range(len(generated)), key=lambda i: (nd[i] is None, nd[i] or 0.0, i))
+        rows += [generated[i] for i in order]
         if rows:
             tables[dataset] = rows
     return tables
 
 
+def format_with_interval(m: dict, key: str) -> str:
+    """``value [lo, hi]`` when the interval is known, else the value."""
+    ci = m.get(f"{key}__ci")
+    if ci and None not in ci and m.get(key) is not None:
+        return f"{format_value(m.get(key))} [{format_value(ci[0])}, {format_value(ci[1])}]"
+    return format_value(m.get(key))
+
+
 def metric_table(rows: list[tuple[str, dict]]) -> Table:
-    """The main table: one row per set, ``MAIN_KEYS`` then any extra non-pitch-class keys."""
-    extra = sorted({k for _, m in rows for k in m} - set(SET_KEYS))
-    keys = (*MAIN_KEYS, *extra)
-    return Table(("set", *keys), tuple((label, *(format_value(m.get(k)) for k in keys)) for label, m in rows))
+    """The headline table: one row per set, each headline metric with its interval, then norm_dev."""
+    keys = [k for k in headline_keys() if any(k in m for _, m in rows)]
+    if any("norm_dev" in m for _, m in rows):
+        keys.append("norm_dev")
+    return Table(
+        ("set", *keys), tuple((label, *(format_with_interval(m, k) for k in keys)) for label, m in rows)
+    )
 
 
 def relative_link(path: Path, out_dir: Path) -> str:
@@ -164,7 +204,7 @@ def baseline_table(dataset: str, rows: list[tuple[str, dict]]) -> Table | None:
 
 
 def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figures: Path) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Metrics"), Paragraph(GLOSSARY)]
+    blocks: list[Block] = [Heading(2, "Metrics"), Paragraph(glossary())]
     for dataset, rows in tables.items():
         spec = (params.get("datasets") or {}).get(dataset, {})
         about = ", ".join(f"{k} {spec[k]}" for k in ("corpus", "codec") if k in spec)
@@ -179,8 +219,10 @@ def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figu
                 ),
                 versus,
             ]
-        pch = {label: [m.get(k) for k in PCH_KEYS] for label, m in rows}
-        pch = {label: v for label, v in pch.items() if any(x is not None for x in v)}
+        pch = {
+            label: list(m.get("__bins", {}).get("pitch_class_histogram", {}).values()) for label, m in rows
+        }
+        pch = {label: v for label, v in pch.items() if len(v) == 12 and any(x is not None for x in v)}
         if pch:
             name = f"pch_{safe_name(dataset)}.png"
             plot_pitch_class_histograms(pch, figures / name, title=f"{dataset}: pitch-class histogram")
@@ -231,13 +273,33 @@ def _sample_blocks(variants: list[Variant], samples_dir: Path, out_dir: Path, fi
     return blocks
 
 
-def _published_blocks() -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Published numbers"), Paragraph(COMPARABILITY_NOTE)]
+def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
+    """Our rows for a published table: the same quantities on its stand-in dataset."""
+    out = []
+    for label, m in tables.get(t.dataset, []):
+        if label.endswith(" test") or label.endswith("_texture"):
+            continue
+        values = {
+            **m.get("__all", {}),
+            **m.get("__pairs", {}),
+            **{k: v for k, v in m.items() if not k.startswith("__")},
+        }
+        out.append((f"ours: {label}", *(format_value(values.get(k)) for k in t.keys)))
+    return tuple(out)
+
+
+def _published_blocks(tables: dict[str, list[tuple[str, dict]]] | None = None) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(2, "Published numbers, and ours beside them"),
+        Paragraph(COMPARABILITY_NOTE),
+    ]
     for t in PUBLISHED:
+        rows = tuple((f"paper: {label}", *(f"{x:g}" for x in v)) for label, v in t.rows)
+        rows += _ours(t, tables or {})
         blocks += [
             Heading(3, f"{t.paper}: {t.title}"),
-            Paragraph(f"Corpus: {t.corpus}."),
-            Table(("system", *t.columns), tuple((label, *(f"{x:g}" for x in v)) for label, v in t.rows)),
+            Paragraph(f"Paper's corpus: {t.corpus}. Ours: dataset {t.dataset}."),
+            Table(("system", *t.columns), rows),
         ]
         if t.note:
             blocks.append(Paragraph(t.note))
@@ -246,13 +308,9 @@ def _published_blocks() -> list[Block]:
 
 def _run_blocks(params: dict, variants: list[Variant]) -> list[Block]:
     base = params.get("base", {})
-    qn = (params.get("evaluate") or {}).get("qn_min_steps", MISSING)
     blocks: list[Block] = [
         Heading(1, TITLE),
-        Paragraph(
-            f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}. "
-            f"QN threshold: {qn} grid steps."
-        ),
+        Paragraph(f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
     ]
     if variants:
         rows = tuple((v.name, v.trainer, v.model, v.dataset) for v in variants)
@@ -260,7 +318,14 @@ def _run_blocks(params: dict, variants: list[Variant]) -> list[Block]:
     return blocks
 
 
-def build_report(out_dir: Path, metrics_dir: Path, logs_dir: Path, samples_dir: Path, params: dict) -> None:
+def build_report(
+    out_dir: Path,
+    metrics_dir: Path,
+    logs_dir: Path,
+    samples_dir: Path,
+    params: dict,
+    evaluation_dir: Path | None = None,
+) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html`` and ``out_dir/figures/``.
 
     One table of metrics per dataset (rows "<dataset> train", "<dataset> test", then
@@ -285,7 +350,7 @@ def build_report(out_dir: Path, metrics_dir: Path, logs_dir: Path, samples_dir: 
     """
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     variants = declared_variants(params)
-    tables = collect_metrics(metrics_dir, params)  # fails before anything is written
+    tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
     with atomic_dir(out_dir) as tmp:
         figures = tmp / "figures"
         figures.mkdir()
@@ -293,6 +358,6 @@ def build_report(out_dir: Path, metrics_dir: Path, logs_dir: Path, samples_dir: 
         blocks += _metric_blocks(tables, params, figures)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
         blocks += _sample_blocks(variants, Path(samples_dir), out_dir, figures)
-        blocks += _published_blocks()
+        blocks += _published_blocks(tables)
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")

@@ -18,7 +18,6 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from scorelab.constants import PITCH_CLASSES
-from scorelab.metrics.bars import bar_ticks
 from scorelab.score import Score
 from scorelab.utils import atomic_path
 
@@ -68,7 +67,7 @@ def _pitch_range(scores: Sequence[Score]) -> tuple[int, int]:
 def _draw_roll(ax, score: Score, colours: list, pitch_range: tuple[int, int]) -> None:
     """One panel: the notes of every track in its colour, bar lines, the piece id."""
     length_beats = max(score.length / score.resolution, 1.0)
-    bar_beats = bar_ticks(score) / score.resolution
+    bar_beats = 4 * score.time_signature[0] / score.time_signature[1]  # quarter notes per bar
     for bar in np.arange(0.0, length_beats + 1e-9, bar_beats):
         ax.axvline(bar, color="0.85", linewidth=0.6, zorder=0)
     for track in range(len(score.tracks)):

@@ -72,6 +72,12 @@ class AdversarialConfig:
         L2 coefficient on the weight matrices of G and D (S4's code: Keras' 0.01).
     pretrain_g_steps
         Steps of generator pre-training before the adversarial iterations.
+    mode_seeking
+        Weight of the mode-seeking term (MSGAN, Mao et al. 2019, eq. 3, as in its code):
+        each generator step makes a second fake from other noise with the same condition
+        and adds ``weight / (mean|G(c,z1) - G(c,z2)| / mean|z1 - z2| + 1e-5)``, so a
+        generator that ignores its noise (pix2pix's finding, Isola et al. 2017: S0's U-Net
+        did) pays for it. 0: off.
     binarize
         ``straight_through``: the critic sees fakes binarized at 0.5 with straight-through
         gradients (BinaryMuseGAN, Dong & Yang 2018); ``none``: the generator's values.
@@ -99,6 +105,7 @@ class AdversarialConfig:
     noise_std: float = 0.0
     l2_weight: float = 0.0
     pretrain_g_steps: int = 0
+    mode_seeking: float = 0.0
     binarize: Literal["none", "straight_through"] = "none"
     checkpoint_every: int = 100
     max_steps: int = 0
@@ -106,7 +113,16 @@ class AdversarialConfig:
     def __post_init__(self) -> None:
         positive(self, "iterations", "batch_size", "n_critic", "n_gen", "lr_g", "lr_d", "checkpoint_every")
         positive(self, "clip_value", "lr_decay")
-        non_negative(self, "gp_weight", "noise_std", "l2_weight", "pretrain_g_steps", "max_steps", "momentum")
+        non_negative(
+            self,
+            "gp_weight",
+            "noise_std",
+            "l2_weight",
+            "pretrain_g_steps",
+            "max_steps",
+            "momentum",
+            "mode_seeking",
+        )
         fraction(self, "beta1", "beta2", closed=False)
         if self.lr_decay > 1:
             raise ParamsError(f"lr_decay: must be in (0, 1], got {self.lr_decay}")
@@ -132,6 +148,27 @@ def straight_through(values: torch.Tensor, threshold: float = 0.5) -> torch.Tens
     """Binarize forward, identity backward (Bengio et al. 2013; BinaryMuseGAN, Dong & Yang 2018)."""
     hard = (values >= threshold).to(values.dtype)
     return hard + values - values.detach()
+
+
+MODE_SEEKING_EPS = 1e-5  # MSGAN's code
+
+
+def generate_pair(
+    gen: nn.Module, real: torch.Tensor, rng: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fake batch like ``real`` (B, *S), and MSGAN's ratio for a second one from other noise.
+
+    Both batches share one condition from the model's hook, so the ratio
+    ``mean|G(c,z1) - G(c,z2)| / mean|z1 - z2|`` measures how much the output moves with
+    the noise alone (Mao et al. 2019).
+    """
+    n = real.shape[0]
+    cond = gen.condition(real, rng)
+    z1 = torch.randn((n, *gen.latent_shape), generator=rng).to(real.device)  # (B, *L)
+    z2 = torch.randn((n, *gen.latent_shape), generator=rng).to(real.device)  # (B, *L)
+    fake1, fake2 = gen(z1, cond), gen(z2, cond)  # (B, *S) each
+    ratio = (fake1 - fake2).abs().float().mean() / (z1 - z2).abs().mean()
+    return fake1, ratio
 
 
 def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
@@ -209,7 +246,12 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
         for _ in range(cfg.n_gen):
             opt_g.zero_grad(set_to_none=True)
             with run.autocast():
-                loss_g = loss_fn.generator_loss(critic, binarize(generate(gen, real, run.rng)))
+                if cfg.mode_seeking:
+                    fake, ratio = generate_pair(gen, real, run.rng)
+                    loss_g = loss_fn.generator_loss(critic, binarize(fake))
+                    loss_g = loss_g + cfg.mode_seeking / (ratio + MODE_SEEKING_EPS)
+                else:
+                    loss_g = loss_fn.generator_loss(critic, binarize(generate(gen, real, run.rng)))
                 if cfg.l2_weight:
                     loss_g = loss_g + cfg.l2_weight * l2_penalty(gen)
             loss_g.backward()
@@ -245,7 +287,10 @@ def sample_adversarial(
         idx = evenly_spaced(len(test["x"]), cfg.accompaniment)
         real = test["x"][idx]
         values = sample_generator(gen, len(idx), seed + 1, real=real, device=device)
-        sets["accompaniment"] = SampleSet(finish(values), {"reference": real, "test_index": idx})
+        given = np.asarray(gen.given_tracks, np.int64)
+        sets["accompaniment"] = SampleSet(
+            finish(values), {"reference": real, "test_index": idx, "given_tracks": given}
+        )
     return sets
 
 

@@ -1,0 +1,530 @@
+"""Per-piece metrics of the seeds, MuseGAN, MusPy and MGEval, over a whole NoteSet at once.
+
+Each function takes a :class:`~scorelab.metrics.notes.NoteSet` and returns one value per
+piece (or a row of bins). NaN marks a value that is undefined for a piece (a ratio of
+notes in a piece without notes); counts are 0 there, so an empty sample still pulls a
+set's mean down. Drum tracks are left out of every pitch metric (a drum note's MIDI
+number names an instrument). Where a library gets a definition wrong, the docstring says
+what it does and what we do; ``tests/test_metrics*.py`` pin each against hand-computed
+values.
+
+Sources: S0 (empty bar rate, unique pitches, in-scale ratio); MuseGAN, Dong et al. 2018,
+sec. 5 and its code (EB, UPC, QN, DP, TD); MusPy, Dong et al. 2020, ``muspy.metrics``;
+MGEval, Yang & Lerch 2020, ``mgeval/core.py``; S4's appendix A.3 code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scorelab.constants import C_MAJOR_PITCH_CLASSES, MIDI_PITCHES, PITCH_CLASSES
+from scorelab.metrics.notes import INT, NoteSet
+from scorelab.metrics.registry import piece_metric
+
+NAN = float("nan")
+MAJOR_STEPS = np.array(C_MAJOR_PITCH_CLASSES)
+# 12 major-scale pitch-class sets; a natural minor scale has the same set as its relative
+# major, so these 12 masks cover MusPy's 24 (root, mode) scales.
+SCALE_MASKS = np.array([np.isin(np.arange(12), (MAJOR_STEPS + r) % 12) for r in range(12)], np.float64)
+NOTE_LENGTH_CLASSES = 8  # S4's A.3.3: min(int(seconds * 8), 7)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """num / den per piece, NaN where den is 0."""
+    num = np.asarray(num, np.float64)
+    den = np.asarray(den, np.float64)
+    out = np.full(num.shape, NAN)
+    ok = den > 0
+    out[ok] = scale * num[ok] / den[ok]
+    return out
+
+
+def _cells(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(note, global cell id, cell offsets): cells are (piece, track, bar), bars judged only.
+
+    Cell id = ``offset[piece] + track * n_bars[piece] + bar``; ``offset`` (P+1,).
+    """
+    note, bar = ns.bar_spans()
+    offsets = np.concatenate([[0], np.cumsum(ns.n_tracks * ns.n_bars)]).astype(INT)
+    p = ns.piece[note]
+    cell = offsets[p] + ns.track[note] * ns.n_bars[p] + bar
+    return note, cell, offsets
+
+
+def _per_piece_unique(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(P,) distinct ``ids`` falling in each piece's range of ``offsets``."""
+    u = np.unique(ids)
+    return np.diff(np.searchsorted(u, offsets)).astype(INT)
+
+
+# -- S0 and MuseGAN: bars -----------------------------------------------------------------
+@piece_metric("empty_bar_rate", "ratio 0-1", "S0; MuseGAN sec. 5 (EB as a ratio)")
+def empty_bar_rate(ns: NoteSet) -> np.ndarray:
+    """Share of (track, bar) cells in which no note sounds, every declared track counted.
+
+    A note sounds in every bar it overlaps, end exclusive (a piano roll's view, as
+    MuseGAN computes it): a note ending on a bar line leaves the next bar empty. A silent
+    declared track makes all its bars empty. NaN for a piece with no cells.
+    """
+    _, cell, offsets = _cells(ns)
+    return 1.0 - _ratio(_per_piece_unique(cell, offsets), np.diff(offsets))
+
+
+@piece_metric("EB", "%", "MuseGAN sec. 5 (S1): ratio of empty bars, pooled over tracks", headline=True)
+def empty_bars_percent(ns: NoteSet) -> np.ndarray:
+    """MuseGAN's EB in percent, pooled over tracks: ``100 * empty_bar_rate``."""
+    return 100.0 * empty_bar_rate(ns)
+
+
+@piece_metric("EB_track", "%", "MuseGAN sec. 5, Table 2: EB per track", binned=True)
+def empty_bars_per_track(ns: NoteSet) -> tuple[np.ndarray, list[str]]:
+    """EB of each track (MuseGAN reports it per track): columns ``t0 .. t{T-1}``, NaN past a
+    piece's own tracks.
+    """
+    note, bar = ns.bar_spans()
+    t_max = max(int(ns.n_tracks.max(initial=0)), 1)
+    p = ns.piece[note]
+    occupied = np.unique((p * t_max + ns.track[note]) * (ns.n_bars.max(initial=0) + 1) + bar)
+    pt = occupied // (ns.n_bars.max(initial=0) + 1)
+    counts = np.bincount(pt, minlength=ns.n_pieces * t_max).reshape(ns.n_pieces, t_max)
+    out = 100.0 * (1.0 - counts / np.maximum(ns.n_bars, 1)[:, None])
+    out[np.arange(t_max)[None, :] >= ns.n_tracks[:, None]] = NAN
+    out[ns.n_bars == 0] = NAN
+    return out, [f"t{i}" for i in range(t_max)]
+
+
+@piece_metric("UPC", "pitch classes", "MuseGAN sec. 5 (S1): used pitch classes per bar", headline=True)
+def used_pitch_classes_per_bar(ns: NoteSet) -> np.ndarray:
+    """Distinct pitch classes sounding per non-empty (track, bar), averaged (0-12).
+
+    Empty cells are left out (an empty bar says nothing about harmony; EB reports it);
+    drum tracks are left out. NaN when no pitched note sounds in a judged bar.
+    """
+    note, cell, offsets = _cells(ns)
+    keep = ns.pitched[note]
+    cell, pc = cell[keep], ns.pitch[note[keep]] % PITCH_CLASSES
+    used = np.unique(cell * PITCH_CLASSES + pc)
+    return _ratio(np.diff(np.searchsorted(used // PITCH_CLASSES, offsets)), _per_piece_unique(cell, offsets))
+
+
+@piece_metric("QN", "%", "MuseGAN sec. 5 (S1): qualified notes, at least a 32nd note long")
+def qualified_notes_percent(ns: NoteSet) -> np.ndarray:
+    """Share of pitched notes lasting at least a 32nd note (in %).
+
+    MuseGAN: "no shorter than three time steps (i.e. a 32th note)" of its 24 steps per
+    beat, so the threshold is musical time, ``resolution / 8`` ticks, not three steps of
+    whatever grid a codec uses. On data quantized to 16ths it is 100 % by construction;
+    :func:`long_notes_percent` is the grid-based fragmentation measure.
+    """
+    ok = ns.pitched
+    qualified = ok & (ns.duration * 8 >= ns.resolution[ns.piece])
+    return _ratio(ns.count(qualified), ns.count(ok), 100.0)
+
+
+@piece_metric("long_notes", "%", "ours: grid fragmentation (what QN measured before it was fixed)")
+def long_notes_percent(ns: NoteSet) -> np.ndarray:
+    """Share of pitched notes at least 3 steps of the codec's grid long (in %).
+
+    On a 16th-note grid that is a dotted eighth: a fragmentation measure in grid steps,
+    not MuseGAN's QN. NaN when the notes are not on a grid (``step_ticks`` 0).
+    """
+    ok = ns.pitched
+    long = ok & (ns.duration >= 3 * ns.step_ticks[ns.piece])
+    out = _ratio(ns.count(long), ns.count(ok), 100.0)
+    out[ns.step_ticks <= 0] = NAN
+    return out
+
+
+@piece_metric("DP", "%", "MuseGAN sec. 5: drum notes in 8- or 16-beat patterns")
+def drum_pattern_percent(ns: NoteSet) -> np.ndarray:
+    """Share of drum notes whose onset falls on the 16th-note grid (in %).
+
+    MuseGAN's DP: "ratio of notes in 8- or 16-beat patterns", common in 4/4 rock; the
+    8-beat pattern's positions are a subset of the 16-beat one's. NaN without drum notes.
+    """
+    on_grid = ns.drum & ((ns.onset * 4) % ns.resolution[ns.piece] == 0)
+    return _ratio(ns.count(on_grid), ns.count(ns.drum), 100.0)
+
+
+def tonal_centroids(chroma: np.ndarray) -> np.ndarray:
+    """Harte et al. 2006 tonal centroid of chroma rows (n, 12) -> (n, 6).
+
+    Each row is normalised to sum 1 (L1), then projected on the circles of fifths,
+    minor thirds and major thirds with radii 1, 1 and 0.5, as MuseGAN's ``tonal_dist``.
+    """
+    ell = np.arange(12)
+    phi = np.stack(
+        [
+            np.sin(ell * 7 * np.pi / 6),
+            np.cos(ell * 7 * np.pi / 6),
+            np.sin(ell * 3 * np.pi / 2),
+            np.cos(ell * 3 * np.pi / 2),
+            0.5 * np.sin(ell * 2 * np.pi / 3),
+            0.5 * np.cos(ell * 2 * np.pi / 3),
+        ]
+    )  # (6, 12)
+    total = chroma.sum(1, keepdims=True)
+    norm = np.divide(chroma, total, out=np.zeros_like(chroma, dtype=np.float64), where=total > 0)
+    return norm @ phi.T
+
+
+@piece_metric("TD", "tonal distance", "MuseGAN sec. 5: tonal distance between tracks (Harte et al. 2006)")
+def tonal_distance(ns: NoteSet) -> np.ndarray:
+    """Mean tonal distance between every pair of pitched tracks, over bars where both sound.
+
+    Per (track, bar): the chroma weighted by how long each pitch class sounds in the bar,
+    its tonal centroid (:func:`tonal_centroids`), and the Euclidean distance between the
+    two tracks' centroids. Averaged over bars and track pairs. Smaller: the tracks agree
+    harmonically. NaN with fewer than two pitched tracks sounding together.
+    """
+    note, cell, offsets = _cells(ns)
+    p = ns.piece[note]
+    bar = (cell - offsets[p]) % np.maximum(ns.n_bars[p], 1)
+    bar_len = ns.bar_unit[p] / ns.ts_den[p]  # ticks
+    lo = np.maximum(ns.onset[note], bar * bar_len)
+    hi = np.minimum(ns.end[note], (bar + 1) * bar_len)
+    keep = ns.pitched[note]
+    chroma = np.zeros((int(offsets[-1]), PITCH_CLASSES))
+    np.add.at(chroma, (cell[keep], ns.pitch[note[keep]] % PITCH_CLASSES), (hi - lo)[keep])
+    centroid = tonal_centroids(chroma)
+    sounding = chroma.sum(1) > 0
+    bar_piece = np.repeat(np.arange(ns.n_pieces), ns.n_bars)
+    bar_index = np.arange(len(bar_piece)) - np.repeat(np.cumsum(ns.n_bars) - ns.n_bars, ns.n_bars)
+    sums = np.zeros(ns.n_pieces)
+    counts = np.zeros(ns.n_pieces)
+    t_max = int(ns.n_tracks.max(initial=0))
+    for t1 in range(t_max):
+        for t2 in range(t1 + 1, t_max):
+            ok = (ns.n_tracks[bar_piece] > t2) & ~ns.track_drum[bar_piece, t1] & ~ns.track_drum[bar_piece, t2]
+            bp, bi = bar_piece[ok], bar_index[ok]
+            c1 = offsets[bp] + t1 * ns.n_bars[bp] + bi
+            c2 = offsets[bp] + t2 * ns.n_bars[bp] + bi
+            both = sounding[c1] & sounding[c2]
+            d = np.linalg.norm(centroid[c1[both]] - centroid[c2[both]], axis=1)
+            sums += np.bincount(bp[both], weights=d, minlength=ns.n_pieces)
+            counts += np.bincount(bp[both], minlength=ns.n_pieces)
+    return _ratio(sums, counts)
+
+
+# -- polyphony: a sweep over note starts and ends -----------------------------------------
+def _sounding(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per piece, the time (ticks) during which >= 1 and >= 2 pitched notes sound, and the
+    integral of the number sounding. Ends come before starts at the same tick.
+    """
+    ok = ns.pitched
+    piece = np.concatenate([ns.piece[ok], ns.piece[ok]])
+    time = np.concatenate([ns.onset[ok], ns.end[ok]])
+    delta = np.concatenate([np.ones(ok.sum(), INT), -np.ones(ok.sum(), INT)])
+    order = np.lexsort((delta, time, piece))
+    piece, time, delta = piece[order], time[order], delta[order]
+    count = np.cumsum(delta)  # notes sounding after each event; returns to 0 at each piece's end
+    nxt = np.append(time[1:], time[-1:] if len(time) else time)
+    same = np.append(piece[1:] == piece[:-1], False)
+    seg = np.where(same, nxt - time, 0).astype(np.float64)
+    one = np.bincount(piece, weights=seg * (count >= 1), minlength=ns.n_pieces)
+    two = np.bincount(piece, weights=seg * (count >= 2), minlength=ns.n_pieces)
+    area = np.bincount(piece, weights=seg * count, minlength=ns.n_pieces)
+    return one, two, area
+
+
+def _span_ticks(ns: NoteSet) -> np.ndarray:
+    """(P,) ticks of the judged bars: ``n_bars * bar length``."""
+    return ns.n_bars * ns.bar_unit / ns.ts_den
+
+
+@piece_metric("polyphony_rate", "ratio 0-1", "MusPy polyphony_rate; BinaryMuseGAN's PR, more than one pitch")
+def polyphony_rate(ns: NoteSet) -> np.ndarray:
+    """Share of the piece's time (its judged bars) during which more than one pitched note sounds.
+
+    Sustained notes count as long as they sound (two held pitches are polyphony); a note
+    that ends where another starts does not overlap it. Notes of one pitch on two tracks
+    count twice (MusPy's merged roll counts once). NaN for a piece of no length.
+    """
+    _, two, _ = _sounding(ns)
+    return _ratio(two, _span_ticks(ns))
+
+
+@piece_metric("polyphony", "notes", "MusPy polyphony: mean pitches sounding when any sounds")
+def polyphony(ns: NoteSet) -> np.ndarray:
+    """Mean number of pitched notes sounding, over the time when at least one sounds."""
+    one, _, area = _sounding(ns)
+    return _ratio(area, one)
+
+
+# -- pitch ------------------------------------------------------------------------------
+def pitch_histograms(ns: NoteSet) -> np.ndarray:
+    """(P, 128) count of pitched notes per MIDI pitch."""
+    ok = ns.pitched
+    flat = np.bincount(ns.piece[ok] * MIDI_PITCHES + ns.pitch[ok], minlength=ns.n_pieces * MIDI_PITCHES)
+    return flat.reshape(ns.n_pieces, MIDI_PITCHES).astype(np.float64)
+
+
+def pitch_class_counts(ns: NoteSet) -> np.ndarray:
+    """(P, 12) count of pitched notes per pitch class."""
+    ok = ns.pitched
+    flat = np.bincount(
+        ns.piece[ok] * PITCH_CLASSES + ns.pitch[ok] % PITCH_CLASSES, minlength=ns.n_pieces * 12
+    )
+    return flat.reshape(ns.n_pieces, PITCH_CLASSES).astype(np.float64)
+
+
+@piece_metric(
+    "unique_pitches",
+    "pitches",
+    "S0 'unique pitches'; MusPy n_pitches_used; MGEval total_used_pitch (S4's 'pitch mean')",
+    headline=True,
+)
+def unique_pitches(ns: NoteSet) -> np.ndarray:
+    """Number of distinct MIDI pitches used by pitched notes (0 for a piece without notes)."""
+    return ns.unique_count(ns.pitch, MIDI_PITCHES, ns.pitched).astype(np.float64)
+
+
+@piece_metric("n_pitch_classes_used", "pitch classes", "MusPy n_pitch_classes_used")
+def pitch_classes_used(ns: NoteSet) -> np.ndarray:
+    """Number of distinct pitch classes used by pitched notes (0-12)."""
+    return ns.unique_count(ns.pitch % PITCH_CLASSES, PITCH_CLASSES, ns.pitched).astype(np.float64)
+
+
+@piece_metric("pitch_range", "semitones", "MusPy pitch_range; MGEval pitch_range")
+def pitch_range(ns: NoteSet) -> np.ndarray:
+    """Highest minus lowest pitched note; NaN without pitched notes (MusPy returns 0)."""
+    ok = ns.pitched
+    hi = np.full(ns.n_pieces, -1, INT)
+    lo = np.full(ns.n_pieces, MIDI_PITCHES, INT)
+    np.maximum.at(hi, ns.piece[ok], ns.pitch[ok])
+    np.minimum.at(lo, ns.piece[ok], ns.pitch[ok])
+    out = (hi - lo).astype(np.float64)
+    out[hi < 0] = NAN
+    return out
+
+
+@piece_metric(
+    "in_scale_ratio", "ratio 0-1", "S0 in-scale ratio (C major); MusPy pitch_in_scale_rate", headline=True
+)
+def in_scale_ratio(ns: NoteSet) -> np.ndarray:
+    """Share of pitched notes in C major (every note once, whatever its length)."""
+    counts = pitch_class_counts(ns)
+    return _ratio(counts @ SCALE_MASKS[0], counts.sum(1))
+
+
+@piece_metric("scale_consistency", "ratio 0-1", "MusPy scale_consistency: best of 24 major/minor scales")
+def scale_consistency(ns: NoteSet) -> np.ndarray:
+    """The largest share of pitched notes inside one major or natural minor scale."""
+    counts = pitch_class_counts(ns)
+    total = counts.sum(1)
+    best = (counts @ SCALE_MASKS.T).max(1)
+    return _ratio(best, total)
+
+
+def _entropy_bits(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum(1, keepdims=True)
+    prob = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+    logp = np.log2(prob, out=np.zeros_like(prob), where=prob > 0)
+    out = -(prob * logp).sum(1)
+    out[total[:, 0] == 0] = NAN
+    return out
+
+
+@piece_metric("pitch_entropy", "bits", "MusPy pitch_entropy (Wu & Yang 2020)")
+def pitch_entropy(ns: NoteSet) -> np.ndarray:
+    """Shannon entropy (base 2) of the piece's normalised 128-bin pitch histogram of notes."""
+    return _entropy_bits(pitch_histograms(ns))
+
+
+@piece_metric("pitch_class_entropy", "bits", "MusPy pitch_class_entropy (Wu & Yang 2020)")
+def pitch_class_entropy(ns: NoteSet) -> np.ndarray:
+    """Shannon entropy (base 2) of the normalised 12-bin pitch-class histogram of notes."""
+    return _entropy_bits(pitch_class_counts(ns))
+
+
+# -- rhythm and structure ----------------------------------------------------------------
+@piece_metric("empty_beat_rate", "ratio 0-1", "MusPy empty_beat_rate (a beat is a quarter note)")
+def empty_beat_rate(ns: NoteSet) -> np.ndarray:
+    """Share of quarter-note beats of the judged bars in which no note sounds (any track).
+
+    End exclusive: a note ending on a beat leaves the next beat empty (MusPy's loop runs
+    to ``end // resolution`` inclusive and marks it).
+    """
+    n_beats = -((-ns.n_bars * ns.bar_unit) // (ns.ts_den * ns.resolution))  # ceil
+    note, beat = ns.spans(ns.resolution, np.ones(ns.n_pieces, INT), n_beats)
+    offsets = np.concatenate([[0], np.cumsum(n_beats)]).astype(INT)
+    used = _per_piece_unique(offsets[ns.piece[note]] + beat, offsets)
+    return 1.0 - _ratio(used, n_beats)
+
+
+@piece_metric("empty_measure_rate", "ratio 0-1", "MusPy empty_measure_rate")
+def empty_measure_rate(ns: NoteSet) -> np.ndarray:
+    """Share of judged bars in which no note of any track sounds (end exclusive)."""
+    note, bar = ns.bar_spans()
+    offsets = np.concatenate([[0], np.cumsum(ns.n_bars)]).astype(INT)
+    used = _per_piece_unique(offsets[ns.piece[note]] + bar, offsets)
+    return 1.0 - _ratio(used, ns.n_bars)
+
+
+@piece_metric("groove_consistency", "ratio 0-1", "MusPy groove_consistency (Wu & Yang 2020)")
+def groove_consistency(ns: NoteSet) -> np.ndarray:
+    """1 - mean Hamming distance between the onset patterns of neighbouring bars.
+
+    A bar's pattern is the set of tick positions (in the notes' own unit: ticks of the
+    piece's resolution, so the bar length is in ticks too) where a note of any track
+    starts. Distance between bars b and b+1, divided by the bar length in ticks, averaged
+    over the ``n_bars - 1`` neighbouring pairs. NaN with fewer than two bars.
+    """
+    unit = ns.bar_unit[ns.piece]
+    den = ns.ts_den[ns.piece]
+    bar = (ns.onset * den) // unit
+    keep = bar < ns.n_bars[ns.piece]
+    pos = (ns.onset * den) % unit  # position in the bar, in 1/den ticks
+    width = int(ns.bar_unit.max(initial=1))
+    nb = int(ns.n_bars.max(initial=0)) + 1
+    codes = np.unique((ns.piece[keep] * nb + bar[keep]) * width + pos[keep])
+    piece_of = codes // (nb * width)
+    in_next = np.isin(codes + width, codes)  # same position in the next bar of the same piece
+    next_ok = ((codes // width) % nb) + 1 < ns.n_bars[piece_of]
+    last_bar = ((codes // width) % nb) == ns.n_bars[piece_of] - 1
+    first_bar = ((codes // width) % nb) == 0
+    # each onset position of bars 0..n-2 is compared with bar b+1, and of bars 1..n-1 with b-1:
+    # Hamming(b, b+1) = |S_b| + |S_b+1| - 2 |S_b & S_b+1|
+    size_left = np.bincount(piece_of[~last_bar], minlength=ns.n_pieces)
+    size_right = np.bincount(piece_of[~first_bar], minlength=ns.n_pieces)
+    shared = np.bincount(piece_of[in_next & next_ok], minlength=ns.n_pieces)
+    hamming = size_left + size_right - 2 * shared
+    bar_ticks = ns.bar_unit / ns.ts_den
+    out = 1.0 - _ratio(hamming, bar_ticks * (ns.n_bars - 1))
+    out[ns.n_bars < 2] = NAN
+    return out
+
+
+# -- MGEval (S4) -------------------------------------------------------------------------
+@piece_metric("bar_used_pitch", "pitches", "MGEval bar_used_pitch, averaged over bars")
+def bar_used_pitch(ns: NoteSet) -> np.ndarray:
+    """Distinct pitches sounding per judged bar (empty bars count 0), averaged over bars."""
+    note, bar = ns.bar_spans()
+    keep = ns.pitched[note]
+    offsets = np.concatenate([[0], np.cumsum(ns.n_bars)]).astype(INT)
+    gbar = offsets[ns.piece[note[keep]]] + bar[keep]
+    used = np.unique(gbar * MIDI_PITCHES + ns.pitch[note[keep]])
+    return _ratio(np.diff(np.searchsorted(used // MIDI_PITCHES, offsets)), ns.n_bars)
+
+
+@piece_metric("total_used_note", "notes", "MGEval total_used_note")
+def total_used_note(ns: NoteSet) -> np.ndarray:
+    """Number of pitched notes."""
+    return ns.count(ns.pitched).astype(np.float64)
+
+
+@piece_metric("bar_used_note", "notes", "MGEval bar_used_note, averaged over bars")
+def bar_used_note(ns: NoteSet) -> np.ndarray:
+    """Pitched note onsets per judged bar, averaged over bars."""
+    bar = (ns.onset * ns.ts_den[ns.piece]) // ns.bar_unit[ns.piece]
+    ok = ns.pitched & (bar < ns.n_bars[ns.piece])
+    return _ratio(ns.count(ok), ns.n_bars)
+
+
+def _within_track_pairs(ns: NoteSet) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) of consecutive pitched notes of the same track, in onset order."""
+    ok = np.flatnonzero(ns.pitched)
+    order = ok[np.lexsort((ns.pitch[ok], ns.onset[ok], ns.track[ok], ns.piece[ok]))]
+    same = (ns.piece[order][1:] == ns.piece[order][:-1]) & (ns.track[order][1:] == ns.track[order][:-1])
+    return order[:-1][same], order[1:][same]
+
+
+@piece_metric("avg_pitch_shift", "semitones", "MGEval avg_pitch_shift")
+def avg_pitch_shift(ns: NoteSet) -> np.ndarray:
+    """Mean |pitch difference| between consecutive notes of a track (chords in pitch order)."""
+    i, j = _within_track_pairs(ns)
+    d = np.abs(ns.pitch[j] - ns.pitch[i]).astype(np.float64)
+    return _ratio(
+        np.bincount(ns.piece[i], weights=d, minlength=ns.n_pieces),
+        np.bincount(ns.piece[i], minlength=ns.n_pieces),
+    )
+
+
+@piece_metric("avg_IOI", "s", "MGEval avg_IOI: mean difference of the sorted onsets, chords included")
+def avg_ioi(ns: NoteSet) -> np.ndarray:
+    """Mean inter-onset interval in seconds, as MGEval: ``mean(diff(sorted onsets))`` over
+    every note (a chord's notes give zero intervals), which is ``(last - first) / (n - 1)``.
+    """
+    ok = ns.pitched
+    first = np.full(ns.n_pieces, np.inf)
+    last = np.full(ns.n_pieces, -np.inf)
+    np.minimum.at(first, ns.piece[ok], ns.onset_s[ok])
+    np.maximum.at(last, ns.piece[ok], ns.onset_s[ok])
+    n = ns.count(ok)
+    out = _ratio(np.where(n > 1, last - first, 0.0), n - 1)
+    out[n < 2] = NAN
+    return out
+
+
+PC_LABELS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@piece_metric("pitch_class_histogram", "share", "MGEval total_pitch_class_histogram", bins=PC_LABELS)
+def pitch_class_histogram(ns: NoteSet) -> np.ndarray:
+    """(P, 12) share of pitched notes per pitch class; NaN rows without notes."""
+    counts = pitch_class_counts(ns)
+    total = counts.sum(1, keepdims=True)
+    return np.where(total > 0, counts / np.maximum(total, 1), NAN)
+
+
+@piece_metric(
+    "pitch_class_transitions",
+    "count",
+    "S4 A.3.2: pitch-class transition matrix (12 x 12)",
+    bins=[f"{a}>{b}" for a in PC_LABELS for b in PC_LABELS],
+)
+def pitch_class_transitions(ns: NoteSet) -> np.ndarray:
+    """(P, 144) counts of consecutive pitch-class pairs (row: previous, column: next).
+
+    S4's code walks the notes of every instrument in turn, so it also counts one
+    transition across each instrument boundary; we count within tracks only (the same
+    on S4's one-track melodies). The set's mean is S4's "average transition matrix".
+    """
+    i, j = _within_track_pairs(ns)
+    code = (ns.pitch[i] % 12) * 12 + ns.pitch[j] % 12
+    flat = np.bincount(ns.piece[i] * 144 + code, minlength=ns.n_pieces * 144)
+    return flat.reshape(ns.n_pieces, 144).astype(np.float64)
+
+
+def note_length_class(ns: NoteSet) -> np.ndarray:
+    """S4's A.3.3 class of each note: ``min(int(seconds * 8), 7)`` (1/8-second bins)."""
+    return np.minimum((ns.duration_s * NOTE_LENGTH_CLASSES).astype(INT), NOTE_LENGTH_CLASSES - 1)
+
+
+LENGTH_LABELS = tuple(str(i) for i in range(NOTE_LENGTH_CLASSES))
+
+
+@piece_metric(
+    "note_length_histogram", "share", "S4 A.3.3 note-length classes (1/8 s bins)", bins=LENGTH_LABELS
+)
+def note_length_histogram(ns: NoteSet) -> np.ndarray:
+    """(P, 8) share of pitched notes per S4 note-length class; NaN rows without notes."""
+    ok = ns.pitched
+    flat = np.bincount(ns.piece[ok] * 8 + note_length_class(ns)[ok], minlength=ns.n_pieces * 8)
+    counts = flat.reshape(ns.n_pieces, 8).astype(np.float64)
+    total = counts.sum(1, keepdims=True)
+    return np.where(total > 0, counts / np.maximum(total, 1), NAN)
+
+
+@piece_metric(
+    "note_length_transitions",
+    "count",
+    "S4 A.3.3: note-length transition matrix (8 x 8)",
+    bins=[f"{a}>{b}" for a in LENGTH_LABELS for b in LENGTH_LABELS],
+)
+def note_length_transitions(ns: NoteSet) -> np.ndarray:
+    """(P, 64) counts of consecutive note-length class pairs within a track (S4's code)."""
+    i, j = _within_track_pairs(ns)
+    cls = note_length_class(ns)
+    flat = np.bincount(ns.piece[i] * 64 + cls[i] * 8 + cls[j], minlength=ns.n_pieces * 64)
+    return flat.reshape(ns.n_pieces, 64).astype(np.float64)
+
+
+@piece_metric(
+    "pitch_frequency", "share", "S2: per-pitch note frequency", bins=[str(p) for p in range(MIDI_PITCHES)]
+)
+def pitch_frequency(ns: NoteSet) -> np.ndarray:
+    """(P, 128) share of the piece's pitched notes on each MIDI pitch; NaN rows without notes."""
+    h = pitch_histograms(ns)
+    total = h.sum(1, keepdims=True)
+    return np.where(total > 0, h / np.maximum(total, 1), NAN)
