@@ -101,7 +101,7 @@ def project(tmp_path_factory):
 
 
 # README: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
-GLANCE = r"Experiment|rev|variants/[^/]+/samples\.json:norm_dev"
+GLANCE = r"Experiment|rev|metrics/variants/[^/]+/samples\.json:norm_dev"
 
 
 def test_first_repro_writes_every_output(project):

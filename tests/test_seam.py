@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from scorelab.codecs import get_codec
 from scorelab.models import MODELS, register_model
 from scorelab.params import validate
-from scorelab.pipeline.evaluate import run_evaluate_variant
+from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
 from scorelab.score import Score, Track, read_notes
@@ -144,6 +144,16 @@ def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered,
     scores = read_notes(tmp_path / "samples")
     assert len(scores) == 5 and all(len(s.tracks) == 2 for s in scores)
 
-    metrics = run_evaluate_variant(params, "toy", tmp_path / "samples", tmp_path / "metrics")
-    assert set(metrics) == {"samples"} and metrics["samples"]["n_pieces"] == 5
-    assert np.isfinite(metrics["samples"]["unique_pitches"])
+    run_evaluate_data(params, "toy_data", data, tmp_path / "metrics/data", tmp_path / "evaluation/data")
+    metrics = run_evaluate_variant(
+        params,
+        "toy",
+        tmp_path / "samples",
+        data,
+        tmp_path / "evaluation/data",
+        tmp_path / "metrics/variants",
+        tmp_path / "evaluation/variants",
+    )
+    assert set(metrics) == {"samples"} and metrics["samples"].n_pieces == 5
+    assert np.isfinite(metrics["samples"].value("unique_pitches"))
+    assert (tmp_path / "evaluation/variants/samples.compare.json").is_file()
