@@ -190,3 +190,17 @@ def test_baseline_table_says_where_a_variant_is_not_closer_than_noise():
     # EB: |5-10| < |0-10|; UPC: |9.5-3| > |9-3|; pitches: 4 < 22; diversity: 0.49 > 0.02
     assert table.rows == (("g", "EB, unique_pitches", "UPC, diversity"),)
     assert baseline_table("d", rows[:1]) is None
+
+
+def test_pitch_class_bars_are_in_pitch_order_not_json_order():
+    from scorelab.report.build import pitch_class_rows
+
+    bins = {"pitch_class_histogram": {c: float(i) for i, c in enumerate(sorted(PC))}}  # A, A#, B, C, ...
+    rows = [("x", {"__bins": bins}), ("none", {})]
+    got = pitch_class_rows(rows)
+    assert list(got) == ["x"]
+    assert got["x"] == [float(sorted(PC).index(c)) for c in PC]  # C first, B last
+    assert got["x"][0] == 3.0  # C is the 4th key alphabetically
+
+
+PC = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

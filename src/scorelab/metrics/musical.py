@@ -39,6 +39,18 @@ def _ratio(num: np.ndarray, den: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return out
 
 
+def _counts(piece: np.ndarray, key: np.ndarray, k: int, n_pieces: int) -> np.ndarray:
+    """(P, k) how many entries of each piece have each ``key`` value (0..k-1)."""
+    flat = np.bincount(piece * k + key, minlength=n_pieces * k)
+    return flat.reshape(n_pieces, k).astype(np.float64)
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    """Each row of counts divided by its sum; NaN rows where the sum is 0 (no notes)."""
+    total = counts.sum(1, keepdims=True)
+    return np.where(total > 0, counts / np.maximum(total, 1), NAN)
+
+
 def _cells(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(note, global cell id, cell offsets): cells are (piece, track, bar), bars judged only.
 
@@ -81,12 +93,12 @@ def empty_bars_per_track(ns: NoteSet) -> tuple[np.ndarray, list[str]]:
     """EB of each track (MuseGAN reports it per track): columns ``t0 .. t{T-1}``, NaN past a
     piece's own tracks.
     """
-    note, bar = ns.bar_spans()
+    _, cell, offsets = _cells(ns)
+    occupied = np.unique(cell)
+    p = np.searchsorted(offsets, occupied, side="right") - 1
+    track = (occupied - offsets[p]) // ns.n_bars[p]
     t_max = max(int(ns.n_tracks.max(initial=0)), 1)
-    p = ns.piece[note]
-    occupied = np.unique((p * t_max + ns.track[note]) * (ns.n_bars.max(initial=0) + 1) + bar)
-    pt = occupied // (ns.n_bars.max(initial=0) + 1)
-    counts = np.bincount(pt, minlength=ns.n_pieces * t_max).reshape(ns.n_pieces, t_max)
+    counts = _counts(p, track, t_max, ns.n_pieces)  # occupied bars per (piece, track)
     out = 100.0 * (1.0 - counts / np.maximum(ns.n_bars, 1)[:, None])
     out[np.arange(t_max)[None, :] >= ns.n_tracks[:, None]] = NAN
     out[ns.n_bars == 0] = NAN
@@ -255,17 +267,13 @@ def polyphony(ns: NoteSet) -> np.ndarray:
 def pitch_histograms(ns: NoteSet) -> np.ndarray:
     """(P, 128) count of pitched notes per MIDI pitch."""
     ok = ns.pitched
-    flat = np.bincount(ns.piece[ok] * MIDI_PITCHES + ns.pitch[ok], minlength=ns.n_pieces * MIDI_PITCHES)
-    return flat.reshape(ns.n_pieces, MIDI_PITCHES).astype(np.float64)
+    return _counts(ns.piece[ok], ns.pitch[ok], MIDI_PITCHES, ns.n_pieces)
 
 
 def pitch_class_counts(ns: NoteSet) -> np.ndarray:
     """(P, 12) count of pitched notes per pitch class."""
     ok = ns.pitched
-    flat = np.bincount(
-        ns.piece[ok] * PITCH_CLASSES + ns.pitch[ok] % PITCH_CLASSES, minlength=ns.n_pieces * 12
-    )
-    return flat.reshape(ns.n_pieces, PITCH_CLASSES).astype(np.float64)
+    return _counts(ns.piece[ok], ns.pitch[ok] % PITCH_CLASSES, PITCH_CLASSES, ns.n_pieces)
 
 
 @piece_metric(
@@ -462,9 +470,7 @@ PC_LABELS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 @piece_metric("pitch_class_histogram", "share", "MGEval total_pitch_class_histogram", bins=PC_LABELS)
 def pitch_class_histogram(ns: NoteSet) -> np.ndarray:
     """(P, 12) share of pitched notes per pitch class; NaN rows without notes."""
-    counts = pitch_class_counts(ns)
-    total = counts.sum(1, keepdims=True)
-    return np.where(total > 0, counts / np.maximum(total, 1), NAN)
+    return _shares(pitch_class_counts(ns))
 
 
 @piece_metric(
@@ -481,9 +487,7 @@ def pitch_class_transitions(ns: NoteSet) -> np.ndarray:
     on S4's one-track melodies). The set's mean is S4's "average transition matrix".
     """
     i, j = _within_track_pairs(ns)
-    code = (ns.pitch[i] % 12) * 12 + ns.pitch[j] % 12
-    flat = np.bincount(ns.piece[i] * 144 + code, minlength=ns.n_pieces * 144)
-    return flat.reshape(ns.n_pieces, 144).astype(np.float64)
+    return _counts(ns.piece[i], (ns.pitch[i] % 12) * 12 + ns.pitch[j] % 12, 144, ns.n_pieces)
 
 
 def note_length_class(ns: NoteSet) -> np.ndarray:
@@ -500,10 +504,7 @@ LENGTH_LABELS = tuple(str(i) for i in range(NOTE_LENGTH_CLASSES))
 def note_length_histogram(ns: NoteSet) -> np.ndarray:
     """(P, 8) share of pitched notes per S4 note-length class; NaN rows without notes."""
     ok = ns.pitched
-    flat = np.bincount(ns.piece[ok] * 8 + note_length_class(ns)[ok], minlength=ns.n_pieces * 8)
-    counts = flat.reshape(ns.n_pieces, 8).astype(np.float64)
-    total = counts.sum(1, keepdims=True)
-    return np.where(total > 0, counts / np.maximum(total, 1), NAN)
+    return _shares(_counts(ns.piece[ok], note_length_class(ns)[ok], NOTE_LENGTH_CLASSES, ns.n_pieces))
 
 
 @piece_metric(
@@ -516,8 +517,7 @@ def note_length_transitions(ns: NoteSet) -> np.ndarray:
     """(P, 64) counts of consecutive note-length class pairs within a track (S4's code)."""
     i, j = _within_track_pairs(ns)
     cls = note_length_class(ns)
-    flat = np.bincount(ns.piece[i] * 64 + cls[i] * 8 + cls[j], minlength=ns.n_pieces * 64)
-    return flat.reshape(ns.n_pieces, 64).astype(np.float64)
+    return _counts(ns.piece[i], cls[i] * NOTE_LENGTH_CLASSES + cls[j], NOTE_LENGTH_CLASSES**2, ns.n_pieces)
 
 
 @piece_metric(
@@ -525,6 +525,4 @@ def note_length_transitions(ns: NoteSet) -> np.ndarray:
 )
 def pitch_frequency(ns: NoteSet) -> np.ndarray:
     """(P, 128) share of the piece's pitched notes on each MIDI pitch; NaN rows without notes."""
-    h = pitch_histograms(ns)
-    total = h.sum(1, keepdims=True)
-    return np.where(total > 0, h / np.maximum(total, 1), NAN)
+    return _shares(pitch_histograms(ns))

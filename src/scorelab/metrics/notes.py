@@ -16,7 +16,7 @@ exclusive: a note that ends exactly on a bar line does not make the next bar non
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +194,7 @@ class NoteSet:
 
     def with_tracks(self, declared: np.ndarray) -> NoteSet:
         """The same set with each piece's declared track count (tracks may be silent)."""
-        return _replace(self, n_tracks=np.asarray(declared, INT).reshape(self.n_pieces))
+        return replace(self, n_tracks=np.asarray(declared, INT).reshape(self.n_pieces))
 
     def subset(self, pieces: np.ndarray) -> NoteSet:
         """The pieces ``pieces`` (indices, repeats allowed: a bootstrap draw), renumbered 0..k-1."""
@@ -288,12 +288,6 @@ class NoteSet:
 
 NOTE_FIELDS = ("piece", "track", "pitch", "onset", "duration", "velocity", "onset_s", "duration_s", "drum")
 PIECE_FIELDS = ("resolution", "ts_num", "ts_den", "n_tracks", "n_bars", "track_drum", "step_ticks")
-
-
-def _replace(ns: NoteSet, **changes) -> NoteSet:
-    from dataclasses import replace
-
-    return replace(ns, **changes)
 
 
 def read_midi_set(paths: Sequence[Path | str]) -> tuple[NoteSet, list[tuple[str, str]]]:

@@ -86,7 +86,11 @@ def piece_metric(
 
 
 def set_metric(name: str, unit: str, source: str, headline: bool = False) -> Callable:
-    """Register ``fn(ns: NoteSet, table: dict[str, np.ndarray]) -> float`` under ``name``."""
+    """Register ``fn(ns, table, seed) -> (value, bootstrap values or None)`` under ``name``.
+
+    ``table`` is the set's per-piece metrics; ``seed`` seeds the metric's own bootstrap
+    over pieces (:func:`scorelab.metrics.sets.bootstrap_draws`).
+    """
     return _register(SET_METRICS, name, unit=unit, source=source, headline=headline)
 
 

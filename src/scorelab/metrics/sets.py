@@ -106,7 +106,7 @@ def jaccard_distances(ns: NoteSet, pieces: np.ndarray) -> np.ndarray:
 
 
 @set_metric("diversity", "Jaccard distance 0-1", "ours; after MGEval's intra-set distances", headline=True)
-def diversity(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+def diversity(ns: NoteSet, table: dict, seed: int) -> tuple[float, np.ndarray | None]:
     """Mean pairwise Jaccard distance between the pieces' note sets (0 = all identical, 1 = disjoint).
 
     Each piece is its set of (track, pitch, onset, duration) notes; per-piece means such as
@@ -121,9 +121,7 @@ def diversity(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float
         return float("nan"), None
     d = jaccard_distances(ns, pieces)
     value = float(d[np.triu_indices(k, 1)].mean())
-    if draws is None:
-        return value, None
-    sub = np.random.default_rng(int(draws[0, 0]) if draws.size else 0).integers(0, k, (len(draws), k))
+    sub = bootstrap_draws(k, seed)  # (B, k) positions among the compared pieces
     dd = d[sub[:, :, None], sub[:, None, :]]  # (B, k, k)
     distinct = sub[:, :, None] != sub[:, None, :]
     boot = (dd * distinct).sum((1, 2)) / np.maximum(distinct.sum((1, 2)), 1)
@@ -136,7 +134,7 @@ def diversity(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float
     "S4 A.3 (MGEval total_used_pitch): std across pieces, its mode-collapse signal",
     headline=True,
 )
-def unique_pitches_std(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+def unique_pitches_std(ns: NoteSet, table: dict, seed: int) -> tuple[float, np.ndarray | None]:
     """Population standard deviation (ddof 0, S4's ``np.std``) across pieces of the number
     of distinct pitches per piece. S4 reports 7.61 / 1.11 (mean / std) for its data and
     7.97 / 0.17 generated: a generator that repeats itself uses the same number of pitches
@@ -145,8 +143,7 @@ def unique_pitches_std(ns: NoteSet, table: dict, draws: np.ndarray | None) -> tu
     v = table["unique_pitches"]
     if v.size == 0:
         return float("nan"), None
-    boot = None if draws is None else v[draws].std(1)
-    return float(v.std()), boot
+    return float(v.std()), v[bootstrap_draws(v.size, seed)].std(1)
 
 
 # -- pair metrics ------------------------------------------------------------------------
@@ -321,7 +318,7 @@ def evaluate_notes(
         lo, hi = interval(nanmean_rows(v, draws)) if ns.n_pieces else (float("nan"),) * 2
         stats[name] = {"value": _nanmean(v), "lo": lo, "hi": hi}
     for name, m in SET_METRICS.items():
-        value, boot = m.fn(ns, table, draws if ns.n_pieces else None)
+        value, boot = m.fn(ns, table, seed)
         lo, hi = interval(boot) if boot is not None else (float("nan"), float("nan"))
         stats[name] = {"value": value, "lo": lo, "hi": hi}
     pairs = {}

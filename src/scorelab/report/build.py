@@ -24,6 +24,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from scorelab.metrics.musical import PC_LABELS
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
 from scorelab.report.pictures import plot_losses, plot_pitch_class_histograms
 from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
@@ -203,6 +204,19 @@ def baseline_table(dataset: str, rows: list[tuple[str, dict]]) -> Table | None:
     return Table(("variant", "closer to the data than the naive baseline", "not closer"), tuple(out))
 
 
+def pitch_class_rows(rows: list[tuple[str, dict]]) -> dict[str, list[float | None]]:
+    """Each set's mean pitch-class histogram in C, C#, ... B order (the JSON's keys are
+    sorted alphabetically, A first); sets without one are left out.
+    """
+    out = {}
+    for label, m in rows:
+        bins = m.get("__bins", {}).get("pitch_class_histogram", {})
+        values = [bins.get(c) for c in PC_LABELS]
+        if any(v is not None for v in values):
+            out[label] = values
+    return out
+
+
 def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figures: Path) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Metrics"), Paragraph(glossary())]
     for dataset, rows in tables.items():
@@ -219,10 +233,7 @@ def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figu
                 ),
                 versus,
             ]
-        pch = {
-            label: list(m.get("__bins", {}).get("pitch_class_histogram", {}).values()) for label, m in rows
-        }
-        pch = {label: v for label, v in pch.items() if len(v) == 12 and any(x is not None for x in v)}
+        pch = pitch_class_rows(rows)
         if pch:
             name = f"pch_{safe_name(dataset)}.png"
             plot_pitch_class_histograms(pch, figures / name, title=f"{dataset}: pitch-class histogram")
