@@ -157,3 +157,19 @@ def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered,
     assert set(metrics) == {"samples"} and metrics["samples"].n_pieces == 5
     assert np.isfinite(metrics["samples"].value("unique_pitches"))
     assert (tmp_path / "evaluation/variants/samples.compare.json").is_file()
+
+
+def test_given_tracks_leave_the_scored_set():
+    """S0's accompaniment is scored on its generated voices alone: the melody is neither a
+    note nor an empty track (EB of a full 3-voice accompaniment is 0, not 25 %).
+    """
+    from scorelab.metrics import evaluate_scores
+    from scorelab.pipeline.evaluate import without_tracks
+    from scorelab.score import Score, Track
+
+    rows = [(t, 60 + 4 * t, 0, 96) for t in range(4)]
+    s = Score.from_notes(rows, tracks=[Track(n) for n in ("s", "a", "t", "b")])
+    (voices,) = without_tracks([s], [0])
+    assert [t.name for t in voices.tracks] == ["a", "t", "b"]
+    assert voices.notes["track"].tolist() == [0, 1, 2] and voices.notes["pitch"].tolist() == [64, 68, 72]
+    assert evaluate_scores([voices], n_bars=1).stats["EB"]["value"] == 0.0

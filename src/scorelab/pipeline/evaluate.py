@@ -113,11 +113,17 @@ def given_tracks_of(samples_dir: Path, set_name: str) -> list[int]:
 
 
 def without_tracks(scores, tracks: list[int]):
-    """The scores with the notes of ``tracks`` removed (the tracks stay declared, silent)."""
+    """The scores without ``tracks``: their notes dropped and the rest renumbered 0..k-1.
+
+    The given tracks leave the declared tracks too, so EB does not count a removed melody
+    as an empty track (it would add 25 % on S0's four voices).
+    """
     out = []
     for s in scores:
-        keep = ~s.notes["track"].isin(tracks)
-        out.append(s.with_notes(s.notes[keep].reset_index(drop=True)))
+        kept = [t for t in range(len(s.tracks)) if t not in tracks]
+        notes = s.notes[s.notes["track"].isin(kept)].copy()
+        notes["track"] = notes["track"].map({t: i for i, t in enumerate(kept)}).astype(notes["track"].dtype)
+        out.append(s.with_notes(notes.reset_index(drop=True), tracks=[s.tracks[t] for t in kept]))
     return out
 
 
