@@ -14,7 +14,7 @@ from scorelab.score import Score, Track
 from scorelab.training import train_variant
 
 runner = CliRunner()
-COMMANDS = ["corpus", "encode", "train", "sample", "evaluate", "report", "generate"]
+COMMANDS = ["corpus", "encode", "train", "sample", "evaluate", "evaluate-stage", "report", "generate"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -87,19 +87,54 @@ def sample(name: str = typer.Argument(..., help="a variant name"), params: Path 
 
 @app.command()
 def evaluate(
+    generated: Path = typer.Argument(..., help="a folder of MIDI files to score (searched recursively)"),
+    reference: Path = typer.Option(..., "--reference", help="a folder of MIDI files to compare with"),
+    out: Path = typer.Option(Path("evaluation.json"), help="where the full JSON goes"),
+    baseline: Path = typer.Option(
+        None, help="a folder of a naive baseline's MIDI: adds the normalized deviation"
+    ),
+    seed: int = typer.Option(0, help="bootstrap seed (same seed, same intervals)"),
+) -> None:
+    """Score any folder of MIDI files against a reference folder: no DVC, no params.yaml.
+
+    Prints the headline metrics with 95 % bootstrap intervals, the normalized deviation
+    when --baseline is given, and MGEval's overlap areas; writes every metric to --out.
+    Unreadable files are listed with their reason and skipped.
+    """
+    from scorelab.pipeline.evaluate_folders import format_table, run_evaluate_folders
+
+    result = run_evaluate_folders(generated, reference, out, baseline=baseline, seed=seed)
+    typer.echo(format_table(result))
+    typer.echo(f"\nwrote {out}")
+
+
+@app.command("evaluate-stage")
+def evaluate_stage(
     name: str = typer.Argument(..., help="a dataset name (real data) or a variant name (samples)"),
     params: Path = PARAMS,
 ) -> None:
-    """Write metrics JSON for a dataset's train/test sets or a variant's sample sets."""
+    """The pipeline's evaluate step by hand: a dataset's sets or a variant's samples."""
+    from scorelab.params import variant
     from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant
 
     p = _params(params)
     if name in p["datasets"]:
-        res = run_evaluate_data(p, name, Path("data/encoded") / name, Path("metrics/data") / name)
+        res = run_evaluate_data(
+            p, name, Path("data/encoded") / name, Path("metrics/data") / name, Path("evaluation/data") / name
+        )
     else:
-        res = run_evaluate_variant(p, name, Path("samples") / name, Path("metrics/variants") / name)
-    for set_name, m in res.items():
-        typer.echo(f"{set_name}: {m}")
+        ds = variant(p, name)["dataset"]
+        res = run_evaluate_variant(
+            p,
+            name,
+            Path("samples") / name,
+            Path("data/encoded") / ds,
+            Path("evaluation/data") / ds,
+            Path("metrics/variants") / name,
+            Path("evaluation/variants") / name,
+        )
+    for set_name, ev in res.items():
+        typer.echo(f"{set_name}: {ev.headline()}")
 
 
 @app.command()
@@ -107,7 +142,7 @@ def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> 
     """Render reports/README.md and reports/index.html."""
     from scorelab.pipeline.report import run_report
 
-    run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out)
+    run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out, Path("evaluation"))
     typer.echo(f"wrote {out}/index.html")
 
 

@@ -171,10 +171,11 @@ def _values(full: dict) -> dict[str, float | None]:
     return {k: v["value"] for k, v in full["metrics"].items()}
 
 
-def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict]) -> dict:
+def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict], reference: str = "training set") -> dict:
     """The set against the training data: normalized deviation, MGEval, Fréchet distance.
 
-    Normalized deviation: over the headline metrics, ``|generated - train| /
+    ``data``: the reference's full JSON under ``"train"`` and, optionally, the naive
+    baseline's under ``"noise"``. Normalized deviation: over the headline metrics, ``|generated - train| /
     |naive - train|`` averaged (0: like the data; 1: no better than the naive baseline;
     above 1: further from the data than the baseline). A metric on which the naive
     baseline falls inside the training set's 95 % interval is left out: it cannot tell
@@ -191,12 +192,14 @@ def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict]) -> dict
 
     keys = [k for k in headline_keys() if k not in PAIR_METRICS]
     gen = {k: ev.value(k) for k in keys}
-    train_v, noise_v = _values(data["train"]), _values(data["noise"])
-    per_key = normalized_deviations(gen, train_v, noise_v, keys)
-    for k in keys:  # a metric that cannot tell the baseline from the data cannot normalise
-        lo, hi = data["train"]["metrics"].get(k, {}).get("ci95", [None, None])
-        if None not in (lo, hi, noise_v.get(k)) and lo <= noise_v[k] <= hi:
-            per_key[k] = float("nan")
+    per_key: dict[str, float] = {}
+    if data.get("noise") is not None:  # no baseline (``scorelab evaluate`` without one): no deviation
+        train_v, noise_v = _values(data["train"]), _values(data["noise"])
+        per_key = normalized_deviations(gen, train_v, noise_v, keys)
+        for k in keys:  # a metric that cannot tell the baseline from the data cannot normalise
+            lo, hi = data["train"]["metrics"].get(k, {}).get("ci95", [None, None])
+            if None not in (lo, hi, noise_v.get(k)) and lo <= noise_v[k] <= hi:
+                per_key[k] = float("nan")
     finite = [v for v in per_key.values() if np.isfinite(v)]
     ref = train.subset(evenly_spread(train.n_pieces, REFERENCE_PIECES))
     gen_ns = ns.subset(evenly_spread(ns.n_pieces, REFERENCE_PIECES))
@@ -214,7 +217,7 @@ def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict]) -> dict
     scale = np.nanstd(ra, axis=0)
     scale[~(scale > 0)] = 1.0
     return {
-        "reference": f"training set ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
+        "reference": f"{reference} ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
         "normalized_deviation": round_sig(float(np.mean(finite))) if finite else None,
         "normalized_deviations": {k: round_sig(v) for k, v in per_key.items()},
         "mgeval": mgeval,

@@ -1,0 +1,145 @@
+"""``scorelab evaluate``: any folder of MIDI files against any other, without DVC or params.
+
+The same engine and the same comparison as the pipeline's evaluate stages
+(:func:`scorelab.metrics.sets.evaluate_notes`, :func:`scorelab.pipeline.evaluate.compare_with`),
+on MIDI read straight into a columnar :class:`~scorelab.metrics.notes.NoteSet`: a
+researcher can score another system's output, or their own, beside a reference corpus
+and read numbers that mean what ours mean.
+
+Pieces are judged whole (their own bars, from each file's first time signature), unlike
+the pipeline, which judges the encoded windows. A file that cannot be read is skipped and
+listed with its reason; a folder with no readable MIDI is an error naming the folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scorelab.errors import ScorelabError
+from scorelab.utils import write_json
+
+MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
+
+
+def midi_files(folder: Path) -> list[Path]:
+    """Every MIDI file under ``folder`` (recursively), sorted, so a run is reproducible."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScorelabError(f"{folder}: not a folder")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in MIDI_SUFFIXES)
+
+
+def read_folder(folder: Path):
+    """(NoteSet, rejected) of a folder's MIDI files; an error if none can be read."""
+    from scorelab.metrics.notes import read_midi_set
+
+    paths = midi_files(folder)
+    if not paths:
+        raise ScorelabError(f"{folder}: no MIDI files (*.mid, *.midi) found")
+    ns, rejected = read_midi_set(paths)
+    if ns.n_pieces == 0:
+        reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in rejected[:3])
+        raise ScorelabError(f"{folder}: none of its {len(paths)} MIDI files could be read ({reasons})")
+    return ns, rejected
+
+
+def evaluate_folders(
+    generated: Path, reference: Path, baseline: Path | None = None, seed: int = 0
+) -> dict:
+    """Evaluate ``generated`` against ``reference`` (and ``baseline`` for the deviation).
+
+    Returns the JSON-ready result: per folder its evaluation (every metric with its 95 %
+    bootstrap interval) and rejected files, and the comparison of generated against
+    reference (MGEval overlap areas and KL per feature, Fréchet distance, and the
+    normalized deviation when a baseline folder is given).
+    """
+    from scorelab.metrics.sets import evaluate_notes
+    from scorelab.pipeline.evaluate import compare_with
+
+    folders = {"generated": generated, "reference": reference}
+    if baseline is not None:
+        folders["baseline"] = baseline
+    sets = {k: read_folder(Path(v)) for k, v in folders.items()}
+    ref_ns = sets["reference"][0]
+    evals = {
+        k: evaluate_notes(ns, seed, reference=ref_ns, same=(k == "reference")) for k, (ns, _) in sets.items()
+    }
+    data = {"train": evals["reference"].to_json()}
+    if "baseline" in evals:
+        data["noise"] = evals["baseline"].to_json()
+    comparison = compare_with(evals["generated"], sets["generated"][0], ref_ns, data, reference="reference set")
+    out: dict = {"seed": seed}
+    for k, folder in folders.items():
+        out[k] = {
+            "folder": str(folder),
+            "rejected": [{"path": p, "reason": r} for p, r in sets[k][1]],
+            **(data["train"] if k == "reference" else evals[k].to_json()),
+        }
+    out["comparison"] = comparison
+    return out
+
+
+def _cell(metric: dict | None) -> str:
+    if metric is None or metric.get("value") is None:
+        return "-"
+    v = metric["value"]
+    lo, hi = metric.get("ci95", [None, None])
+    if lo is None or hi is None:
+        return f"{v:.4g}"
+    return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def format_table(result: dict) -> str:
+    """The terminal summary: headline metrics with intervals, deviation, MGEval overlaps."""
+    from scorelab.metrics.registry import headline_keys
+
+    sets = [k for k in ("generated", "reference", "baseline") if k in result]
+    lines = []
+    for k in sets:
+        r = result[k]
+        lines.append(f"{k:<10} {r['folder']}: {r['n_pieces']} pieces, {r['n_notes']} notes, "
+                     f"{len(r['rejected'])} rejected")
+        for rej in r["rejected"]:
+            lines.append(f"  skipped {rej['path']}: {rej['reason']}")
+    comp = result["comparison"]
+    devs = comp.get("normalized_deviations", {})
+    header = ["metric", *sets] + (["norm_dev"] if devs else [])
+    rows = []
+    for key in headline_keys():
+        cells = []
+        for k in sets:
+            r = result[k]
+            m = r["metrics"].get(key)
+            if m is None and key in r["pairs"]:
+                m = r["pairs"][key]
+            cells.append(_cell(m))
+        if devs:
+            d = devs.get(key)
+            cells.append("-" if d is None else f"{d:.3g}")
+        rows.append([key, *cells])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines += ["", fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in rows]
+    lines.append("")
+    if comp.get("normalized_deviation") is not None:
+        lines.append(f"normalized deviation (0 = like the reference, 1 = like the baseline): "
+                     f"{comp['normalized_deviation']:.3g}")
+    lines.append(f"Frechet distance (standardised MGEval features): {_num(comp['frechet'])}")
+    lines.append(f"MGEval against the {comp['reference']}: overlap area (1 = same distribution), KL")
+    for feat, m in comp["mgeval"].items():
+        lines.append(f"  {feat:<26} overlap {_num(m['overlap'])}  KL {_num(m['kl'])}")
+    return "\n".join(lines)
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def run_evaluate_folders(
+    generated: Path, reference: Path, out: Path, baseline: Path | None = None, seed: int = 0
+) -> dict:
+    """Evaluate and write the full JSON to ``out`` (atomically); returns the result."""
+    result = evaluate_folders(generated, reference, baseline, seed)
+    write_json(Path(out), result)
+    return result
