@@ -140,6 +140,19 @@ def test_two_sustained_pitches_are_polyphony():
     assert one(metrics_of(seq), "polyphony_rate") == 0.0
 
 
+def test_a_pitch_doubled_on_two_tracks_is_one_pitch():
+    """Polyphony counts pitches, as MusPy's merged roll does: soprano and alto in unison on C5
+    for the first half bar, then alto on E5 under it: 1 pitch for 48 ticks, 2 for 48.
+    """
+    s = Score.from_notes(
+        [(0, 72, 0, 96), (1, 72, 0, 48), (1, 76, 48, 48), (2, 76, 60, 12)],
+        tracks=[Track(n) for n in ("s", "a", "t")],
+    )
+    m = metrics_of(s, n_bars=1)
+    assert one(m, "polyphony_rate") == 0.5  # the tenor's E5 doubles the alto's: still 2 pitches
+    assert one(m, "polyphony") == pytest.approx((48 * 1 + 48 * 2) / 96)
+
+
 def test_groove_consistency_takes_the_bar_in_the_notes_unit():
     """The bar length is counted in the notes' own ticks: 96 positions at 24 per quarter, 1920 at
     480 (MusPy's measure_resolution, given in the wrong unit, would divide by 4 or by 96).
@@ -261,3 +274,57 @@ def test_read_midi_set_reads_and_rejects(tmp_path):
 def test_round_sig():
     assert round_sig(0.1234567) == 0.123457
     assert round_sig(float("nan")) is None and round_sig(float("inf")) is None
+
+
+def test_shared_intermediates_are_cached_per_set_read_only_and_not_inherited():
+    """Polyphony and the pitch metrics share one sweep and one histogram per set: a second
+    call gives the same values, nobody can change the cached arrays, and a subset (or a
+    bootstrap draw) starts with its own empty cache.
+    """
+    ns = NoteSet.from_scores([two_track_score("a"), two_track_score("b", scale=2)], step_ticks=STEP)
+    first = compute_piece_metrics(ns)
+    assert {"sounding", "pitch_histograms"} <= set(ns.cache)
+    again = compute_piece_metrics(ns)
+    for k in first:
+        np.testing.assert_array_equal(first[k], again[k])
+    with pytest.raises(ValueError):
+        ns.cache["pitch_histograms"][0, 60] = 99
+    sub = ns.subset(np.array([1]))
+    assert sub.cache == {}
+    np.testing.assert_array_equal(compute_piece_metrics(sub)["polyphony"], first["polyphony"][1:])
+
+
+def test_note_order_is_piece_onset_track_pitch_by_any_route():
+    """The combined-key sort, the already-sorted shortcut and the lexsort fallback (keys too
+    large for one int64) give the same order.
+    """
+    rng = np.random.default_rng(0)
+    n = 200
+    piece, track, pitch = rng.integers(0, 3, n), rng.integers(0, 4, n), rng.integers(0, 128, n)
+    for onset in (rng.integers(0, 500, n), rng.integers(0, 500, n) * 10**15):
+        ns = NoteSet.from_arrays(
+            piece,
+            track,
+            pitch,
+            onset,
+            np.ones(n, int),
+            resolution=np.full(3, 24),
+            ts_num=np.full(3, 4),
+            ts_den=np.full(3, 4),
+            track_drum=np.zeros((3, 4), bool),
+        )
+        want = np.lexsort((pitch, track, onset, piece))
+        np.testing.assert_array_equal(ns.onset, onset[want])
+        np.testing.assert_array_equal(ns.pitch, pitch[want])
+        again = NoteSet.from_arrays(
+            ns.piece,
+            ns.track,
+            ns.pitch,
+            ns.onset,
+            ns.duration,
+            resolution=np.full(3, 24),
+            ts_num=np.full(3, 4),
+            ts_den=np.full(3, 4),
+            track_drum=np.zeros((3, 4), bool),
+        )
+        np.testing.assert_array_equal(again.pitch, ns.pitch)

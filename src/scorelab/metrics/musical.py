@@ -219,23 +219,76 @@ def tonal_distance(ns: NoteSet) -> np.ndarray:
 
 
 # -- polyphony: a sweep over note starts and ends -----------------------------------------
-def _sounding(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per piece, the time (ticks) during which >= 1 and >= 2 pitched notes sound, and the
-    integral of the number sounding. Ends come before starts at the same tick.
+def _key_dtype(largest: int) -> type:
+    """int32 when every combined sort key fits (half the memory traffic), else int64."""
+    return np.int32 if largest < np.iinfo(np.int32).max else np.int64
+
+
+def _pitch_spans(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(piece, start, end) of the time each pitch sounds: overlapping notes of one pitch
+    (on any tracks) merged into one span, so a doubled pitch counts once.
+
+    One sort of a combined integer key (piece, pitch, onset), not a lexsort of three
+    arrays: a third of the time on the 348 chorales.
     """
     ok = ns.pitched
-    piece = np.concatenate([ns.piece[ok], ns.piece[ok]])
-    time = np.concatenate([ns.onset[ok], ns.end[ok]])
-    delta = np.concatenate([np.ones(ok.sum(), INT), -np.ones(ok.sum(), INT)])
-    order = np.lexsort((delta, time, piece))
-    piece, time, delta = piece[order], time[order], delta[order]
-    count = np.cumsum(delta)  # notes sounding after each event; returns to 0 at each piece's end
-    nxt = np.append(time[1:], time[-1:] if len(time) else time)
-    same = np.append(piece[1:] == piece[:-1], False)
-    seg = np.where(same, nxt - time, 0).astype(np.float64)
-    one = np.bincount(piece, weights=seg * (count >= 1), minlength=ns.n_pieces)
-    two = np.bincount(piece, weights=seg * (count >= 2), minlength=ns.n_pieces)
-    area = np.bincount(piece, weights=seg * count, minlength=ns.n_pieces)
+    piece, pitch, on, end = ns.piece[ok], ns.pitch[ok], ns.onset[ok], ns.end[ok]
+    if piece.size == 0:
+        return (np.zeros(0, INT),) * 3
+    span = int(end.max()) + 1
+    dtype = _key_dtype((ns.n_pieces + 1) * MIDI_PITCHES * span)
+    group = (piece * MIDI_PITCHES + pitch).astype(dtype)
+    on, end = on.astype(dtype), end.astype(dtype)
+    order = np.argsort(group * span + on)
+    group, on, end = group[order], on[order], end[order]
+    # running maximum of the ends within each (piece, pitch) group: groups are sorted, so
+    # offsetting each by group * span keeps one group's maximum from leaking into the next
+    run = np.maximum.accumulate(group * span + end) - group * span
+    new = np.ones(len(order), bool)
+    new[1:] = (group[1:] != group[:-1]) | (on[1:] >= run[:-1])
+    if new.all():  # no two notes of one pitch overlap: every note is its own span
+        return group // MIDI_PITCHES, on, end
+    first = np.flatnonzero(new)
+    return group[first] // MIDI_PITCHES, on[first], np.maximum.reduceat(end, first)
+
+
+def _sounding(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per piece, the time (ticks) during which >= 1 and >= 2 distinct pitches sound, and
+    the integral of the number of pitches sounding. Ends come before starts at one tick.
+
+    A sweep over the spans' starts and ends, each event one integer
+    ``(piece * span + time) * 2 + is_start``: sorting the starts and the ends apart and
+    then merging the two sorted runs (a stable sort merges runs in linear time) replaces a
+    three-key lexsort. Polyphony and polyphony rate share one sweep (cached on the set).
+    """
+    cached = ns.cache.get("sounding")
+    if cached is not None:
+        return cached
+    sp, son, send = _pitch_spans(ns)
+    span = int(send.max(initial=0)) + 1
+    dtype = _key_dtype((ns.n_pieces + 1) * span * 2 + 1)
+    base = sp.astype(dtype) * span
+    events = np.sort(
+        np.concatenate([np.sort((base + son) * 2 + 1), np.sort((base + send) * 2)]), kind="stable"
+    )
+    # pitches sounding after each event: twice the starts so far minus the events so far
+    n = len(events)
+    count = 2 * np.cumsum(events & 1, dtype=dtype)[:-1] - np.arange(1, n, dtype=dtype)
+    clock = events >> 1  # piece * span + time: one clock over every piece
+    dt = np.diff(clock)  # across a piece boundary the count is 0, so the jump weighs nothing
+    # per-piece sums as differences of running sums at the pieces' first events
+    bounds = np.minimum(np.searchsorted(clock, np.arange(ns.n_pieces + 1) * span), len(dt))
+
+    def per_piece(weights: np.ndarray) -> np.ndarray:
+        run = np.concatenate([[0], np.cumsum(weights, dtype=np.int64)])
+        return (run[bounds[1:]] - run[bounds[:-1]]).astype(np.float64)
+
+    one = per_piece(np.where(count >= 1, dt, 0))
+    two = per_piece(np.where(count >= 2, dt, 0))
+    area = np.bincount(sp, weights=(send - son).astype(np.float64), minlength=ns.n_pieces)
+    for a in (one, two, area):
+        a.setflags(write=False)
+    ns.cache["sounding"] = (one, two, area)
     return one, two, area
 
 
@@ -249,8 +302,12 @@ def polyphony_rate(ns: NoteSet) -> np.ndarray:
     """Share of the piece's time (its judged bars) during which more than one pitched note sounds.
 
     Sustained notes count as long as they sound (two held pitches are polyphony); a note
-    that ends where another starts does not overlap it. Notes of one pitch on two tracks
-    count twice (MusPy's merged roll counts once). NaN for a piece of no length.
+    that ends where another starts does not overlap it; one pitch doubled on two tracks is
+    one pitch, as in MusPy's merged roll. MusPy's default ``threshold=2`` counts only
+    steps with more than two pitches, against its own docstring ("multiple pitches"): we
+    count two, which is ``muspy.polyphony_rate(music, threshold=1)``. The time is the
+    judged bars (MusPy: up to the last note's end, so a piece that stops before its last
+    bar line gives a larger MusPy value). NaN for a piece of no length.
     """
     _, two, _ = _sounding(ns)
     return _ratio(two, _span_ticks(ns))
@@ -258,22 +315,34 @@ def polyphony_rate(ns: NoteSet) -> np.ndarray:
 
 @piece_metric("polyphony", "notes", "MusPy polyphony: mean pitches sounding when any sounds")
 def polyphony(ns: NoteSet) -> np.ndarray:
-    """Mean number of pitched notes sounding, over the time when at least one sounds."""
+    """Mean number of distinct pitches sounding, over the time when at least one sounds
+    (a pitch doubled on two tracks counts once, as in MusPy). NaN without notes.
+    """
     one, _, area = _sounding(ns)
     return _ratio(area, one)
 
 
 # -- pitch ------------------------------------------------------------------------------
 def pitch_histograms(ns: NoteSet) -> np.ndarray:
-    """(P, 128) count of pitched notes per MIDI pitch."""
-    ok = ns.pitched
-    return _counts(ns.piece[ok], ns.pitch[ok], MIDI_PITCHES, ns.n_pieces)
+    """(P, 128) count of pitched notes per MIDI pitch (computed once per set, then cached)."""
+    if "pitch_histograms" not in ns.cache:
+        ok = ns.pitched
+        hist = _counts(ns.piece[ok], ns.pitch[ok], MIDI_PITCHES, ns.n_pieces)
+        hist.setflags(write=False)  # shared by several metrics: nobody may change it
+        ns.cache["pitch_histograms"] = hist
+    return ns.cache["pitch_histograms"]
 
 
 def pitch_class_counts(ns: NoteSet) -> np.ndarray:
-    """(P, 12) count of pitched notes per pitch class."""
-    ok = ns.pitched
-    return _counts(ns.piece[ok], ns.pitch[ok] % PITCH_CLASSES, PITCH_CLASSES, ns.n_pieces)
+    """(P, 12) count of pitched notes per pitch class (folded from the pitch histograms)."""
+    if "pitch_class_counts" not in ns.cache:
+        hist = pitch_histograms(ns)
+        padded = np.zeros((ns.n_pieces, 132), hist.dtype)  # 11 octaves of 12
+        padded[:, :MIDI_PITCHES] = hist
+        folded = padded.reshape(ns.n_pieces, 11, PITCH_CLASSES).sum(1)
+        folded.setflags(write=False)
+        ns.cache["pitch_class_counts"] = folded
+    return ns.cache["pitch_class_counts"]
 
 
 @piece_metric(
@@ -284,25 +353,23 @@ def pitch_class_counts(ns: NoteSet) -> np.ndarray:
 )
 def unique_pitches(ns: NoteSet) -> np.ndarray:
     """Number of distinct MIDI pitches used by pitched notes (0 for a piece without notes)."""
-    return ns.unique_count(ns.pitch, MIDI_PITCHES, ns.pitched).astype(np.float64)
+    return (pitch_histograms(ns) > 0).sum(1).astype(np.float64)
 
 
 @piece_metric("n_pitch_classes_used", "pitch classes", "MusPy n_pitch_classes_used")
 def pitch_classes_used(ns: NoteSet) -> np.ndarray:
     """Number of distinct pitch classes used by pitched notes (0-12)."""
-    return ns.unique_count(ns.pitch % PITCH_CLASSES, PITCH_CLASSES, ns.pitched).astype(np.float64)
+    return (pitch_class_counts(ns) > 0).sum(1).astype(np.float64)
 
 
 @piece_metric("pitch_range", "semitones", "MusPy pitch_range; MGEval pitch_range")
 def pitch_range(ns: NoteSet) -> np.ndarray:
     """Highest minus lowest pitched note; NaN without pitched notes (MusPy returns 0)."""
-    ok = ns.pitched
-    hi = np.full(ns.n_pieces, -1, INT)
-    lo = np.full(ns.n_pieces, MIDI_PITCHES, INT)
-    np.maximum.at(hi, ns.piece[ok], ns.pitch[ok])
-    np.minimum.at(lo, ns.piece[ok], ns.pitch[ok])
+    used = pitch_histograms(ns) > 0
+    lo = used.argmax(1)
+    hi = MIDI_PITCHES - 1 - used[:, ::-1].argmax(1)
     out = (hi - lo).astype(np.float64)
-    out[hi < 0] = NAN
+    out[~used.any(1)] = NAN
     return out
 
 

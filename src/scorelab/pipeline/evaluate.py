@@ -171,7 +171,9 @@ def _values(full: dict) -> dict[str, float | None]:
     return {k: v["value"] for k, v in full["metrics"].items()}
 
 
-def compare_with(ev, ns: NoteSet, train: NoteSet, data: dict[str, dict], reference: str = "training set") -> dict:
+def compare_with(
+    ev, ns: NoteSet, train: NoteSet, data: dict[str, dict], reference: str = "training set"
+) -> dict:
     """The set against the training data: normalized deviation, MGEval, Fréchet distance.
 
     ``data``: the reference's full JSON under ``"train"`` and, optionally, the naive

@@ -43,9 +43,7 @@ def read_folder(folder: Path):
     return ns, rejected
 
 
-def evaluate_folders(
-    generated: Path, reference: Path, baseline: Path | None = None, seed: int = 0
-) -> dict:
+def evaluate_folders(generated: Path, reference: Path, baseline: Path | None = None, seed: int = 0) -> dict:
     """Evaluate ``generated`` against ``reference`` (and ``baseline`` for the deviation).
 
     Returns the JSON-ready result: per folder its evaluation (every metric with its 95 %
@@ -67,7 +65,9 @@ def evaluate_folders(
     data = {"train": evals["reference"].to_json()}
     if "baseline" in evals:
         data["noise"] = evals["baseline"].to_json()
-    comparison = compare_with(evals["generated"], sets["generated"][0], ref_ns, data, reference="reference set")
+    comparison = compare_with(
+        evals["generated"], sets["generated"][0], ref_ns, data, reference="reference set"
+    )
     out: dict = {"seed": seed}
     for k, folder in folders.items():
         out[k] = {
@@ -97,8 +97,10 @@ def format_table(result: dict) -> str:
     lines = []
     for k in sets:
         r = result[k]
-        lines.append(f"{k:<10} {r['folder']}: {r['n_pieces']} pieces, {r['n_notes']} notes, "
-                     f"{len(r['rejected'])} rejected")
+        lines.append(
+            f"{k:<10} {r['folder']}: {r['n_pieces']} pieces, {r['n_notes']} notes, "
+            f"{len(r['rejected'])} rejected"
+        )
         for rej in r["rejected"]:
             lines.append(f"  skipped {rej['path']}: {rej['reason']}")
     comp = result["comparison"]
@@ -123,8 +125,10 @@ def format_table(result: dict) -> str:
     lines += [fmt.format(*row) for row in rows]
     lines.append("")
     if comp.get("normalized_deviation") is not None:
-        lines.append(f"normalized deviation (0 = like the reference, 1 = like the baseline): "
-                     f"{comp['normalized_deviation']:.3g}")
+        lines.append(
+            f"normalized deviation (0 = like the reference, 1 = like the baseline): "
+            f"{comp['normalized_deviation']:.3g}"
+        )
     lines.append(f"Frechet distance (standardised MGEval features): {_num(comp['frechet'])}")
     lines.append(f"MGEval against the {comp['reference']}: overlap area (1 = same distribution), KL")
     for feat, m in comp["mgeval"].items():
