@@ -1,5 +1,10 @@
 """Stage sample@<variant>: generate music from a trained variant (see dvc.yaml)."""
 
+# ruff: noqa: E402  (the kernels are pinned before anything can import torch)
+from scorelab.compute import pin_cpu_from_file
+
+pin_cpu_from_file()  # before torch computes anything: the kernels decide the bytes
+
 from pathlib import Path
 
 import typer

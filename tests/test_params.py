@@ -44,6 +44,8 @@ def test_repository_params_are_valid():
         ),
         (lambda p: p.update(extra={}), "extra"),
         (lambda p: p["profiles"]["tiny"]["corpus"].update(limit="40"), "profiles.tiny.corpus.limit"),
+        (lambda p: p["compute"].update(cpu_kernels="avx512"), "compute.cpu_kernels"),
+        (lambda p: p["compute"].update(threads=-1), "compute.threads"),
     ],
 )
 def test_bad_params_name_the_key(edit, key):

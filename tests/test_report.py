@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from scorelab.io.audio import render_audio
 from scorelab.io.midi import write_midi
 from scorelab.metrics import evaluate_scores
-from scorelab.report.build import build_report, format_value
+from scorelab.metrics.registry import headline_keys
+from scorelab.report.build import KDE_FEATURES, build_report, format_value
 from scorelab.report.pictures import plot_rolls
-from scorelab.score import Score, Track
+from scorelab.score import Score, Track, write_notes
 from scorelab.utils import write_json
 
 PARAMS = {
@@ -36,10 +40,23 @@ def one_note(piece_id: str) -> Score:
 
 
 def put(root: Path, rel: str, scores, n_bars=None) -> None:
-    """Evaluate ``scores``; headline numbers to metrics/``rel``, everything to evaluation/``rel``."""
+    """Evaluate ``scores``; headline numbers to metrics/``rel``, everything to evaluation/``rel``
+    with the per-piece table beside it (``<set>.pieces.parquet``), as evaluate writes them."""
     ev = evaluate_scores(scores, step_ticks=6, n_bars=n_bars)
     write_json(root / "metrics" / rel, ev.headline())
     write_json(root / "evaluation" / rel, ev.to_json())
+    ev.frame().to_parquet(root / "evaluation" / rel.replace(".json", ".pieces.parquet"), index=False)
+
+
+def put_comparison(root: Path, variant: str, scores, train_scores) -> None:
+    """evaluation/variants/``variant``/samples.compare.json, written by evaluate's own code."""
+    from scorelab.metrics.notes import NoteSet
+    from scorelab.metrics.sets import evaluate_notes
+    from scorelab.pipeline.evaluate import compare_with
+
+    ns, train = (NoteSet.from_scores(s, step_ticks=6) for s in (scores, train_scores))
+    comparison = compare_with(evaluate_notes(ns, 0, reference=train), ns, train, {})
+    write_json(root / "evaluation/variants" / variant / "samples.compare.json", comparison)
 
 
 @pytest.fixture()
@@ -68,11 +85,16 @@ def tree(tmp_path: Path) -> Path:
         logs / "lstm/valid_log.tsv", sep="\t", index=False
     )
     gan = [hand_score(f"{i:03d}") for i in range(10)]
-    plot_rolls(gan[:4], samples / "gan/rolls.png", title="gan")
-    plot_rolls(gan[:2], samples / "gan/accompaniment.png", title="gan accompaniment")
-    for s in gan:
-        write_midi(s, samples / "gan/midi" / f"{s.piece_id}.mid")
-    render_audio(gan[0], samples / "gan/audio/000.wav", sample_rate=8000)
+    accompaniment = [hand_score(f"acc_{i:03d}") for i in range(2)]
+    for set_name, scores in (("samples", gan), ("accompaniment", accompaniment)):
+        for s in scores:
+            s.split = set_name
+            write_midi(s, samples / "gan/midi" / f"{s.piece_id}.mid")
+    write_notes(samples / "gan", gan + accompaniment)  # pieces.parquet: each set's order
+    plot_rolls(gan, samples / "gan/rolls.png", title="gan")
+    plot_rolls(accompaniment, samples / "gan/accompaniment.png", title="gan accompaniment")
+    for s in (gan[0], gan[1], accompaniment[0]):  # the sample stage renders the first few of a set
+        render_audio(s, samples / "gan/audio" / f"{s.piece_id}.wav", sample_rate=8000)
     write_midi(one_note("000"), samples / "lstm/midi/000.mid")
     return tmp_path
 
@@ -136,16 +158,100 @@ def test_links_and_figures(tree):
         assert "../samples/gan/audio/000.wav" in text
         assert "../samples/lstm/midi/000.mid" in text
         assert str(tree) not in text  # no absolute paths
-    assert "first 8 of 10" in readme
+    assert "first 8 of 12" in readme
     assert '<audio controls preload="none" src="../samples/gan/audio/000.wav">' in page
     assert "<script" not in page and "http" not in page
-    for name in ("pch_jsb_roll", "losses_gan", "losses_lstm", "rolls_gan", "accompaniment_gan"):
+    figures = ("pch_jsb_roll", "losses_gan", "losses_lstm", "rolls_gan", "accompaniment_gan")
+    figures += ("transitions_gan", "transitions_lstm", "pitches_gan", "pitches_lstm")
+    for name in figures:
         assert (out / "figures" / f"{name}.png").is_file()
         assert f"figures/{name}.png" in readme and f'src="figures/{name}.png"' in page
     assert not (out / "figures/rolls_lstm.png").exists()
+    # one training piece: no intra-set distances, so no MGEval overlap to draw
+    assert not list((out / "figures").glob("mgeval_*.png")) and "MGEval overlap" not in readme
     assert (out / "figures/rolls_gan.png").read_bytes() == (tree / "samples/gan/rolls.png").read_bytes()
-    for link in [line.split("](")[1].rstrip(")") for line in readme.splitlines() if "](" in line]:
+    for link in re.findall(r"\]\(([^)]+)\)", readme):
         assert (out / link).is_file(), link
+
+
+def sample_rows(page: str) -> list[tuple[str, str, str]]:
+    """(name, audio src, MIDI href) of every row of the page's sample tables."""
+    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", page)
+    out = []
+    for name, rest in rows:
+        audio = re.findall(r'<audio controls preload="none" src="([^"]+)"></audio>', rest)
+        midi = re.findall(r'<a href="([^"]+\.mid)">', rest)
+        if audio or midi:
+            out.append((name, *(audio or [""]), *(midi or [""])))
+    return out
+
+
+def test_every_shown_sample_has_a_player_and_a_midi_link(tree):
+    out = build(tree)
+    readme, page = (out / "README.md").read_text(), (out / "index.html").read_text()
+    rows = sample_rows(page)
+    # the pictures' pieces that have audio, in the pictures' order: samples, then accompaniment
+    assert [name for name, _, _ in rows] == ["000", "001", "acc_000"]
+    for name, audio, midi in rows:
+        assert audio == f"../samples/gan/audio/{name}.wav" and midi == f"../samples/gan/midi/{name}.mid"
+        assert (out / audio).is_file() and (out / midi).is_file()
+        # Markdown says the same: one table row with both links
+        assert f"| {name} | [{name}.wav]({audio}) | [{name}.mid]({midi}) |" in readme
+    assert "samples: 2 of the 8 pieces of the picture" in readme  # SAMPLES_SHOWN
+    assert "accompaniment: 1 of the 2 pieces of the picture" in readme
+    assert page.count("<audio ") == len(rows)  # no player outside the rows
+
+
+def test_plot_data_has_one_row_per_variant(tree):
+    out = build(tree)
+    rows = json.loads((out / "plots/headline.json").read_text())
+    assert [(r["variant"], r["set"], r["dataset"]) for r in rows] == [
+        ("gan", "samples", "jsb_roll"),
+        ("lstm", "samples", "jsb_roll"),
+    ]
+    for row in rows:
+        assert set(row) == {"variant", "set", "dataset", *headline_keys(), "norm_dev"}
+        headline = json.loads((tree / "metrics/variants" / row["variant"] / "samples.json").read_text())
+        assert {k: row[k] for k in headline} == headline
+        assert row["norm_dev"] is None  # no noise baseline in this tree
+
+
+def melody(piece_id: str, pitches, step: int = 24) -> Score:
+    """One track, one note per ``step`` ticks."""
+    rows = [(0, p, i * step, step) for i, p in enumerate(pitches)]
+    return Score.from_notes(rows, tracks=[Track("melody", 0)], piece_id=piece_id)
+
+
+def test_mgeval_densities_draw_the_overlap_evaluate_reports(tmp_path):
+    # training melodies all span an octave (pitch_range constant: a zero-width distribution),
+    # generated ones a fifth; note counts, pitches and note lengths vary within each set
+    train = [melody(f"t{k}", [60, *range(61, 61 + k), 72] * (1 + k % 2), 12 * (1 + k % 3)) for k in range(6)]
+    gen = [melody(f"g{k}", [62, *range(63, 63 + k), 69] * (1 + k % 3), 24) for k in range(5)]
+    put(tmp_path, "data/jsb_roll/train.json", train)
+    put(tmp_path, "variants/gan/samples.json", gen)
+    put(tmp_path, "variants/lstm/samples.json", [one_note("t")])
+    put_comparison(tmp_path, "gan", gen, train)
+    out = tmp_path / "reports"
+    build_report(
+        out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
+    )
+    readme = (out / "README.md").read_text()
+    assert (out / "figures/mgeval_gan.png").is_file() and "figures/mgeval_gan.png" in readme
+    (tmp_path / "evaluation/variants/lstm/samples.pieces.parquet").unlink()
+    build_report(
+        out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
+    )
+    assert not (out / "figures/mgeval_lstm.png").exists()  # no per-piece table, no densities
+    readme = (out / "README.md").read_text()
+    compare = json.loads((tmp_path / "evaluation/variants/gan/samples.compare.json").read_text())["mgeval"]
+    drawn = re.search(r"MGEval overlap with the training set: (.*)\.\n", readme).group(1)
+    overlaps = dict(item.rsplit(" ", 1) for item in drawn.split(", "))
+    assert list(overlaps) == list(KDE_FEATURES)
+    for feature, text in overlaps.items():
+        assert f"{float(text):.3g}" == f"{compare[feature]['overlap']:.3g}", feature
+    assert overlaps["pitch_range"] == "0"  # two constants, 12 vs 7: disjoint spikes
+    pieces = pd.read_parquet(tmp_path / "evaluation/data/jsb_roll/train.pieces.parquet")
+    assert np.ptp(pieces["pitch_range"]) == 0  # the constant feature really is constant
 
 
 def test_same_inputs_same_bytes(tree):
@@ -171,6 +277,9 @@ def test_missing_optional_inputs_are_skipped(tmp_path):
     readme = (out / "README.md").read_text()
     assert "No training logs found." in readme and "No samples found." in readme
     assert "jsb_roll train" not in markdown_rows(readme)
+    # no bins, no per-piece tables: none of the per-variant set pictures, and no error
+    assert sorted(p.name for p in (out / "figures").iterdir()) == []
+    assert [r["variant"] for r in json.loads((out / "plots/headline.json").read_text())] == ["gan", "lstm"]
 
 
 def test_format_value():

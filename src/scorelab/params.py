@@ -26,7 +26,7 @@ nothing else.
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ import yaml
 from scorelab.config import check_value, from_dict
 from scorelab.errors import ParamsError
 
-TOP_KEYS = ("base", "profiles", "corpora", "datasets", "model", "defaults", "variants")
+TOP_KEYS = ("base", "compute", "profiles", "corpora", "datasets", "model", "defaults", "variants")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,14 @@ class BaseSection:
 
     seed: int
     profile: str
+
+
+@dataclass(frozen=True)
+class ComputeSection:
+    """``compute:``: the CPU kernels and threads that decide a run's bytes (scorelab.compute)."""
+
+    threads: int = 2
+    cpu_kernels: str = "avx2"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,11 @@ def validate(params: dict) -> dict:
         if not isinstance(params.get(key), dict):
             raise ParamsError(f"{key}: required section missing or not a mapping")
     base = from_dict(BaseSection, params["base"], "base")
+    compute = from_dict(ComputeSection, params["compute"], "compute")
+    if compute.cpu_kernels not in ("avx2", "native"):
+        raise ParamsError(f"compute.cpu_kernels: {compute.cpu_kernels!r} is not one of ['avx2', 'native']")
+    if compute.threads < 0:
+        raise ParamsError(f"compute.threads: must be >= 0 (0: every core), got {compute.threads}")
     for name, prof in params["profiles"].items():
         from_dict(ProfileSection, prof, f"profiles.{name}")
     if base.profile not in params["profiles"]:
@@ -241,3 +254,8 @@ def resolve_sample(params: dict, name: str, profile_name: str | None = None) -> 
         if k in v:
             v[k] = val
     return v
+
+
+def resolve_compute(params: dict) -> dict:
+    """``compute:`` with its defaults filled in (a params dict built by hand may omit it)."""
+    return asdict(from_dict(ComputeSection, params.get("compute", {}), "compute"))

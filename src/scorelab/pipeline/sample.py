@@ -15,7 +15,6 @@ import numpy as np
 from scorelab.score import Score, write_notes
 from scorelab.utils import atomic_dir, load_npz, save_npz
 
-AUDIO_PER_SET = 4  # WAV renders per sample set: enough to listen to, small in the cache
 PREFIX = {"samples": "sample", "accompaniment": "accomp"}  # piece ids: sample_000, accomp_000
 
 
@@ -50,20 +49,22 @@ def sample_sets(ckpt, settings: dict, test: dict, seed: int, where: str = "sampl
 
 
 def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: dict, title: str) -> None:
-    """Write one set: ``{set}.npz`` tensors, MIDI per piece, a roll picture, a few WAVs."""
+    """Write one set: ``{set}.npz`` tensors, MIDI per piece, and the first ``SAMPLES_SHOWN``
+    pieces drawn as piano rolls and rendered as WAVs (the same pieces: what the report
+    shows can be heard)."""
     from scorelab.io.audio import render_audio
     from scorelab.io.midi import write_midi
-    from scorelab.report.pictures import plot_rolls
+    from scorelab.report.pictures import SAMPLES_SHOWN, plot_rolls
 
     save_npz(out_dir / f"{set_name}.npz", arrays)
     (out_dir / "midi").mkdir(exist_ok=True)
     (out_dir / "audio").mkdir(exist_ok=True)
     for i, s in enumerate(scores):
         write_midi(s, out_dir / "midi" / f"{s.piece_id}.mid")
-        if i < AUDIO_PER_SET:
+        if i < SAMPLES_SHOWN:
             render_audio(s, out_dir / "audio" / f"{s.piece_id}.wav")
     png = "rolls.png" if set_name == "samples" else f"{set_name}.png"
-    plot_rolls(scores, out_dir / png, title=f"{title}: {set_name}")
+    plot_rolls(scores, out_dir / png, title=f"{title}: {set_name}", max_items=SAMPLES_SHOWN)
 
 
 def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Path) -> dict:
@@ -72,8 +73,12 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     Returns {set name: number of pieces}.
     """
     from scorelab.codecs import load_codec
-    from scorelab.params import resolve_sample
+    from scorelab.compute import apply_threads, pin_cpu
+    from scorelab.params import resolve_compute, resolve_sample
     from scorelab.training import load_checkpoint
+
+    pin_cpu(resolve_compute(params))
+    apply_threads(resolve_compute(params))
 
     data_dir, model_dir = Path(data_dir), Path(model_dir)
     ckpt = load_checkpoint(model_dir / "checkpoint.pt")

@@ -11,7 +11,7 @@ import platform
 import time
 from pathlib import Path
 
-from scorelab.params import resolve_arch, resolve_train, variant
+from scorelab.params import resolve_arch, resolve_compute, resolve_train, variant
 from scorelab.utils import load_npz, write_json
 
 
@@ -30,9 +30,14 @@ def run_train(
     one with the same settings), ``logs/*_log.tsv`` and ``out/run_info.json`` (device,
     versions: no timestamps, so reruns give the same bytes). Returns the checkpoint path.
     """
+    from scorelab.compute import apply_threads, compute_info, pin_cpu
+
+    pin_cpu(resolve_compute(params))  # no-op when the stage pinned it already
     import torch
 
     from scorelab.training import get_trainer, pick_device, train_variant
+
+    apply_threads(resolve_compute(params))
 
     v = variant(params, name)
     trainer = get_trainer(v["trainer"])
@@ -69,6 +74,7 @@ def run_train(
             else platform.processor(),
             "torch": torch.__version__,
             "python": platform.python_version(),
+            "compute": compute_info(),
             "arch": resolve_arch(params, name),
             "train": train,
         },

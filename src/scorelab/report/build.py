@@ -1,15 +1,20 @@
-"""Build the report: metric tables, loss curves, piano rolls, sample links, published numbers.
+"""Build the report: metric tables, loss curves, piano rolls with their sounds, the
+papers' set pictures per variant, published numbers, and DVC plot data.
 
 Inputs (all paths as the report stage receives them)::
 
     metrics_dir/data/<dataset>/{train,test,noise}.json headline numbers of real data (optional)
     metrics_dir/variants/<variant>/samples.json        required for every declared variant
     metrics_dir/variants/<variant>/accompaniment*.json optional
-    evaluation_dir/<same paths>                        every metric with its interval (optional)
+    evaluation_dir/<same paths>                        every metric with its interval and the
+                                                       bins (histograms, matrices) (optional)
+    evaluation_dir/<same paths>.pieces.parquet         per-piece tables, for MGEval (optional)
     logs_dir/<variant>/train_log.tsv (+ valid_log.tsv) optional
-    samples_dir/<variant>/rolls.png, accompaniment.png, midi/*.mid, audio/*.wav  optional
+    samples_dir/<variant>/rolls.png, accompaniment.png, pieces.parquet, midi/*.mid,
+        audio/*.wav                                    optional
 
-Output: ``out_dir/README.md``, ``out_dir/index.html`` and ``out_dir/figures/*.png``,
+Output: ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/*.png`` and
+``out_dir/plots/headline.json`` (each variant's headline numbers, for ``dvc plots``),
 replaced as a whole (atomically). Nothing in it depends on the clock, the host or
 absolute paths: links to samples are relative to ``out_dir``, so the same inputs give
 the same bytes.
@@ -21,22 +26,55 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorelab.metrics.musical import PC_LABELS
+import numpy as np
+import pandas as pd
+
+from scorelab.constants import MIDI_PITCHES
+from scorelab.metrics.compare import MGEvalResult, mgeval_compare
+from scorelab.metrics.musical import LENGTH_LABELS, PC_LABELS
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
-from scorelab.report.pictures import plot_losses, plot_pitch_class_histograms
+from scorelab.metrics.sets import evenly_spread
+from scorelab.pipeline.evaluate import REFERENCE_PIECES
+from scorelab.report.pictures import (
+    PITCH_CLASS_NAMES,
+    SAMPLES_SHOWN,
+    overlap_text,
+    plot_losses,
+    plot_mgeval_kdes,
+    plot_pitch_class_histograms,
+    plot_pitch_frequency,
+    plot_transition_matrices,
+)
 from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
-from scorelab.report.render import Block, Heading, Image, Links, Paragraph, Table, to_html, to_markdown
-from scorelab.utils import atomic_dir
+from scorelab.report.render import (
+    Block,
+    Heading,
+    Image,
+    Links,
+    Paragraph,
+    Samples,
+    Table,
+    to_html,
+    to_markdown,
+)
+from scorelab.utils import atomic_dir, write_json
 
 TITLE = "scorelab report"
 DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
 # accompaniment: S0's generated voices alone; accompaniment_texture: with the given melody
 VARIANT_SETS = ("samples", "accompaniment", "accompaniment_texture")
-MAX_LINKS = 8  # sample files listed per variant and kind
+MAX_LINKS = 8  # MIDI files listed per variant
 MISSING = "–"
+# Each sample set's piano-roll picture, as pipeline/sample.py names it.
+SET_PICTURES = {"samples": "rolls", "accompaniment": "accompaniment"}
+MAIN_SET = "samples"  # the set every variant has: its pictures and its plot-data row
+# MGEval's scalar features drawn as distance densities (S4 draws these among others).
+KDE_FEATURES = ("unique_pitches", "pitch_range", "avg_IOI", "bar_used_note")
+PLOT_DATA = "plots/headline.json"  # in out_dir; dvc.yaml's plots read it
 
 
 def glossary() -> str:
@@ -262,26 +300,167 @@ def _file_links(folder: Path, pattern: str, out_dir: Path) -> tuple[tuple[tuple[
     return tuple((f.name, relative_link(f, out_dir)) for f in files[:MAX_LINKS]), len(files)
 
 
-def _sample_blocks(variants: list[Variant], samples_dir: Path, out_dir: Path, figures: Path) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Samples")]
-    for v in variants:
-        folder = samples_dir / v.name
-        blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
-        before = len(blocks)
-        for picture in ("rolls", "accompaniment"):
-            source = folder / f"{picture}.png"
-            if source.is_file():
-                name = f"{picture}_{safe_name(v.name)}.png"
-                shutil.copyfile(source, figures / name)
-                blocks.append(Image(f"figures/{name}", f"{v.name} {picture}"))
-        for kind, pattern, audio in (("MIDI", "midi/*.mid", False), ("Audio", "audio/*.wav", True)):
-            links, total = _file_links(folder, pattern, out_dir)
-            if links:
-                shown = f" (first {len(links)} of {total})" if total > len(links) else ""
-                blocks += [Paragraph(f"{kind} files{shown}:"), Links(links, audio=audio)]
-        if len(blocks) == before:
-            blocks.append(Paragraph("No samples found."))
+def shown_samples(folder: Path, set_name: str, out_dir: Path) -> tuple[int, tuple[tuple[str, str, str], ...]]:
+    """How many pieces of ``set_name`` its picture draws, and (piece, WAV link, MIDI link)
+    of those that have both files, in the picture's order.
+
+    The sample stage draws the first ``SAMPLES_SHOWN`` pieces of a set in the order its
+    ``pieces.parquet`` lists them, names every file after its piece, and renders the
+    same pieces to audio: so the rows follow the picture's panels (a piece drawn without
+    a WAV, from an older sample stage, gets no row). No ``pieces.parquet``: (0, ()).
+    """
+    table = folder / "pieces.parquet"
+    if not table.is_file():
+        return 0, ()
+    pieces = pd.read_parquet(table, columns=["piece_id", "split"])
+    drawn = pieces.loc[pieces["split"] == set_name, "piece_id"].head(SAMPLES_SHOWN).tolist()
+    rows = []
+    for piece in drawn:
+        wav, mid = folder / "audio" / f"{piece}.wav", folder / "midi" / f"{piece}.mid"
+        if wav.is_file() and mid.is_file():
+            rows.append((piece, relative_link(wav, out_dir), relative_link(mid, out_dir)))
+    return len(drawn), tuple(rows)
+
+
+def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> list[Block]:
+    """Each set's piano-roll picture with its pieces to listen to, then the MIDI files."""
+    blocks: list[Block] = []
+    for set_name, picture in SET_PICTURES.items():
+        source = folder / f"{picture}.png"
+        if source.is_file():
+            name = f"{picture}_{safe_name(v.name)}.png"
+            shutil.copyfile(source, figures / name)
+            blocks.append(Image(f"figures/{name}", f"{v.name} {picture}"))
+        drawn, rows = shown_samples(folder, set_name, out_dir)
+        if rows:
+            blocks += [
+                Paragraph(
+                    f"{set_name}: {len(rows)} of the {drawn} pieces of the picture, in its order, "
+                    "as audio and MIDI:"
+                ),
+                Samples(rows),
+            ]
+    links, total = _file_links(folder, "midi/*.mid", out_dir)
+    if links:
+        shown = f" (first {len(links)} of {total})" if total > len(links) else ""
+        blocks += [Paragraph(f"MIDI files{shown}:"), Links(links)]
+    return blocks or [Paragraph("No samples found.")]
+
+
+# (bins key, name of its classes, bin labels in the JSON, tick labels) of S4's transition matrices
+TRANSITIONS = (
+    ("pitch_class_transitions", "pitch class", PC_LABELS, PITCH_CLASS_NAMES),
+    ("note_length_transitions", "note-length class (1/8 s)", LENGTH_LABELS, LENGTH_LABELS),
+)
+
+
+def square_matrix(bins: dict[str, float | None], labels: Sequence[str]) -> np.ndarray:
+    """The ``"a>b"`` bins as a matrix, row a (previous), column b (next); None reads as 0."""
+    return np.array([[bins.get(f"{a}>{b}") or 0.0 for b in labels] for a in labels], dtype=np.float64)
+
+
+def mgeval_results(generated: pd.DataFrame, training: pd.DataFrame) -> dict[str, MGEvalResult]:
+    """MGEval of each ``KDE_FEATURES`` column of both per-piece tables, as evaluate computes
+    ``compare.json``: generated (A) against training (B), on at most ``REFERENCE_PIECES``
+    evenly spread pieces of each, so the overlaps drawn are the ones it reports. A
+    feature with no defined overlap (fewer than two training pieces) is left out.
+    """
+    gen = generated.iloc[evenly_spread(len(generated), REFERENCE_PIECES)]
+    ref = training.iloc[evenly_spread(len(training), REFERENCE_PIECES)]
+    out = {}
+    for feature in KDE_FEATURES:
+        if feature in gen.columns and feature in ref.columns:
+            r = mgeval_compare(gen[feature].to_numpy(np.float64), ref[feature].to_numpy(np.float64))
+            if np.isfinite(r.overlap):
+                out[feature] = r
+    return out
+
+
+def _distribution_blocks(v: Variant, found: dict[str, dict], evaluation: Path, figures: Path) -> list[Block]:
+    """The variant's main set against its training set: transitions, pitch bars, MGEval.
+
+    Each figure needs its inputs on both sides (the bins in the full results, the
+    per-piece tables) and is left out without them.
+    """
+    gen_bins = found.get(f"{v.name} {MAIN_SET}", {}).get("__bins", {})
+    train_bins = found.get(f"{v.dataset} train", {}).get("__bins", {})
+    about = f"{v.name} {MAIN_SET} vs {v.dataset} train"
+    blocks: list[Block] = []
+    kinds = [
+        (name, ticks, square_matrix(gen_bins[key], keys), square_matrix(train_bins[key], keys))
+        for key, name, keys, ticks in TRANSITIONS
+        if key in gen_bins and key in train_bins
+    ]
+    if kinds:
+        png = f"transitions_{safe_name(v.name)}.png"
+        plot_transition_matrices(kinds, figures / png, title=f"{about}: mean transition matrices")
+        blocks.append(Image(f"figures/{png}", f"{about}: transition matrices"))
+    if "pitch_frequency" in gen_bins and "pitch_frequency" in train_bins:
+        g, t = (
+            [b["pitch_frequency"].get(str(i)) for i in range(MIDI_PITCHES)] for b in (gen_bins, train_bins)
+        )
+        if any(g) or any(t):
+            png = f"pitches_{safe_name(v.name)}.png"
+            plot_pitch_frequency(g, t, figures / png, title=f"{about}: note frequency per pitch")
+            blocks.append(Image(f"figures/{png}", f"{about}: note frequency per pitch"))
+    tables = (
+        evaluation / "variants" / v.name / f"{MAIN_SET}.pieces.parquet",
+        evaluation / "data" / v.dataset / "train.pieces.parquet",
+    )
+    if all(t.is_file() for t in tables):
+        results = mgeval_results(*(pd.read_parquet(t) for t in tables))
+        if results:
+            png = f"mgeval_{safe_name(v.name)}.png"
+            plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
+            overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
+            blocks += [
+                Image(f"figures/{png}", f"{about}: MGEval distance densities"),
+                Paragraph(f"MGEval overlap with the training set: {overlaps}."),
+            ]
     return blocks
+
+
+def _variant_blocks(
+    variants: list[Variant],
+    tables: dict[str, list[tuple[str, dict]]],
+    samples_dir: Path,
+    evaluation: Path,
+    out_dir: Path,
+    figures: Path,
+) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(2, "Samples and distributions"),
+        Paragraph(
+            f"Per variant: its piano rolls, the pieces drawn there as audio and MIDI, and its "
+            f"{MAIN_SET} set beside its training set as the papers draw them. Transition "
+            "matrices (S4): pitch class and note length, row the previous note and column the "
+            "next, as shares of all transitions, one colour scale per pair. Note frequency per "
+            "MIDI pitch (S2), with the generated minus the training share below. MGEval's "
+            "distance densities (Yang & Lerch 2020, as S4): the training set's intra-set "
+            "distances against the inter-set distances from generated to training pieces, on "
+            f"up to {REFERENCE_PIECES} evenly spread pieces of each; their overlap area is 1 "
+            "when a generated piece sits among the training pieces as a training piece does."
+        ),
+    ]
+    for v in variants:
+        blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
+        blocks += _sample_blocks(v, samples_dir / v.name, out_dir, figures)
+        blocks += _distribution_blocks(v, dict(tables.get(v.dataset, [])), evaluation, figures)
+    return blocks
+
+
+def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
+    """One row per variant: its main set's headline numbers (None where missing).
+
+    ``dvc plots`` draws bars from these rows (see dvc.yaml), so ``dvc plots diff``
+    puts each variant's numbers at two revisions side by side.
+    """
+    keys = [*headline_keys(), "norm_dev"]
+    rows = []
+    for v in variants:
+        m = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json")
+        rows.append({"variant": v.name, "set": MAIN_SET, "dataset": v.dataset, **{k: m.get(k) for k in keys}})
+    return rows
 
 
 def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
@@ -337,15 +516,18 @@ def build_report(
     params: dict,
     evaluation_dir: Path | None = None,
 ) -> None:
-    """Write ``out_dir/README.md``, ``out_dir/index.html`` and ``out_dir/figures/``.
+    """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
+    ``out_dir/plots/headline.json``.
 
     One table of metrics per dataset (rows "<dataset> train", "<dataset> test", then
     "<variant> samples" and "<variant> accompaniment" for each variant on it; the
-    pitch-class columns drawn as a bar chart instead), loss curves per variant, the
-    sample piano rolls (copied into ``figures/``), links to at most ``MAX_LINKS`` MIDI
-    and WAV files per variant relative to ``out_dir``, the papers' published numbers, and
-    the profile and seed. ``out_dir`` is replaced as a whole; optional inputs that are
-    missing are left out.
+    pitch-class columns drawn as a bar chart instead), loss curves per variant; per
+    variant, the sample piano rolls (copied into ``figures/``) each followed by its
+    pieces that have audio (player and MIDI link, relative to ``out_dir``), links to at
+    most ``MAX_LINKS`` MIDI files, and its samples beside the training set (transition
+    matrices, note frequency per pitch, MGEval densities); the papers' published
+    numbers, and the profile and seed. ``out_dir`` is replaced as a whole; optional
+    inputs that are missing are left out.
 
     Parameters
     ----------
@@ -360,6 +542,7 @@ def build_report(
         If a declared variant has no ``samples.json`` (named in the message).
     """
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
+    evaluation = Path(evaluation_dir) if evaluation_dir else metrics_dir
     variants = declared_variants(params)
     tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
     with atomic_dir(out_dir) as tmp:
@@ -368,7 +551,8 @@ def build_report(
         blocks = _run_blocks(params, variants)
         blocks += _metric_blocks(tables, params, figures)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
-        blocks += _sample_blocks(variants, Path(samples_dir), out_dir, figures)
+        blocks += _variant_blocks(variants, tables, Path(samples_dir), evaluation, out_dir, figures)
         blocks += _published_blocks(tables)
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
+        write_json(tmp / PLOT_DATA, plot_rows(variants, metrics_dir))

@@ -46,13 +46,25 @@ class Image:
 
 @dataclass(frozen=True)
 class Links:
-    """A list of (text, relative href); ``audio`` adds an HTML player per item."""
+    """A list of (text, relative href)."""
 
     items: tuple[tuple[str, str], ...]
-    audio: bool = False
 
 
-Block = Heading | Paragraph | Table | Image | Links
+@dataclass(frozen=True)
+class Samples:
+    """Pieces to listen to: (name, relative WAV href, relative MIDI href) per row.
+
+    One row per piece keeps a piece's name, its sound and its score together, so the
+    reader knows which panel of a picture they are hearing. Markdown links the WAV
+    (GitHub has no player); HTML puts a player there.
+    """
+
+    rows: tuple[tuple[str, str, str], ...]
+
+
+Block = Heading | Paragraph | Table | Image | Links | Samples
+SAMPLES_HEADER = ("sample", "audio", "MIDI")
 
 CSS = """
 body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
@@ -63,7 +75,8 @@ th { background: #f3f3f3; }
 img { max-width: 100%; border: 1px solid #eee; }
 ul.media { list-style: none; padding-left: 0; }
 ul.media li { margin: 0.2rem 0; }
-audio { height: 2rem; vertical-align: middle; margin-left: 0.5rem; }
+audio { height: 2rem; vertical-align: middle; }
+table.samples td { vertical-align: middle; }
 """.strip()
 
 
@@ -110,7 +123,19 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append(f"![{block.alt}]({href(block.src)})")
         elif isinstance(block, Links):
             out.append("\n".join(f"- [{text}]({href(link)})" for text, link in block.items))
+        elif isinstance(block, Samples):
+            lines = ["| " + " | ".join(SAMPLES_HEADER) + " |", "|---|---|---|"]
+            lines += [
+                f"| {_md_cell(name)} | [{_md_cell(_file_name(wav))}]({href(wav)}) "
+                f"| [{_md_cell(_file_name(mid))}]({href(mid)}) |"
+                for name, wav, mid in block.rows
+            ]
+            out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
+
+
+def _file_name(link: str) -> str:
+    return link.rsplit("/", 1)[-1]
 
 
 def _html_block(block: Block) -> str:
@@ -129,10 +154,16 @@ def _html_block(block: Block) -> str:
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
     if isinstance(block, Image):
         return f'<p><img src="{esc(href(block.src))}" alt="{esc(block.alt)}"></p>'
-    items = []
-    for text, link in block.items:
-        player = f' <audio controls preload="none" src="{esc(href(link))}"></audio>' if block.audio else ""
-        items.append(f'<li><a href="{esc(href(link))}">{esc(text)}</a>{player}</li>')
+    if isinstance(block, Samples):
+        head = "".join(f"<th>{esc(c)}</th>" for c in SAMPLES_HEADER)
+        body = "\n".join(
+            f"<tr><td>{esc(name)}</td>"
+            f'<td><audio controls preload="none" src="{esc(href(wav))}"></audio></td>'
+            f'<td><a href="{esc(href(mid))}">{esc(_file_name(mid))}</a></td></tr>'
+            for name, wav, mid in block.rows
+        )
+        return f'<table class="samples">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
+    items = [f'<li><a href="{esc(href(link))}">{esc(text)}</a></li>' for text, link in block.items]
     return '<ul class="media">\n' + "\n".join(items) + "\n</ul>"
 
 
