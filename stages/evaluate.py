@@ -17,12 +17,13 @@ def main(
     data: Path = typer.Option(..., help="the encoded dataset"),
     samples: Path = typer.Option(None, help="a variant's samples (kind=variant)"),
     data_evaluation: Path = typer.Option(None, help="the dataset's full results (kind=variant)"),
+    corpus: Path = typer.Option(None, help="the dataset's corpus (kind=data): what the codec loses"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Evaluate dataset NAME (KIND=data) or variant NAME (KIND=variant)."""
     p = load_params(params)
     if kind == "data":
-        res = run_evaluate_data(p, name, data, out, evaluation)
+        res = run_evaluate_data(p, name, data, out, evaluation, corpus)
     elif kind == "variant":
         if samples is None or data_evaluation is None:
             raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")

@@ -131,12 +131,24 @@ def test_first_repro_writes_every_output(project):
         "evaluation/data/jsb_roll/train.pieces.parquet",
         "evaluation/variants/s0_wgan_gp_jsb/samples.compare.json",
         "evaluation/variants/s0_wgan_gp_jsb/accompaniment_texture.json",
+        "metrics/data/jsb_roll/fidelity.json",
+        "evaluation/data/erk_tokens/fidelity.json",
+        "reports/plots/headline.json",
+        "models/s0_wgan_gp_jsb/run_info.json",
         "reports/index.html",
         "reports/README.md",
     ]:
         assert (dest / rel).is_file(), rel
     assert list((dest / "samples/s0_wgan_gp_jsb/midi").glob("*.mid"))
     assert list((dest / "samples/s4_lstm_erk/midi").glob("*.mid"))
+    # what the codecs lose: the tiny jsb corpus has chorales in 3/4, refused by the 4/4 roll
+    lost = json.loads((dest / "evaluation/data/jsb_roll/fidelity.json").read_text())
+    assert lost["filtered_by"].get("time_signature", 0) >= 1 and 0 < lost["dropped"] < 0.5
+    # the CPU kernels and threads in force, as params.yaml's compute: pins them
+    info = json.loads((dest / "models/s0_wgan_gp_jsb/run_info.json").read_text())["compute"]
+    if info["env"]:  # x86-64: pinned to AVX2
+        assert info["env"]["MKL_CBWR"] == "AVX2,STRICT" and info["torch_cpu_capability"] == "AVX2"
+    assert info["threads"] == 2
     # two training steps logged, one row each
     rows = (dest / "logs/s0_wgan_gp_jsb/train_log.tsv").read_text().strip().splitlines()
     assert rows[0].split("\t")[0] == "step" and len(rows) == 3

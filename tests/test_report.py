@@ -313,3 +313,33 @@ def test_pitch_class_bars_are_in_pitch_order_not_json_order():
 
 
 PC = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def test_what_the_encodings_lose_is_a_table_per_dataset(tree):
+    write_json(
+        tree / "evaluation/data/jsb_roll/fidelity.json",
+        {
+            "pieces": 348,
+            "pieces_kept": 311,
+            "pieces_filtered": 0.106322,
+            "filtered_by": {"time_signature": 37},
+            "notes": 71587,
+            "out_of_range": 0.0,
+            "dropped": 0.133181,
+            "moved": 4.2e-05,
+            "shortened": 0.0,
+            "lengthened": 0.101345,
+            "extra": 0.0,
+            "meter_changed": 0.0,
+        },
+    )
+    readme = (build(tree) / "README.md").read_text()
+    row = markdown_rows(readme)["jsb_roll"]
+    assert row["pieces kept"] == "311 of 348" and row["notes dropped"] == "13.32 %"
+    assert row["notes moved"] == "0.00 %" and row["meter not kept"] == "0.00 %"
+    assert "Pieces refused, by filter: jsb_roll: time_signature 37." in readme
+    assert "QN is 100 % on these grids by construction" in readme
+
+
+def test_no_fidelity_files_no_section(tree):
+    assert "What the encodings lose" not in (build(tree) / "README.md").read_text()

@@ -70,8 +70,14 @@ def write_set(
     ev.frame().to_parquet(eval_dir / f"{set_name}.pieces.parquet", index=False)
 
 
-def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path, eval_out: Path) -> dict:
+def run_evaluate_data(
+    params: dict, name: str, data_dir: Path, out: Path, eval_out: Path, corpus_dir: Path | None = None
+) -> dict:
     """Score the train and test sets of dataset ``name``, and its naive baseline.
+
+    With ``corpus_dir`` (the stage always gives it), also what the codec loses of the
+    corpus (:mod:`scorelab.codecs.fidelity`): ``fidelity.json``, headline shares in
+    ``out``, every count in ``eval_out``.
 
     ``noise``: the codec's naive baseline fitted to the training split (random cells or
     symbols at the data's marginal rates, seeded by ``base.seed``), so every report shows
@@ -100,6 +106,12 @@ def run_evaluate_data(params: dict, name: str, data_dir: Path, out: Path, eval_o
             ev = evaluate_notes(ns, seed, reference=train, same=same)
             write_set(tmp, etmp, set_name, ev)
             results[set_name] = ev
+        if corpus_dir is not None:
+            from scorelab.codecs.fidelity import HEADLINE_FIDELITY, fidelity
+
+            lost = fidelity(codec, read_notes(Path(corpus_dir)))
+            write_json(tmp / "fidelity.json", {k: lost[k] for k in HEADLINE_FIDELITY})
+            write_json(etmp / "fidelity.json", lost)
     return results
 
 
