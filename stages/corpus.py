@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 
+import _here  # noqa: F401  (this checkout's src/ first, see _here.py)
 from scorelab.params import load_params
 from scorelab.pipeline.corpus import run_corpus
 from scorelab.utils import run_stage

@@ -1,6 +1,7 @@
 """Stage sample@<variant>: generate music from a trained variant (see dvc.yaml)."""
 
 # ruff: noqa: E402  (the kernels are pinned before anything can import torch)
+import _here  # noqa: F401  (this checkout's src/ first, see _here.py)
 from scorelab.compute import pin_cpu_from_file
 
 pin_cpu_from_file()  # before torch computes anything: the kernels decide the bytes
