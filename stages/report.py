@@ -16,10 +16,11 @@ def main(
     logs: Path = typer.Option(...),
     samples: Path = typer.Option(...),
     out: Path = typer.Option(...),
+    seeds: Path = typer.Option(None, help="seeds.json from `scorelab seeds`: the spread across seeds"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
-    run_report(load_params(params), metrics, logs, samples, out, evaluation)
+    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

@@ -138,6 +138,29 @@ def evaluate_stage(
 
 
 @app.command()
+def seeds(
+    variants: list[str] = typer.Argument(None, help="variants to gather (default: every variant in params)"),
+    out: Path = typer.Option(Path("seeds.json"), help="what the report reads"),
+    params: Path = PARAMS,
+) -> None:
+    """Gather the DVC experiments that changed only base.seed into seeds.json, for the report.
+
+    Queue and run them first (README, "Several seeds"), then `dvc repro report`.
+    """
+    from scorelab.seeds import collect_seeds
+    from scorelab.utils import write_json
+
+    p = _params(params)
+    result = collect_seeds(Path("."), variants or list(p["variants"]))
+    write_json(out, result)
+    seeds = sorted({r["seed"] for r in result["runs"]})
+    typer.echo(
+        f"{len(result['runs'])} seed runs (seeds {seeds}); variants with a spread: "
+        f"{sorted(result['variants']) or 'none'}; wrote {out}"
+    )
+
+
+@app.command()
 def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> None:
     """Render reports/README.md and reports/index.html."""
     from scorelab.pipeline.report import run_report

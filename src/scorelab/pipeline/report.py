@@ -6,7 +6,13 @@ from pathlib import Path
 
 
 def run_report(
-    params: dict, metrics: Path, logs: Path, samples: Path, out: Path, evaluation: Path | None = None
+    params: dict,
+    metrics: Path,
+    logs: Path,
+    samples: Path,
+    out: Path,
+    evaluation: Path | None = None,
+    seeds: Path | None = None,
 ) -> None:
     """Build the report over every dataset and variant in params."""
     from scorelab.report.build import build_report
@@ -18,4 +24,5 @@ def run_report(
         Path(samples),
         params,
         Path(evaluation) if evaluation else None,
+        Path(seeds) if seeds else None,
     )

@@ -329,6 +329,57 @@ def fidelity_blocks(params: dict, evaluation_dir: Path) -> list[Block]:
     ]
 
 
+SEEDS_COMMAND = (
+    "for s in 1 2 3 4; do dvc exp run --queue -n s0-seed$s -S base.seed=$s evaluate@s0_wgan_gp_jsb; done; "
+    "dvc exp run --run-all -j 1; scorelab seeds; dvc repro report"
+)
+
+
+def _spread(m: dict) -> str:
+    if m.get("mean") is None:
+        return MISSING
+    sd = f" ± {format_value(m['sd'])}" if m.get("sd") is not None else ""
+    return f"{format_value(m['mean'])}{sd} [{format_value(m['min'])}, {format_value(m['max'])}]"
+
+
+def seed_blocks(seeds_path: Path | None) -> list[Block]:
+    """The spread of each headline metric across seeds, from ``seeds.json`` (scorelab.seeds).
+
+    Without runs the section still says how to make them: one run's number is not a result.
+    """
+    blocks: list[Block] = [Heading(2, "Spread across seeds")]
+    data = _read_json(seeds_path) if seeds_path is not None and Path(seeds_path).is_file() else {}
+    variants = data.get("variants") or {}
+    if not variants:
+        blocks.append(
+            Paragraph(
+                "No variant has been rerun with other seeds yet: every number above is one run's, "
+                "with its bootstrap interval over pieces, which does not cover the run-to-run "
+                f"spread of training. To measure it (here for S0): {SEEDS_COMMAND}"
+            )
+        )
+        return blocks
+    seeds = sorted({r["seed"] for r in data.get("runs", [])})
+    blocks.append(
+        Paragraph(
+            f"DVC experiments that changed only base.seed (seeds {', '.join(map(str, seeds))}) plus the "
+            "committed run, gathered by `scorelab seeds`: mean ± standard deviation across seeds "
+            "[lowest, highest]."
+        )
+    )
+    for variant, sets in variants.items():
+        rows = []
+        for set_name, metrics in sets.items():
+            for key, m in metrics.items():
+                by_seed = ", ".join(f"{s}: {format_value(v)}" for s, v in m["by_seed"].items())
+                rows.append((set_name, key, str(m["n"]), _spread(m), by_seed))
+        blocks += [
+            Heading(3, variant),
+            Table(("set", "metric", "seeds", "across seeds", "each seed"), tuple(rows)),
+        ]
+    return blocks
+
+
 def _loss_blocks(variants: list[Variant], logs_dir: Path, figures: Path) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Training losses")]
     found = False
@@ -565,6 +616,7 @@ def build_report(
     samples_dir: Path,
     params: dict,
     evaluation_dir: Path | None = None,
+    seeds_path: Path | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -601,6 +653,7 @@ def build_report(
         blocks = _run_blocks(params, variants)
         blocks += _metric_blocks(tables, params, figures)
         blocks += fidelity_blocks(params, evaluation)
+        blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
         blocks += _variant_blocks(variants, tables, Path(samples_dir), evaluation, out_dir, figures)
         blocks += _published_blocks(tables)
