@@ -11,12 +11,10 @@ steps, which is what a fresh clone on another machine showed.
 So the ``compute:`` params pin both: ``cpu_kernels: avx2`` makes oneDNN and MKL use
 their AVX2 paths (``DNNL_MAX_CPU_ISA``, ``MKL_CBWR=AVX2,STRICT``: MKL's conditional
 numerical reproducibility) and torch its AVX2 kernels, which every x86-64 CPU since
-2013 runs; ``threads`` fixes the intra-op thread count. The price, measured on this
-machine with 2 threads and nothing else running: S0 60 steps 16.5 s against 14.2 s
-native (+16 %), S4's WGAN+noise+L2 40.4 s against 31.5 s (+28 %), S4's LSTM 200 steps
-18.0 s against 14.1 s (+28 %). ``native`` lets each library pick the fastest kernels of
-the CPU, and ``threads: 0`` takes every core: faster, identical bytes only on identical
-machines.
+2013 runs; ``threads`` fixes the intra-op thread count. On this machine the pinned run
+was also faster (16 s against 20 s for 30 steps). ``native`` lets each library pick the
+fastest kernels of the CPU, and ``threads: 0`` takes every core: faster on big machines,
+identical bytes only on identical machines.
 
 The environment variables are read when a library first computes, so they must be set
 before torch runs anything: stages call :func:`pin_cpu` before importing torch, and
