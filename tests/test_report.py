@@ -343,3 +343,17 @@ def test_what_the_encodings_lose_is_a_table_per_dataset(tree):
 
 def test_no_fidelity_files_no_section(tree):
     assert "What the encodings lose" not in (build(tree) / "README.md").read_text()
+
+
+def test_no_test_nll_no_likelihood_table(tree):
+    assert "Held-out likelihood" not in (build(tree) / "README.md").read_text()
+
+
+def test_test_nll_in_nats_bits_and_perplexity(tree):
+    import math
+
+    pd.DataFrame(
+        {"step": [1, 3], "epoch": [1, 2], "valid_loss": [2.5, 1.8], "test_nll": [2.0, math.log(4)]}
+    ).to_csv(tree / "models/lstm/valid_log.tsv", sep="\t", index=False)
+    readme = (build(tree) / "README.md").read_text()
+    assert "| lstm | jsb_roll | 2 | 1.3863 | 2.0000 | 4.000 |" in readme  # ln 4 nats = 2 bits

@@ -392,7 +392,48 @@ def _loss_blocks(variants: list[Variant], logs_dir: Path, figures: Path) -> list
             found = True
     if not found:
         blocks.append(Paragraph("No training logs found."))
-    return blocks
+    return blocks + likelihood_blocks(variants, logs_dir)
+
+
+def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
+    """The likelihood models' held-out fit: the last epoch's test negative log-likelihood.
+
+    The likelihood trainer logs it per epoch in ``valid_log.tsv`` as the mean cross-entropy
+    of the next token in nats; a token is one symbol of the codec (a 16th-note grid step
+    for melody tokens). Shown also in bits and as perplexity, which do not depend on the
+    logarithm's base.
+    """
+    rows = []
+    for v in variants:
+        tsv = logs_dir / v.name / "valid_log.tsv"
+        if not tsv.is_file():
+            continue
+        log = pd.read_csv(tsv, sep="\t")
+        if "test_nll" not in log or log.empty:
+            continue
+        last = log.iloc[-1]
+        nll = float(last["test_nll"])
+        rows.append(
+            (
+                v.name,
+                v.dataset,
+                str(int(last["epoch"])),
+                f"{nll:.4f}",
+                f"{nll / np.log(2):.4f}",
+                f"{np.exp(nll):.3f}",
+            )
+        )
+    if not rows:
+        return []
+    header = ("variant", "dataset", "epochs", "test NLL (nats/token)", "bits/token", "perplexity")
+    return [
+        Heading(3, "Held-out likelihood"),
+        Paragraph(
+            "Mean negative log-likelihood of each next token of the test split after the last epoch "
+            "(a token is one codec symbol: for melody tokens, one 16th-note step)."
+        ),
+        Table(header, tuple(rows)),
+    ]
 
 
 def _file_links(folder: Path, pattern: str, out_dir: Path) -> tuple[tuple[tuple[str, str], ...], int]:
