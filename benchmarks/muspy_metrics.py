@@ -61,6 +61,9 @@ EQUIVALENTS = {
     "empty_measure_rate": "muspy.empty_measure_rate(m, m.resolution * 4 * "
     "m.time_signatures[0].numerator // m.time_signatures[0].denominator "
     "if m.time_signatures else m.resolution * 4)",
+    "drum_in_duple_pattern_rate": "muspy.drum_in_pattern_rate(m, 'duple')",
+    "drum_in_triple_pattern_rate": "muspy.drum_in_pattern_rate(m, 'triple')",
+    "drum_pattern_consistency": "muspy.drum_pattern_consistency(m)",
     "groove_consistency": "muspy.groove_consistency(m, m.resolution * 4 * "
     "m.time_signatures[0].numerator // m.time_signatures[0].denominator "
     "if m.time_signatures else m.resolution * 4)",
@@ -200,7 +203,8 @@ GOLDEN_EXTRA = ("bwv123.6", "bwv248.23-2", "bwv248.42-4")  # 3/2, 12/8, long sil
 
 
 def trap_pieces() -> list:
-    """Small pieces on which muspy 0.5.0 and scorelab differ on purpose (the issue's traps)."""
+    """Small pieces on which muspy 0.5.0 and scorelab differ on purpose (the issue's traps),
+    and one with drums (the chorales have none)."""
     from scorelab.score import Score, Track
 
     one = [Track("piano")]
@@ -211,6 +215,12 @@ def trap_pieces() -> list:
         Score.from_notes([(0, 60, 0, 24), (0, 62, 96, 96)], tracks=one, piece_id="trap_end_on_beat"),
         # two pitches held for a bar: polyphony all the time ("more than one pitch")
         Score.from_notes([(0, 60, 0, 192), (0, 64, 0, 192)], tracks=one, piece_id="trap_two_sustained"),
+        # a drum track beside the piano: onsets on 16ths, on triplet 8ths, and on neither
+        Score.from_notes(
+            [(0, 60, 0, 96), (1, 36, 0, 6), (1, 38, 6, 6), (1, 42, 16, 6), (1, 46, 3, 6), (1, 36, 48, 6)],
+            tracks=[Track("piano"), Track("drums", 0, True)],
+            piece_id="drums",
+        ),
         # the same onsets in three bars, ending on a bar line: a groove consistency of 1
         Score.from_notes(
             [(0, 60 + b, b * 96 + k * 24, 24) for b in range(3) for k in range(4)],
@@ -282,7 +292,7 @@ def main() -> None:
         print(f"{label:<24}{n / ours_s:>14,.0f}{n / theirs_s:>14,.0f}{ratio:>9.1f}x  (target >= {target}x)")
     print("\nagreement per piece (equal to 1e-9):")
     for k, (eq, tot, worst) in agreement(ours, mp["values"]).items():
-        print(f"  {k:<22} {eq:>4}/{tot}  largest difference {worst:.3g}")
+        print(f"  {k:<28} {eq:>4}/{tot}  largest difference {worst:.3g}")
 
 
 if __name__ == "__main__":

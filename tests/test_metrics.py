@@ -120,6 +120,27 @@ def test_drum_pattern_and_drums_out_of_pitch_metrics():
     assert math.isnan(one(metrics_of(two_track_score()), "DP"))  # no drums
 
 
+def test_drum_in_pattern_rates_as_muspy_defines_them():
+    """At 24 ticks per quarter the duple mask is every 6 ticks, the triple every 8. Drum
+    onsets at 0 (both), 6 (duple), 16 (triple), 3 (neither); the piano note does not count.
+    """
+    rows = [(0, 60, 1, 24), (1, 36, 0, 6), (1, 38, 6, 6), (1, 42, 16, 6), (1, 46, 3, 6)]
+    s = Score.from_notes(rows, tracks=[Track("piano"), Track("drums", 0, True)])
+    m = metrics_of(s, step=0)
+    assert one(m, "drum_in_duple_pattern_rate") == 0.5 and one(m, "drum_in_triple_pattern_rate") == 0.5
+    assert one(m, "drum_pattern_consistency") == 0.5
+    # 10 ticks per quarter: no quarter subdivision, so duple falls back to halves (every 5),
+    # triple to the beat itself; onsets 0, 5, 3 -> duple 2/3, triple 1/3
+    coarse = Score.from_notes(
+        [(0, 36, 0, 2), (0, 38, 5, 2), (0, 42, 3, 2)], tracks=[Track("drums", 0, True)], resolution=10
+    )
+    m = metrics_of(coarse, step=0)
+    assert one(m, "drum_in_duple_pattern_rate") == pytest.approx(2 / 3)
+    assert one(m, "drum_in_triple_pattern_rate") == pytest.approx(1 / 3)
+    assert one(m, "drum_pattern_consistency") == pytest.approx(2 / 3)
+    assert math.isnan(one(metrics_of(two_track_score()), "drum_pattern_consistency"))  # no drums
+
+
 def test_a_note_ending_on_a_line_leaves_the_next_beat_and_bar_empty():
     """MusPy's empty_beat_rate marks beat ``end // resolution`` too; a note sounds end-exclusive."""
     s = Score.from_notes([(0, 60, 0, 24)], tracks=[Track("m")])  # one quarter note, ends on beat 2

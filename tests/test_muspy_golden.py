@@ -1,7 +1,8 @@
 """Golden values from muspy 0.5.0 where the definitions agree, and hand values where muspy errs.
 
 ``tests/data/muspy_golden`` holds 14 Bach chorales (evenly spread over the corpus, with
-its 3/2 and 12/8 pieces and one with long silent stretches) and four small trap pieces,
+its 3/2 and 12/8 pieces and one with long silent stretches), four small trap pieces and
+a piece with drums,
 as MIDI, with the values muspy 0.5.0 gave for them (``muspy_values.json``, written by
 ``python benchmarks/muspy_metrics.py --golden``; muspy is not a test dependency). On
 all 348 chorales the benchmark finds the same agreement.
@@ -28,6 +29,9 @@ AGREE = (
     "scale_consistency",
     "pitch_entropy",
     "pitch_class_entropy",
+    "drum_in_duple_pattern_rate",
+    "drum_in_triple_pattern_rate",
+    "drum_pattern_consistency",
 )
 
 
@@ -36,7 +40,7 @@ def golden():
     recorded = json.loads((GOLDEN / "muspy_values.json").read_text())
     paths = sorted(GOLDEN.glob("*.mid"))
     ns, rejected = read_midi_set(paths)
-    assert not rejected and ns.n_pieces == len(paths) == 18
+    assert not rejected and ns.n_pieces == len(paths) == 19
     ours = compute_piece_metrics(ns)
     names = [p.name for p in paths]
     theirs = {k: np.array([v[n] for n in names], float) for k, v in recorded["values"].items()}
@@ -45,6 +49,8 @@ def golden():
 
 def test_same_values_as_muspy_where_the_definitions_agree(golden):
     _, names, ours, theirs = golden
+    drums = names.index("drums.mid")
+    assert ours["drum_in_duple_pattern_rate"][drums] == 0.6  # 0, 6, 48 of 0, 6, 16, 3, 48
     for key in AGREE:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=0, atol=1e-9, err_msg=key)
 
