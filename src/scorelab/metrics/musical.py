@@ -161,14 +161,15 @@ def drum_pattern_percent(ns: NoteSet) -> np.ndarray:
     return _ratio(ns.count(on_grid), ns.count(ns.drum), 100.0)
 
 
-def _drum_rate(ns: NoteSet, parts: int) -> np.ndarray:
-    """Share of drum notes whose onset is on a beat's ``parts`` equal subdivisions.
-
-    MusPy's pattern mask: the beat itself always, and its subdivisions only when the
-    resolution (ticks per quarter) divides into them evenly. NaN without drum notes.
+def _drum_rate(ns: NoteSet, parts: tuple[int, ...]) -> np.ndarray:
+    """Share of drum notes whose onset is on a beat's subdivision into the first of
+    ``parts`` that the resolution (ticks per quarter) divides evenly, else on the beat:
+    MusPy's pattern masks. NaN without drum notes.
     """
     res = ns.resolution[ns.piece]
-    step = np.where(res % parts == 0, res // parts, res)
+    step = res
+    for k in reversed(parts):  # the first of parts that fits wins
+        step = np.where(res % k == 0, res // k, step)
     return _ratio(ns.count(ns.drum & (ns.onset % step == 0)), ns.count(ns.drum))
 
 
@@ -177,9 +178,7 @@ def drum_in_duple_pattern_rate(ns: NoteSet) -> np.ndarray:
     """Share of drum notes starting on a 16th-note position of a beat (MusPy's duple mask:
     quarters of a beat when the resolution allows, else halves, else the beat).
     """
-    res = ns.resolution[ns.piece]
-    step = np.where(res % 4 == 0, res // 4, np.where(res % 2 == 0, res // 2, res))
-    return _ratio(ns.count(ns.drum & (ns.onset % step == 0)), ns.count(ns.drum))
+    return _drum_rate(ns, (4, 2))
 
 
 @piece_metric("drum_in_triple_pattern_rate", "ratio 0-1", "MusPy drum_in_pattern_rate(meter='triple')")
@@ -187,7 +186,7 @@ def drum_in_triple_pattern_rate(ns: NoteSet) -> np.ndarray:
     """Share of drum notes starting on a triplet-8th position of a beat (thirds of a beat
     when the resolution allows, else the beat). NaN without drum notes.
     """
-    return _drum_rate(ns, 3)
+    return _drum_rate(ns, (3,))
 
 
 @piece_metric("drum_pattern_consistency", "ratio 0-1", "MusPy drum_pattern_consistency")
