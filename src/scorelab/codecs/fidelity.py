@@ -67,9 +67,8 @@ def pitch_shift(codec: Codec, score: Score) -> int:
         return 0
     notes = score.track_notes(0)
     pitch = notes["pitch"].to_numpy(np.int64)
-    moved, _ = to_reference_key(score.key, pitch[:1], notes["duration"].to_numpy(np.int64)[:1])
-    if score.key is None:  # estimated from every note, as the codec does
-        moved, _ = to_reference_key(None, pitch, notes["duration"].to_numpy(np.int64))
+    # every note, as the codec passes them: the key is estimated from them when unread
+    moved, _ = to_reference_key(score.key, pitch, notes["duration"].to_numpy(np.int64))
     return int(moved[0] - pitch[0])
 
 
@@ -131,33 +130,37 @@ def fidelity(codec: Codec, scores: Sequence[Score]) -> dict:
         originals.append(represented_notes(codec, score).assign(piece=i))
         decoded.append(back.notes[["track", "pitch", "onset", "duration"]].assign(piece=i))
         tolerances.append(score.resolution // int(codec.settings()["steps_per_beat"]) // 2)
-    n_pieces = len(scores)
-    orig = pd.concat(originals, ignore_index=True) if originals else pd.DataFrame(columns=["piece"])
-    dec = pd.concat(decoded, ignore_index=True) if decoded else pd.DataFrame(columns=["piece"])
-    in_range = (orig["pitch"] >= low) & (orig["pitch"] < high) if len(orig) else pd.Series(dtype=bool)
+    n_pieces, kept = len(scores), len(scores) - sum(filtered.values())
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype=np.int64) for c in ("piece", "track", "pitch", "onset", "duration")}
+    )
+    orig = pd.concat([empty, *originals], ignore_index=True)
+    dec = pd.concat([empty, *decoded], ignore_index=True)
+    in_range = (orig["pitch"] >= low) & (orig["pitch"] < high)
     tol = max(tolerances, default=0)
-    matched = match_notes(orig[in_range], dec, tol) if len(orig) else orig
-    found = matched["d_onset"].notna() if len(matched) else pd.Series(dtype=bool)
+    matched = match_notes(orig[in_range], dec, tol)
+    found = matched["d_onset"].notna()
+    m = matched[found]
     n = len(orig)
 
     def share(count: float, of: int) -> float | None:
         return round(float(count) / of, 6) if of else None
 
-    m = matched[found] if len(matched) else matched
-    onset_shift = (m["d_onset"] - m["onset"]).abs() if len(m) else pd.Series(dtype=float)
     return {
         "pieces": n_pieces,
-        "pieces_kept": n_pieces - sum(filtered.values()),
-        "pieces_filtered": share(sum(filtered.values()), n_pieces),
+        "pieces_kept": kept,
+        "pieces_filtered": share(n_pieces - kept, n_pieces),
         "filtered_by": dict(sorted(filtered.items())),
         "notes": n,
-        "out_of_range": share(int((~in_range).sum()) if n else 0, n),
+        "out_of_range": share(int((~in_range).sum()), n),
         "dropped": share(int((~found).sum()), n),
-        "moved": share(int((m["d_onset"] != m["onset"]).sum()) if len(m) else 0, n),
-        "shortened": share(int((m["d_duration"] < m["duration"]).sum()) if len(m) else 0, n),
-        "lengthened": share(int((m["d_duration"] > m["duration"]).sum()) if len(m) else 0, n),
-        "extra": share(max(len(dec) - int(found.sum()), 0), n),
-        "meter_changed": share(meter_changed, n_pieces - sum(filtered.values())),
-        "mean_onset_shift_ticks": round(float(onset_shift.mean()), 6) if len(onset_shift) else None,
+        "moved": share(int((m["d_onset"] != m["onset"]).sum()), n),
+        "shortened": share(int((m["d_duration"] < m["duration"]).sum()), n),
+        "lengthened": share(int((m["d_duration"] > m["duration"]).sum()), n),
+        "extra": share(max(len(dec) - len(m), 0), n),
+        "meter_changed": share(meter_changed, kept),
+        "mean_onset_shift_ticks": None
+        if m.empty
+        else round(float((m["d_onset"] - m["onset"]).abs().mean()), 6),
         "tolerance_ticks": tol,
     }

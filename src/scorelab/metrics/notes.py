@@ -24,7 +24,6 @@ import numpy as np
 from scorelab.score import Score
 
 INT = np.int64
-DENSE_CELLS = 1 << 24  # per-piece counting tables up to 16M cells (128 MB of counts) skip sorting
 
 
 @dataclass(frozen=True)
@@ -254,15 +253,6 @@ class NoteSet:
         if mask is None:
             return np.bincount(self.piece, weights=values, minlength=self.n_pieces)
         return np.bincount(self.piece[mask], weights=values[mask], minlength=self.n_pieces)
-
-    def unique_count(self, key: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
-        """(P,) number of distinct values of ``key`` (in 0..k-1) per piece (where ``mask``)."""
-        p, kk = (self.piece, key) if mask is None else (self.piece[mask], key[mask])
-        if self.n_pieces * k <= DENSE_CELLS:  # a (P, k) presence table: no sort
-            seen = np.bincount(p * k + kk, minlength=self.n_pieces * k) > 0
-            return seen.reshape(self.n_pieces, k).sum(1).astype(INT)
-        codes = np.unique(p * k + kk)
-        return np.bincount(codes // k, minlength=self.n_pieces).astype(INT)
 
     def spans(
         self, unit_num: np.ndarray, unit_den: np.ndarray, limit: np.ndarray | None = None
