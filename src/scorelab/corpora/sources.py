@@ -7,64 +7,34 @@ A job is plain data (picklable) so pieces parse in parallel worker processes. So
   as ``essenFolksong/erk5.abc`` (an ABC file is split into its ``X:`` tunes so each
   tune is one job and one bad tune loses only itself), or any file music21 can parse.
 - ``midi_folder``: every ``*.mid``/``*.midi`` under the given folders (a user's own music).
+- the seed corpora of :mod:`scorelab.corpora.readers` (``jsb_pickle``, ``jsb_16th``,
+  ``lpd``, ``maestro``, ``abc_zip``, ``classical``, ``local``), whose job kinds that
+  module's ``JOB_READERS`` reads.
+
+:class:`Job` and the helpers every lister shares live in :mod:`scorelab.corpora.jobs`
+and are re-exported here.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, dedupe
+from scorelab.corpora.readers import JOB_READERS, SOURCE_LISTERS
 from scorelab.errors import CorpusReadError
 from scorelab.score import Score
 
-
-@dataclass(frozen=True)
-class Job:
-    """One piece to read: its id, how to read it, and what to read."""
-
-    piece_id: str
-    kind: str  # "m21_file" | "abc_tune" | "midi"
-    payload: str  # a path, a corpus name, or the ABC text of one tune
-    source: str  # what rejected.parquet names: a file, or file#tune
-
-
-def _abc_tunes(text: str) -> list[tuple[str, str]]:
-    """Split an ABC file into (X number, tune text) pairs."""
-    blocks = re.split(r"\n(?=X:)", "\n" + text)
-    out = []
-    for block in blocks:
-        block = block.strip("\n")
-        m = re.match(r"X:\s*(\d+)", block)
-        if m:
-            out.append((m.group(1), block + "\n"))
-    return out
-
-
-def _prefer_mxl(found) -> Path:
-    """One file for a corpus work that music21 ships in several formats (kern and MusicXML).
-
-    MusicXML is preferred: its parts carry the voice names the SATB selection uses.
-    """
-    if isinstance(found, (list, tuple)):
-        mxl = [Path(f) for f in found if Path(f).suffix in (".mxl", ".xml", ".musicxml")]
-        return mxl[0] if mxl else Path(found[0])
-    return Path(found)
-
-
-def dedupe(jobs: list[Job]) -> tuple[list[Job], list[tuple[Job, str]]]:
-    """Keep the first job of each piece id; the others come back with the reason."""
-    seen: dict[str, Job] = {}
-    kept, dropped = [], []
-    for j in jobs:
-        if j.piece_id in seen:
-            dropped.append(
-                (j, f"{j.source}: duplicate piece id {j.piece_id} (kept {seen[j.piece_id].source})")
-            )
-        else:
-            seen[j.piece_id] = j
-            kept.append(j)
-    return kept, dropped
+__all__ = [
+    "SOURCES",
+    "Job",
+    "_abc_tunes",
+    "_prefer_mxl",
+    "dedupe",
+    "list_jobs",
+    "midi_folder_jobs",
+    "music21_jobs",
+    "read_job",
+]
 
 
 def music21_jobs(paths: list[str]) -> list[Job]:
@@ -104,14 +74,18 @@ def midi_folder_jobs(paths: list[str]) -> list[Job]:
     return jobs
 
 
-SOURCES = {"music21": music21_jobs, "midi_folder": midi_folder_jobs}
+SOURCES = {"music21": music21_jobs, "midi_folder": midi_folder_jobs, **SOURCE_LISTERS}
 
 
-def list_jobs(source: str, paths: list[str]) -> list[Job]:
-    """The jobs of a source by name; an unknown name lists the valid ones."""
+def list_jobs(source: str, paths: list[str], **options) -> list[Job]:
+    """The jobs of a source by name; an unknown name lists the valid ones.
+
+    ``options`` go to the source's lister (e.g. ``tracks`` and ``max_pieces`` for ``lpd``,
+    ``split_mode`` for ``maestro``); the two original sources take none.
+    """
     if source not in SOURCES:
         raise ValueError(f"unknown corpus source {source!r}; valid: {sorted(SOURCES)}")
-    return SOURCES[source](paths)
+    return SOURCES[source](paths, **options)
 
 
 def read_job(job: Job, corpus: str, n_tracks: int) -> Score:
@@ -126,14 +100,22 @@ def read_job(job: Job, corpus: str, n_tracks: int) -> Score:
 
     kw = dict(piece_id=job.piece_id, corpus=corpus, n_tracks=n_tracks)
     if job.kind == "abc_tune":
-        return m21r.read_abc_tune(job.payload, source=job.source, **kw)
-    if job.kind == "m21_file":
-        return m21r.read_music21_file(Path(job.payload), **kw)
-    if job.kind == "midi":
-        from scorelab.io.midi import read_midi
+        score = m21r.read_abc_tune(job.payload, source=job.source, **kw)
+    elif job.kind == "m21_file":
+        score = m21r.read_music21_file(Path(job.payload), **kw)
+    elif job.kind == "midi" or job.kind in JOB_READERS:
+        if job.kind == "midi":
+            from scorelab.io.midi import read_midi
 
-        score = read_midi(Path(job.payload), corpus=corpus, piece_id=job.piece_id)
+            score = read_midi(Path(job.payload), corpus=corpus, piece_id=job.piece_id)
+        else:
+            score = JOB_READERS[job.kind](job, corpus)
         if len(score.tracks) < n_tracks:
             raise CorpusReadError(f"{job.source}: has {len(score.tracks)} tracks, expected {n_tracks}")
-        return score
-    raise ValueError(f"unknown job kind {job.kind!r}")
+    else:
+        raise ValueError(
+            f"unknown job kind {job.kind!r}; valid: {sorted(['abc_tune', 'm21_file', 'midi', *JOB_READERS])}"
+        )
+    if job.split:
+        score.split = job.split
+    return score

@@ -180,19 +180,52 @@ def read_midi(
         notes that break a Score invariant.
     """
     path = Path(path)
-    import symusic  # deferred: only readers need the C++ extension
-
     try:
         data = path.read_bytes()
     except OSError as err:
         raise CorpusReadError(f"{path}: cannot read file: {err}") from err
+    return read_midi_bytes(
+        data, str(path), corpus=corpus, piece_id=piece_id or path.stem, resolution=resolution
+    )
+
+
+def read_midi_bytes(
+    data: bytes,
+    source: str,
+    corpus: str = "",
+    piece_id: str | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+) -> Score:
+    """Read a Standard MIDI file held in memory (an archive member) into a Score.
+
+    The same conversion as :func:`read_midi`, which reads the file and calls this, so
+    a MIDI file inside a zip is read without writing it to disk first.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    source
+        What error messages and ``Score.source`` name (a path, or ``archive#member``).
+    corpus, piece_id
+        Stored in the Score; ``piece_id`` defaults to ``source``'s stem.
+    resolution
+        Ticks per quarter note of the Score.
+
+    Raises
+    ------
+    CorpusReadError
+        Naming ``source`` and the reason, as :func:`read_midi`.
+    """
+    import symusic  # deferred: only readers need the C++ extension
+
     try:
         midi = symusic.Score.from_midi(data)
     except (RuntimeError, ValueError, IndexError, OverflowError) as err:
-        raise CorpusReadError(f"{path}: not a readable MIDI file: {err}") from err
+        raise CorpusReadError(f"{source}: not a readable MIDI file: {err}") from err
     tpq = int(midi.ticks_per_quarter)
     if tpq <= 0:
-        raise CorpusReadError(f"{path}: unsupported time division (ticks per quarter {tpq})")
+        raise CorpusReadError(f"{source}: unsupported time division (ticks per quarter {tpq})")
     tempo_ticks = np.array([t.time for t in midi.tempos], dtype=np.int64)
     tempo_mspq = np.array([t.mspq for t in midi.tempos], dtype=np.float64)
     frames, tracks = [], []
@@ -218,7 +251,7 @@ def read_midi(
         tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
     notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NOTE_COLUMNS)
     if len(notes) == 0:
-        raise CorpusReadError(f"{path}: no notes")
+        raise CorpusReadError(f"{source}: no notes")
     notes = notes[NOTE_COLUMNS].astype(NOTE_DTYPES)
     notes = notes.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
     meta = {
@@ -233,13 +266,13 @@ def read_midi(
         notes=notes,
         tracks=tracks,
         resolution=resolution,
-        piece_id=piece_id or path.stem,
+        piece_id=piece_id or Path(source).stem,
         corpus=corpus,
-        source=str(path),
+        source=source,
         sha256=hashlib.sha256(data).hexdigest(),
         **meta,
     )
     try:
         return score.validate()
     except ScoreValidationError as err:
-        raise CorpusReadError(f"{path}: {err}") from err
+        raise CorpusReadError(f"{source}: {err}") from err

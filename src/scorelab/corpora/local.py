@@ -1,0 +1,182 @@
+"""A user's own folders of mixed formats, and music21's bundled classical works.
+
+``local``: every ``.mid/.midi`` (read with symusic), ``.mxl/.musicxml/.xml/.krn``
+(music21) and ``.abc`` (music21, one job per ``X:`` tune) below one or more folders,
+nested folders and names with spaces included. A piece id is the file's path below its
+folder without the suffix, ``/`` written ``__``; when two files differ only in their
+suffix each keeps it (``song_mid``, ``song_mxl``), and with several folders each id
+starts with its folder's name. Ids therefore depend only on the files' relative paths.
+
+``classical``: the keyboard and chamber works music21 ships (offline), whole composer
+folders from :data:`CLASSICAL_COMPOSERS`; a work shipped as both kern and MusicXML is
+read once, from the MusicXML; Roman-numeral analyses (``.rntxt``) are not music and
+are not listed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl
+from scorelab.errors import CorpusReadError
+from scorelab.score import Score
+
+MIDI_SUFFIXES = (".mid", ".midi")
+MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn")
+ABC_SUFFIXES = (".abc",)
+LOCAL_SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES + ABC_SUFFIXES
+MIDI_TYPE_SEQUENCES = 2  # SMF type 2: independent single-track patterns, not simultaneous tracks
+
+# music21 10.5's keyboard and chamber music (65 files once kern duplicates are dropped):
+# beethoven 22 (string quartets), chopin 1 (mazurka, kern), cpebach 1, corelli 1 (trio
+# sonata), haydn 9 (quartets), joplin 1 (Maple Leaf Rag), mozart 16 (quartets, K.545),
+# schoenberg 2 (op. 19 piano pieces), schumann_clara 5, schumann_robert 7. music21
+# ships no Scarlatti; opera, lied-only and concerto folders (verdi, handel, schubert,
+# beach, weber) are left out.
+CLASSICAL_COMPOSERS = (
+    "beethoven",
+    "chopin",
+    "cpebach",
+    "corelli",
+    "haydn",
+    "joplin",
+    "mozart",
+    "schoenberg",
+    "schumann_clara",
+    "schumann_robert",
+)
+
+
+def midi_header_problem(data: bytes) -> str | None:
+    """Why a Standard MIDI file's header rules it out, or None (symusic judges the rest).
+
+    A type-2 file is a list of independent patterns; symusic would play them at once as
+    if they were tracks, which is wrong music, so it is refused. A header that declares
+    no tracks is named as such rather than as "no notes".
+    """
+    if len(data) < 14 or data[:4] != b"MThd":
+        return None
+    fmt = int.from_bytes(data[8:10], "big")
+    n_tracks = int.from_bytes(data[10:12], "big")
+    if fmt == MIDI_TYPE_SEQUENCES:
+        return "MIDI type 2 (independent sequential patterns) is not supported"
+    if n_tracks == 0:
+        return "MIDI header declares zero tracks"
+    return None
+
+
+def read_midi_data(data: bytes, source: str, corpus: str, piece_id: str) -> Score:
+    """A Score from MIDI bytes, after :func:`midi_header_problem`.
+
+    Raises
+    ------
+    CorpusReadError
+        Naming ``source``: a refused header, or any reason of ``read_midi_bytes``.
+    """
+    from scorelab.io.midi import read_midi_bytes
+
+    problem = midi_header_problem(data)
+    if problem:
+        raise CorpusReadError(f"{source}: {problem}")
+    return read_midi_bytes(data, source, corpus=corpus, piece_id=piece_id)
+
+
+def read_local_midi_job(job: Job, corpus: str) -> Score:
+    """Read a ``local_midi`` job (payload: the file's path)."""
+    try:
+        data = Path(job.payload).read_bytes()
+    except OSError as err:
+        raise CorpusReadError(f"{job.source}: cannot read file: {err}") from err
+    return read_midi_data(data, job.source, corpus, job.piece_id)
+
+
+def decode_abc(data: bytes) -> str:
+    """ABC text: UTF-8 when it decodes, else Latin-1 (older collections such as Essen)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def abc_text_jobs(text: str, base_id: str, source: str) -> list[Job]:
+    """One ``abc_tune`` job per ``X:`` tune, ids ``<base_id>_<X:04d>``.
+
+    A number used twice in one file keeps both tunes (the second gets ``_2``), and text
+    with no ``X:`` line at all is one job, so that music21 reports why it cannot be read
+    instead of the file vanishing from the corpus.
+    """
+    tunes = _abc_tunes(text)
+    if not tunes:
+        return [Job(f"{base_id}_0000", "abc_tune", text, f"{source}#X:none")]
+    jobs, seen = [], {}
+    for number, tune in tunes:
+        seen[number] = seen.get(number, 0) + 1
+        suffix = f"_{seen[number]}" if seen[number] > 1 else ""
+        jobs.append(Job(f"{base_id}_{int(number):04d}{suffix}", "abc_tune", tune, f"{source}#X:{number}"))
+    return jobs
+
+
+def local_jobs(paths: list[str]) -> list[Job]:
+    """Jobs for every supported file below the given folders, in sorted path order.
+
+    Raises
+    ------
+    CorpusReadError
+        When a path is not a folder, or an ABC file cannot be read.
+    """
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.is_dir():
+            raise CorpusReadError(f"{root}: not a folder")
+    jobs = []
+    for root in roots:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LOCAL_SUFFIXES)
+        stems = Counter(f.relative_to(root).with_suffix("") for f in files)
+        prefix = f"{root.resolve().name}__" if len(roots) > 1 else ""
+        for f in files:
+            rel = f.relative_to(root).with_suffix("")
+            piece_id = prefix + "__".join(rel.parts)
+            if stems[rel] > 1:
+                piece_id += "_" + f.suffix.lower().lstrip(".")
+            suffix = f.suffix.lower()
+            if suffix in MIDI_SUFFIXES:
+                jobs.append(Job(piece_id, "local_midi", str(f), str(f)))
+            elif suffix in MUSIC21_SUFFIXES:
+                jobs.append(Job(piece_id, "m21_file", str(f), str(f)))
+            else:
+                try:
+                    text = decode_abc(f.read_bytes())
+                except OSError as err:
+                    raise CorpusReadError(f"{f}: cannot read file: {err}") from err
+                jobs += abc_text_jobs(text, piece_id, str(f))
+    return jobs
+
+
+def classical_jobs(paths: list[str] | None = None) -> list[Job]:
+    """``m21_file`` jobs for music21's bundled works by the given composers, sorted by path.
+
+    ``paths`` names music21 composer folders; empty or None means
+    :data:`CLASSICAL_COMPOSERS`. Ids are the corpus path without suffix, ``/`` written
+    ``__`` (``beethoven__opus18no1__movement1``).
+
+    Raises
+    ------
+    CorpusReadError
+        When music21 ships nothing under a name.
+    """
+    from music21 import common, corpus
+
+    root = Path(common.getCorpusFilePath())
+    works: dict[Path, list[Path]] = {}
+    for composer in paths or CLASSICAL_COMPOSERS:
+        found = [Path(p) for p in corpus.getComposer(composer) if Path(p).suffix in MUSIC21_SUFFIXES]
+        if not found:
+            raise CorpusReadError(f"music21 ships no works under {composer!r}")
+        for f in found:
+            works.setdefault(f.relative_to(root).with_suffix(""), []).append(f)
+    jobs = []
+    for rel in sorted(works):
+        path = _prefer_mxl(sorted(works[rel]))
+        jobs.append(Job("__".join(rel.parts), "m21_file", str(path), str(path.relative_to(root))))
+    return jobs
