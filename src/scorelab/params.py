@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from scorelab.config import check_value, from_dict
+from scorelab.constants import CPU_KERNELS
 from scorelab.errors import ParamsError
 
 TOP_KEYS = ("base", "compute", "profiles", "corpora", "datasets", "model", "defaults", "variants")
@@ -127,8 +128,8 @@ def validate(params: dict) -> dict:
             raise ParamsError(f"{key}: required section missing or not a mapping")
     base = from_dict(BaseSection, params["base"], "base")
     compute = from_dict(ComputeSection, params["compute"], "compute")
-    if compute.cpu_kernels not in ("avx2", "native"):
-        raise ParamsError(f"compute.cpu_kernels: {compute.cpu_kernels!r} is not one of ['avx2', 'native']")
+    if compute.cpu_kernels not in CPU_KERNELS:
+        raise ParamsError(f"compute.cpu_kernels: {compute.cpu_kernels!r} is not one of {sorted(CPU_KERNELS)}")
     if compute.threads < 0:
         raise ParamsError(f"compute.threads: must be >= 0 (0: every core), got {compute.threads}")
     for name, prof in params["profiles"].items():
