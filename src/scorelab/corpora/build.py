@@ -1,24 +1,32 @@
-"""Build a corpus: list its pieces, parse them in parallel, split, write Parquet tables.
+"""Build a corpus: list its pieces, read them in batches, split, write Parquet tables.
+
+Reading and writing the notes is :mod:`scorelab.corpora.ingest`'s: MIDI files are parsed
+in this process and converted a batch at a time, music21's formats over the cores, and
+``notes.parquet`` is written one row group per batch, so memory stays bounded whatever
+the corpus's size. Only one small row per piece is kept to the end, for
+``pieces.parquet``, where the splits live.
 
 Bad input never stops a corpus: a piece that cannot be read is skipped with its reason
 in ``rejected.parquet`` and counted in the summary. The stage fails only when the share
 of rejected pieces passes ``max_reject_fraction`` (naming some of the files and why) or
-when nothing is left (naming the corpus).
+when nothing is left (naming the corpus and the first reasons); either way it writes
+nothing (the tables are written into a temporary folder that replaces ``out_dir`` only
+on success).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from tqdm import tqdm
+import pandas as pd
 
-from scorelab.corpora.sources import Job, dedupe, list_jobs, read_job
-from scorelab.errors import CorpusReadError, EmptyCorpusError, ScorelabError, ScoreValidationError
-from scorelab.score import Score, write_notes, write_rejected
+from scorelab.corpora.ingest import BATCH_NOTES, BATCH_PIECES, ingest_jobs, iter_parse_jobs
+from scorelab.corpora.sources import Job, dedupe, list_jobs
+from scorelab.errors import EmptyCorpusError, ScorelabError
+from scorelab.score import PIECE_COLUMNS, Score, write_rejected
 from scorelab.utils import atomic_dir, write_json
 
 
@@ -55,12 +63,18 @@ def assign_split(piece_id: str, seed: int, valid_fraction: float, test_fraction:
     return "train"
 
 
-def ensure_every_split(scores: list[Score], seed: int) -> None:
+class _Piece(Protocol):
+    piece_id: str
+    split: str
+
+
+def ensure_every_split(scores: list[Score] | list[_Piece], seed: int) -> None:
     """Move pieces so train, valid and test each get at least one (when there are >= 3).
 
     A small corpus (a smoke run's ``limit``) can hash no piece into valid or test; the
     lowest-hash train pieces are moved there instead, deterministically, so every
-    later stage has real data to evaluate against.
+    later stage has real data to evaluate against. ``scores`` may be Scores or the
+    builder's piece entries: only ``piece_id`` and ``split`` are used.
     """
     if len(scores) < 3:
         return
@@ -75,37 +89,42 @@ def ensure_every_split(scores: list[Score], seed: int) -> None:
             donors[0].split = split
 
 
-def _read(args: tuple[Job, str, int]) -> tuple[Score | None, str | None]:
-    """Worker: a Score, or the reason it could not be read (never raises)."""
-    job, corpus, n_tracks = args
-    try:
-        return read_job(job, corpus, n_tracks), None
-    except (CorpusReadError, ScoreValidationError) as exc:
-        return None, str(exc)
-    except Exception as exc:  # a parser bug on one file must not stop the corpus
-        return None, f"{job.source}: {type(exc).__name__}: {exc}"
-
-
 def parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | None = None):
-    """Parse jobs over the cores, results in job order (so output bytes do not depend on timing)."""
-    workers = workers or os.cpu_count() or 1
-    args = [(j, corpus, n_tracks) for j in jobs]
-    bar = dict(total=len(jobs), desc=f"corpus {corpus}", unit="piece", mininterval=2.0)
-    if workers <= 1 or len(jobs) < 8:
-        return [_read(a) for a in tqdm(args, **bar)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(tqdm(pool.map(_read, args, chunksize=4), **bar))
+    """Parse jobs over the cores, results in job order (so output bytes do not depend on timing).
+
+    Every job by ``sources.read_job`` (MIDI too, one file at a time); the corpus builder
+    instead streams through :func:`scorelab.corpora.ingest.ingest_jobs`.
+    """
+    parsed = iter_parse_jobs(jobs, corpus, n_tracks, workers)
+    try:
+        return list(parsed)
+    finally:
+        parsed.close()
 
 
-def build_corpus(name: str, cfg: CorpusConfig, seed: int, out_dir: Path, workers: int | None = None) -> dict:
+def build_corpus(
+    name: str,
+    cfg: CorpusConfig,
+    seed: int,
+    out_dir: Path,
+    workers: int | None = None,
+    batch_pieces: int = BATCH_PIECES,
+    batch_notes: int = BATCH_NOTES,
+) -> dict:
     """Read every piece of corpus ``name`` and write notes/pieces/rejected Parquet to ``out_dir``.
+
+    A piece's split is its source's or reader's when it has one (JSB's and MAESTRO's
+    official splits), else :func:`assign_split`'s hash; then :func:`ensure_every_split`.
+    ``notes.parquet`` gets one row group per batch of ``batch_pieces`` pieces or
+    ``batch_notes`` notes (see :mod:`scorelab.corpora.ingest`); the same source gives
+    the same bytes.
 
     Returns the summary also written to ``out_dir/summary.json``.
 
     Raises
     ------
     EmptyCorpusError
-        When no piece could be read.
+        When no piece could be read (naming how many were tried and the first reasons).
     ScorelabError
         When more than ``max_reject_fraction`` of the pieces were rejected.
     """
@@ -114,37 +133,47 @@ def build_corpus(name: str, cfg: CorpusConfig, seed: int, out_dir: Path, workers
         jobs = jobs[: cfg.limit]
     # music21's chorale list names some chorales twice: recorded, not counted as bad input
     jobs, duplicates = dedupe(jobs)
-    results = parse_jobs(jobs, name, cfg.tracks, workers)
-    scores = []
-    rejected = [{"corpus": name, "source": j.source, "reason": r} for j, r in duplicates]
-    for job, (score, reason) in zip(jobs, results, strict=True):
-        if score is None:
-            rejected.append({"corpus": name, "source": job.source, "reason": reason})
-            continue
-        score.split = assign_split(score.piece_id, seed, cfg.valid_fraction, cfg.test_fraction)
-        scores.append(score)
-    ensure_every_split(scores, seed)
-    if not scores:
-        raise EmptyCorpusError(f"corpus {name}: no piece could be read ({len(jobs)} tried)")
-    bad = rejected[len(duplicates) :]
-    if len(bad) / max(len(jobs), 1) > cfg.max_reject_fraction:
-        first = "; ".join(r["reason"] for r in bad[:5])
-        raise ScorelabError(
-            f"corpus {name}: {len(bad)} of {len(jobs)} pieces rejected "
-            f"(> max_reject_fraction {cfg.max_reject_fraction}); first: {first}"
-        )
-    splits = {s: sum(1 for x in scores if x.split == s) for s in ("train", "valid", "test")}
-    summary = {
-        "corpus": name,
-        "pieces_tried": len(jobs),
-        "pieces_kept": len(scores),
-        "pieces_rejected": len(bad),
-        "duplicates_skipped": len(duplicates),
-        "notes": int(sum(len(s.notes) for s in scores)),
-        "splits": splits,
-    }
     with atomic_dir(out_dir) as tmp:
-        write_notes(tmp, scores)
-        write_rejected(tmp, rejected)
+        got = ingest_jobs(
+            jobs,
+            name,
+            cfg.tracks,
+            tmp / "notes.parquet",
+            workers=workers,
+            batch_pieces=batch_pieces,
+            batch_notes=batch_notes,
+        )
+        pieces, bad = got.pieces, got.rejected
+        for piece in pieces:
+            piece.split = piece.split or assign_split(
+                piece.piece_id, seed, cfg.valid_fraction, cfg.test_fraction
+            )
+        ensure_every_split(pieces, seed)
+        if not pieces:
+            first = "; ".join(r["reason"] for r in bad[:3])
+            raise EmptyCorpusError(
+                f"corpus {name}: no piece could be read ({len(jobs)} tried"
+                + (f"; first reasons: {first})" if first else ")")
+            )
+        if len(bad) / max(len(jobs), 1) > cfg.max_reject_fraction:
+            first = "; ".join(r["reason"] for r in bad[:5])
+            raise ScorelabError(
+                f"corpus {name}: {len(bad)} of {len(jobs)} pieces rejected "
+                f"(> max_reject_fraction {cfg.max_reject_fraction}); first: {first}"
+            )
+        splits = {s: sum(1 for x in pieces if x.split == s) for s in ("train", "valid", "test")}
+        summary = {
+            "corpus": name,
+            "pieces_tried": len(jobs),
+            "pieces_kept": len(pieces),
+            "pieces_rejected": len(bad),
+            "duplicates_skipped": len(duplicates),
+            "notes": int(got.notes),
+            "splits": splits,
+        }
+        table = pd.DataFrame([p.piece_row() for p in pieces], columns=PIECE_COLUMNS)
+        table.to_parquet(tmp / "pieces.parquet", index=False)
+        dup = [{"corpus": name, "source": j.source, "reason": r} for j, r in duplicates]
+        write_rejected(tmp, dup + bad)
         write_json(tmp / "summary.json", summary)
     return summary

@@ -5,21 +5,25 @@ signature and tempo, then one track per Score track with its name, its GM progra
 its own channel (drums on channel 10), note-offs before note-ons at the same tick (a
 repeated pitch is re-struck, not swallowed). Reading uses symusic (a C++ parser, fast
 enough for whole corpora) and rescales ticks to the Score's resolution, keeping
-velocities and taking seconds from the file's own tempo map.
+velocities and taking seconds from the file's own tempo map. The conversion works on a
+batch of files at once (:class:`MidiBatch`): the corpus builder feeds it hundreds of
+files and writes the batch's columns straight to Parquet; :func:`read_midi` is a batch
+of one.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import mido
 import numpy as np
 import pandas as pd
 
-from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM
+from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, MIDI_PITCHES
 from scorelab.errors import CorpusReadError, ScoreValidationError
-from scorelab.score import NOTE_COLUMNS, NOTE_DTYPES, Score, Track
+from scorelab.score import NOTE_COLUMNS, Score, Track
 from scorelab.utils import atomic_path
 
 DRUM_CHANNEL = 9  # General MIDI percussion: channel 10, zero-based 9
@@ -149,6 +153,324 @@ def tick_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_mspq: np.ndar
     return start[i] + (ticks - t[i]) * sec_per_tick[i]
 
 
+_DEFAULT_MSPQ = float(round(mido.bpm2tempo(DEFAULT_TEMPO_QPM)))
+# Batch-wide searches use the key piece * 2**40 + tick: a MIDI tick (an int32 time plus
+# an int32 duration) stays below 2**33, so keys of different pieces never interleave.
+_PIECE_KEY = 1 << 40
+_PARSE_ERRORS = (RuntimeError, ValueError, IndexError, OverflowError)
+
+
+def _symusic():
+    import symusic  # deferred: only readers need the C++ extension
+
+    return symusic
+
+
+def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    """``np.concatenate`` as ``dtype``, also of no arrays."""
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+
+def _rescale_pieces(ticks: np.ndarray, piece: np.ndarray, tpq: np.ndarray, resolution: int) -> np.ndarray:
+    """:func:`_rescale` of each note by its piece's ticks per quarter ``tpq[piece]``.
+
+    A batch holds a few distinct ``tpq`` values: each is done with a scalar divisor
+    (NumPy's integer division by an array is several times slower); many go per note.
+    """
+    values = np.unique(tpq)
+    if len(values) == 1:
+        return _rescale(ticks, int(values[0]), resolution)
+    note_tpq = tpq[piece]
+    if len(values) > 8:
+        return _rescale(ticks, note_tpq, resolution)
+    out = np.empty_like(ticks)
+    for q in values.tolist():
+        mask = note_tpq == q
+        out[mask] = _rescale(ticks[mask], q, resolution)
+    return out
+
+
+def _note_order(piece: np.ndarray, onset: np.ndarray, track: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """The stable order by (piece, onset, track, pitch): ``np.lexsort`` of those keys.
+
+    When the four fit side by side in 63 bits (always, for real files) they are packed
+    into one int64 key and sorted once, stably: the same order, several times faster
+    than a four-key lexsort, and faster still on notes already in order.
+    """
+    if not len(piece):
+        return np.zeros(0, np.int64)
+    lows = [int(k.min()) for k in (onset, track, pitch)]
+    widths = [
+        max(int(k.max()) - low, 0).bit_length() for k, low in zip((onset, track, pitch), lows, strict=True)
+    ]
+    if int(piece.max()).bit_length() + sum(widths) > 63:
+        return np.lexsort((pitch, track, onset, piece))
+    key = piece.astype(np.int64)
+    for k, low, width in zip((onset, track, pitch), lows, widths, strict=True):
+        key = (key << width) | (k.astype(np.int64) - low)
+    return np.argsort(key, kind="stable")
+
+
+class MidiBatch:
+    """Standard MIDI files parsed one at a time, converted to notes all at once.
+
+    :meth:`add` does per file only what cannot be shared: symusic's parse, each track's
+    NumPy note arrays, the tempo and time-signature arrays, the track list and the
+    sha256 of the bytes. :meth:`convert` then does the rest for the whole batch in one
+    vectorised pass (tick rescaling, seconds from each piece's own tempo map, sorting,
+    validation), so a corpus costs a few NumPy calls per batch rather than a pandas
+    frame per piece. :func:`read_midi_bytes` is a batch of one: there is one conversion.
+    """
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.piece_ids: list[str] = []
+        self.sha256: list[str] = []
+        self.tpq: list[int] = []
+        self.time_signatures: list[tuple[int, int]] = []
+        self.tracks: list[list[Track]] = []
+        self.n_notes = 0  # notes held so far (what a caller bounds a batch by)
+        self._tempos: list[dict[str, np.ndarray]] = []
+        self._notes: list[dict[str, np.ndarray]] = []  # one per track, pieces in order
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def add(self, data: bytes, source: str, piece_id: str) -> int:
+        """Parse one file and keep its arrays; return its index in the batch.
+
+        Raises
+        ------
+        CorpusReadError
+            Naming ``source``: not parseable as MIDI, or an unsupported time division.
+            Nothing is kept then.
+        """
+        try:
+            midi = _symusic().Score.from_midi(data)
+        except _PARSE_ERRORS as err:
+            raise CorpusReadError(f"{source}: not a readable MIDI file: {err}") from err
+        tpq = int(midi.ticks_per_quarter)
+        if tpq <= 0:
+            raise CorpusReadError(f"{source}: unsupported time division (ticks per quarter {tpq})")
+        tempos = midi.tempos.numpy()
+        signatures = midi.time_signatures
+        signature = (
+            (int(signatures[0].numerator), int(signatures[0].denominator)) if len(signatures) else (4, 4)
+        )
+        tracks, notes, n = [], [], 0
+        for track in midi.tracks:
+            arrays = track.notes.numpy()
+            n += len(arrays["time"])
+            notes.append(arrays)
+            tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
+        self.sources.append(source)
+        self.piece_ids.append(piece_id)
+        self.sha256.append(hashlib.sha256(data).hexdigest())
+        self.tpq.append(tpq)
+        self.time_signatures.append(signature)
+        self.tracks.append(tracks)
+        self._tempos.append(tempos)
+        self._notes.extend(notes)
+        self.n_notes += n
+        return len(self.sources) - 1
+
+    def convert(self, resolution: int = DEFAULT_RESOLUTION) -> MidiNotes:
+        """Every piece's notes at ``resolution`` ticks per quarter, in one pass.
+
+        The same conversion :func:`read_midi` documents: onsets and ends rescaled (half
+        up, exact integers), a duration of at least 1 tick, seconds in float64 from each
+        piece's tempo map (as :func:`tick_seconds`), rows sorted by (onset, track, pitch)
+        with ties in track then file order, the Score invariants checked per piece.
+        """
+        n = len(self.sources)
+        tpq = np.array(self.tpq, np.int64)
+        n_tracks = np.array([len(t) for t in self.tracks], np.int64)
+        track_len = np.array([len(a["time"]) for a in self._notes], np.int64)
+        track_piece = np.repeat(np.arange(n, dtype=np.int64), n_tracks)
+        track_first = np.cumsum(n_tracks) - n_tracks
+        track_index = np.arange(len(track_len), dtype=np.int64) - track_first[track_piece]
+        piece = np.repeat(track_piece, track_len)
+        track = np.repeat(track_index, track_len)
+        start = _concat([a["time"] for a in self._notes], np.int64)
+        stop = start + _concat([a["duration"] for a in self._notes], np.int64)
+        pitch = _concat([a["pitch"] for a in self._notes], np.int16)
+        velocity = _concat([a["velocity"] for a in self._notes], np.int16)
+        onset = _rescale_pieces(start, piece, tpq, resolution)
+        duration = np.maximum(_rescale_pieces(stop, piece, tpq, resolution) - onset, 1)
+        seconds, tempo = self._tempo_maps(tpq)
+        onset_s = seconds(piece, start)
+        duration_s = seconds(piece, stop) - onset_s
+        order = _note_order(piece, onset, track, pitch)
+        piece = piece[order]
+        columns = {
+            "track": track[order].astype(np.int16),
+            "pitch": pitch[order],
+            "onset": onset[order],
+            "duration": duration[order],
+            "velocity": velocity[order],
+            "onset_s": onset_s[order],
+            "duration_s": duration_s[order],
+        }
+        counts = np.bincount(piece, minlength=n)
+        starts = np.cumsum(counts) - counts
+        errors: list[str | None] = [
+            None if c else f"{source}: no notes"
+            for c, source in zip(counts.tolist(), self.sources, strict=True)
+        ]
+        self._validate(columns, piece, starts, n_tracks, resolution, errors)
+        failed = np.array([e is not None for e in errors], dtype=bool)
+        if failed.any() and failed[piece].any():  # drop the rows of rejected pieces
+            keep = ~failed[piece]
+            columns = {c: a[keep] for c, a in columns.items()}
+            piece = piece[keep]
+            counts = np.bincount(piece, minlength=n)
+            starts = np.cumsum(counts) - counts
+        length = np.zeros(n, np.int64)
+        if len(piece):
+            nonempty = counts > 0
+            ends = columns["onset"] + columns["duration"]
+            length[nonempty] = np.maximum.reduceat(ends, starts[nonempty])
+        return MidiNotes(
+            columns=columns,
+            starts=starts,
+            counts=counts,
+            length=length,
+            errors=errors,
+            resolution=resolution,
+            sources=self.sources,
+            piece_ids=self.piece_ids,
+            sha256=self.sha256,
+            tracks=self.tracks,
+            tempo=tempo,
+            time_signatures=self.time_signatures,
+        )
+
+    def _tempo_maps(self, tpq: np.ndarray):
+        """Every piece's tempo map (as :func:`tempo_map`) at once.
+
+        Returns a function ``(piece, ticks) -> seconds`` and each piece's tempo at tick 0
+        in qpm. Seconds use :func:`tick_seconds`'s very arithmetic (same operations in
+        the same order), so they are equal to it bit for bit; only a piece with tempo
+        changes needs its own cumulative sum.
+        """
+        n = len(self.sources)
+        n_tempos = np.array([len(t["time"]) for t in self._tempos], np.int64)
+        pieces = np.arange(n, dtype=np.int64)
+        # the 120 qpm default first, so at a tick shared with the file's changes it loses
+        p = np.concatenate([pieces, np.repeat(pieces, n_tempos)])
+        t = np.concatenate([np.zeros(n, np.int64), _concat([x["time"] for x in self._tempos], np.int64)])
+        mspq = np.concatenate(
+            [np.full(n, _DEFAULT_MSPQ), _concat([x["mspq"] for x in self._tempos], np.float64)]
+        )
+        order = np.lexsort((t, p))  # stable, as tempo_map's argsort
+        p, t, mspq = p[order], t[order], mspq[order]
+        last = np.r_[(p[1:] != p[:-1]) | (t[1:] != t[:-1]), True]  # of several at one tick the last wins
+        p, t, mspq = p[last], t[last], mspq[last]
+        sec_per_tick = mspq / 1e6 / tpq[p]
+        first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+        size = np.diff(np.r_[first, len(p)])
+        start = np.zeros(len(p))
+        for k in np.flatnonzero(size > 1).tolist():  # only pieces whose tempo changes
+            a, b = first[k], first[k] + size[k]
+            start[a:b] = np.concatenate([[0.0], np.cumsum(np.diff(t[a:b]) * sec_per_tick[a : b - 1])])
+        key = p * _PIECE_KEY + t
+        one_tempo = bool((size == 1).all())
+        last_entry = first + size - 1
+
+        def seconds(piece: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+            if one_tempo:  # each piece's map is its one entry, at index `piece`
+                i = piece
+            else:
+                i = np.searchsorted(key, piece * _PIECE_KEY + ticks, side="right") - 1
+                if len(ticks) and ticks.min() < 0:  # before tick 0 tick_seconds wraps to the last entry
+                    i = np.where(p[i] == piece, i, last_entry[piece])
+            return start[i] + (ticks - t[i]) * sec_per_tick[i]
+
+        return seconds, (6e7 / mspq[first]).tolist()
+
+    def _validate(self, columns, piece, starts, n_tracks, resolution, errors) -> None:
+        """Fill ``errors`` for pieces that break a Score invariant, as Score.validate words it.
+
+        Per piece the first rule broken (in :meth:`Score.validate`'s order) and its first
+        row within the piece; a piece already in error keeps its reason.
+        """
+        track_limit = np.maximum(n_tracks, 1)[piece]
+        checks = [
+            ("pitch", (columns["pitch"] < 0) | (columns["pitch"] >= MIDI_PITCHES), "pitch must be 0-127"),
+            ("duration", columns["duration"] <= 0, "duration must be > 0"),
+            ("onset", columns["onset"] < 0, "onset must be >= 0"),
+            ("velocity", (columns["velocity"] < 0) | (columns["velocity"] > 127), "velocity must be 0-127"),
+            ("track", (columns["track"] < 0) | (columns["track"] >= track_limit), "track index out of range"),
+        ]
+        for column, bad, rule in checks:
+            rows = np.flatnonzero(bad)
+            if not len(rows):
+                continue
+            bad_pieces, first = np.unique(piece[rows], return_index=True)
+            for k, row in zip(bad_pieces.tolist(), rows[first].tolist(), strict=True):
+                if errors[k] is None:
+                    value = columns[column][row]
+                    errors[k] = (
+                        f"{self.sources[k]}: {self.piece_ids[k]}: {rule}; "
+                        f"row {row - int(starts[k])} has {column}={value}"
+                    )
+        if resolution <= 0:
+            for k, error in enumerate(errors):
+                if error is None:
+                    errors[k] = (
+                        f"{self.sources[k]}: {self.piece_ids[k]}: resolution must be > 0, got {resolution}"
+                    )
+
+
+@dataclass
+class MidiNotes:
+    """A converted :class:`MidiBatch`: one note table for the batch, and each piece's metadata.
+
+    ``columns`` holds ``NOTE_COLUMNS`` in ``NOTE_DTYPES`` for the readable pieces only,
+    sorted by piece then as a Score's notes; piece ``i``'s rows are
+    ``starts[i] : starts[i] + counts[i]``. ``errors[i]`` is why piece ``i`` cannot be
+    read (the message :func:`read_midi` raises), or None.
+    """
+
+    columns: dict[str, np.ndarray]
+    starts: np.ndarray
+    counts: np.ndarray
+    length: np.ndarray  # end of the last note in ticks, per piece
+    errors: list[str | None]
+    resolution: int
+    sources: list[str]
+    piece_ids: list[str]
+    sha256: list[str]
+    tracks: list[list[Track]]
+    tempo: list[float]  # qpm in force at tick 0
+    time_signatures: list[tuple[int, int]]
+
+    def score(self, i: int, corpus: str = "") -> Score:
+        """Piece ``i`` as a Score.
+
+        Raises
+        ------
+        CorpusReadError
+            With the piece's reason, when it could not be read.
+        """
+        if self.errors[i] is not None:
+            raise CorpusReadError(self.errors[i])
+        a = int(self.starts[i])
+        b = a + int(self.counts[i])
+        notes = pd.DataFrame({c: self.columns[c][a:b] for c in NOTE_COLUMNS})
+        return Score(
+            notes=notes,
+            tracks=list(self.tracks[i]),
+            resolution=self.resolution,
+            piece_id=self.piece_ids[i],
+            corpus=corpus,
+            source=self.sources[i],
+            sha256=self.sha256[i],
+            tempo=self.tempo[i],
+            time_signature=self.time_signatures[i],
+        )
+
+
 def read_midi(
     path: Path | str,
     corpus: str = "",
@@ -161,8 +483,10 @@ def read_midi(
     (rounded half up; a note that would vanish keeps 1 tick). Seconds come from the
     file's tempo map (float64); the Score's ``tempo`` is the one in force at tick 0 and
     its ``time_signature`` the file's first (120 qpm and 4/4 when absent). Tracks are
-    symusic's: one per MIDI track and channel/program that has notes, so a note-less
-    track (even one :func:`write_midi` wrote) is dropped. The key is not read.
+    symusic's, every one of them: one per MIDI track and channel/program that has notes
+    (symusic itself drops a note-less track, even one :func:`write_midi` wrote). The
+    key is not read. The conversion is :class:`MidiBatch`'s, which the corpus builder
+    runs on many files at once.
 
     Parameters
     ----------
@@ -199,7 +523,8 @@ def read_midi_bytes(
     """Read a Standard MIDI file held in memory (an archive member) into a Score.
 
     The same conversion as :func:`read_midi`, which reads the file and calls this, so
-    a MIDI file inside a zip is read without writing it to disk first.
+    a MIDI file inside a zip is read without writing it to disk first. It is a
+    :class:`MidiBatch` of one file.
 
     Parameters
     ----------
@@ -217,62 +542,6 @@ def read_midi_bytes(
     CorpusReadError
         Naming ``source`` and the reason, as :func:`read_midi`.
     """
-    import symusic  # deferred: only readers need the C++ extension
-
-    try:
-        midi = symusic.Score.from_midi(data)
-    except (RuntimeError, ValueError, IndexError, OverflowError) as err:
-        raise CorpusReadError(f"{source}: not a readable MIDI file: {err}") from err
-    tpq = int(midi.ticks_per_quarter)
-    if tpq <= 0:
-        raise CorpusReadError(f"{source}: unsupported time division (ticks per quarter {tpq})")
-    tempo_ticks = np.array([t.time for t in midi.tempos], dtype=np.int64)
-    tempo_mspq = np.array([t.mspq for t in midi.tempos], dtype=np.float64)
-    frames, tracks = [], []
-    for index, track in enumerate(midi.tracks):
-        ticks = track.notes.numpy()
-        start = ticks["time"].astype(np.int64)
-        stop = start + ticks["duration"].astype(np.int64)
-        onset, end = _rescale(start, tpq, resolution), _rescale(stop, tpq, resolution)
-        start_s = tick_seconds(start, tempo_ticks, tempo_mspq, tpq)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "track": index,
-                    "pitch": ticks["pitch"].astype(np.int64),
-                    "onset": onset,
-                    "duration": np.maximum(end - onset, 1),
-                    "velocity": ticks["velocity"].astype(np.int64),
-                    "onset_s": start_s,
-                    "duration_s": tick_seconds(stop, tempo_ticks, tempo_mspq, tpq) - start_s,
-                }
-            )
-        )
-        tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
-    notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=NOTE_COLUMNS)
-    if len(notes) == 0:
-        raise CorpusReadError(f"{source}: no notes")
-    notes = notes[NOTE_COLUMNS].astype(NOTE_DTYPES)
-    notes = notes.sort_values(["onset", "track", "pitch"], kind="stable").reset_index(drop=True)
-    meta = {
-        "tempo": 6e7 / float(tempo_map(tempo_ticks, tempo_mspq)[1][0]),
-        "time_signature": (
-            (int(midi.time_signatures[0].numerator), int(midi.time_signatures[0].denominator))
-            if len(midi.time_signatures)
-            else (4, 4)
-        ),
-    }
-    score = Score(
-        notes=notes,
-        tracks=tracks,
-        resolution=resolution,
-        piece_id=piece_id or Path(source).stem,
-        corpus=corpus,
-        source=source,
-        sha256=hashlib.sha256(data).hexdigest(),
-        **meta,
-    )
-    try:
-        return score.validate()
-    except ScoreValidationError as err:
-        raise CorpusReadError(f"{source}: {err}") from err
+    batch = MidiBatch()
+    batch.add(data, source, piece_id or Path(source).stem)
+    return batch.convert(resolution).score(0, corpus)
