@@ -37,6 +37,7 @@ from scorelab.models import build_model
 from scorelab.params import load_params, resolve_arch, resolve_train
 from scorelab.sampling.generators import generate
 from scorelab.training import get_trainer, pick_device, train_variant
+from scorelab.training.adversarial import MODE_SEEKING_EPS, generate_pair
 from scorelab.training.losses import ADVERSARIAL_LOSSES, window_loss
 from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
 from scorelab.utils import load_npz, seed_everything
@@ -71,7 +72,11 @@ def bare_adversarial(modules, cfg, data, steps: int, device) -> float:
         critic.requires_grad_(False)
         for _ in range(cfg.n_gen):
             opt_g.zero_grad(set_to_none=True)
-            loss_g = loss_fn.generator_loss(critic, generate(gen, real, rng))
+            if cfg.mode_seeking:  # MSGAN's second fake is part of the update's own work
+                fake, ratio = generate_pair(gen, real, rng)
+                loss_g = loss_fn.generator_loss(critic, fake) + cfg.mode_seeking / (ratio + MODE_SEEKING_EPS)
+            else:
+                loss_g = loss_fn.generator_loss(critic, generate(gen, real, rng))
             if cfg.l2_weight:
                 loss_g = loss_g + cfg.l2_weight * l2_penalty(gen)
             loss_g.backward()
