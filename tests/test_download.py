@@ -391,3 +391,68 @@ def test_not_an_archive_is_refused(tmp_path):
     archive = tmp_path / "c.bin"
     archive.write_bytes(b"plain text" * 100)
     _refused(archive, tmp_path / "raw", "not a zip or tar archive")
+
+
+# ---------------------------------------------------------------- one corpus's fetch step
+
+from scorelab.corpora.fetch import FETCH_RECORD, fetch_corpus, parse_downloads  # noqa: E402
+from scorelab.errors import ParamsError  # noqa: E402
+
+
+def test_fetch_corpus_writes_each_verified_file_and_a_record(server, tmp_path):
+    a = _serve(server, "a.zip", _zip_bytes({"x/1.abc": b"X:1\nK:C\nC\n"}))
+    b = _serve(server, "b.pickle", b"\x80\x02}q\x00.")
+    out, dl = tmp_path / "raw" / "toy", tmp_path / "downloads" / "toy"
+    record = fetch_corpus("toy", [a, b], out, dl, **FAST)
+    assert sorted(p.name for p in out.iterdir()) == ["a.zip", "b.pickle", FETCH_RECORD]
+    assert (out / "a.zip").read_bytes() == (server.root / "a.zip").read_bytes()
+    assert record["files"][0] == {
+        "filename": "a.zip",
+        "url": a.url,
+        "size": a.size,
+        "sha256": a.sha256,
+        "pinned": True,
+    }
+    n = len(server.requests)
+    fetch_corpus("toy", [a, b], out, dl, offline=True, **FAST)  # a rerun needs no network
+    assert len(server.requests) == n
+
+
+def test_fetch_corpus_offline_names_the_corpus_file_and_folder(tmp_path):
+    d = Download("http://127.0.0.1:9/lpd.tar", 10, "0" * 64, "lpd.tar")
+    with pytest.raises(DownloadError) as err:
+        fetch_corpus("lpd5_cleansed", [d], tmp_path / "raw", tmp_path / "dl", offline=True, **FAST)
+    msg = str(err.value)
+    assert "corpus lpd5_cleansed" in msg and "lpd.tar" in msg and str(tmp_path / "dl") in msg
+    assert not (tmp_path / "raw").exists()
+
+
+def test_fetch_corpus_records_an_unpinned_hash_and_keeps_old_output_on_failure(server, tmp_path):
+    data = b"npz archive bytes"
+    (server.root / "lpd.zip").write_bytes(data)
+    unpinned = Download(server.url("lpd.zip"), 0, "", "lpd.zip")
+    out = tmp_path / "raw"
+    rec = fetch_corpus("lpd", [unpinned], out, tmp_path / "dl", **FAST)
+    assert rec["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert rec["files"][0]["pinned"] is False and rec["files"][0]["size"] == len(data)
+    wrong = Download(server.url("lpd.zip"), len(data), "1" * 64, "lpd.zip")
+    with pytest.raises(DownloadError, match="corpus lpd: .*" + "1" * 64):
+        fetch_corpus("lpd", [wrong], out, tmp_path / "dl", **FAST)
+    assert (out / "lpd.zip").read_bytes() == data  # the old output stands
+
+
+def test_download_params_are_checked_with_their_key():
+    ok = parse_downloads({"url": "https://x/y.zip", "filename": "y.zip", "size": 3, "sha256": "a" * 64}, "c")
+    assert ok == [Download("https://x/y.zip", 3, "a" * 64, "y.zip")]
+    assert parse_downloads([{"url": "u", "filename": "f"}], "c")[0].pinned is False
+    bad = [
+        ({"url": "u", "filename": "f", "md5": "x"}, "corpora.c.download.md5: unknown key"),
+        ({"url": "u"}, "corpora.c.download.filename: required"),
+        ({"url": "u", "filename": "../f"}, "must be a plain file name"),
+        ({"url": "u", "filename": "f", "sha256": "ABC"}, "64 lower-case hex"),
+        ({"url": "u", "filename": "f", "size": -1}, "integer >= 0"),
+        ([{"url": "u", "filename": "f"}, {"url": "v", "filename": "f"}], "two files named 'f'"),
+    ]
+    for spec, message in bad:
+        with pytest.raises(ParamsError, match=message):
+            parse_downloads(spec, "c")
