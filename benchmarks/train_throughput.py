@@ -20,21 +20,29 @@ datasets (``dvc repro encode@<dataset>``):
 This is a measurement, not a test: nothing asserts on its numbers.
 """
 
+# ruff: noqa: E402  (the CPU kernels are pinned before torch is imported, as in stages/)
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+from scorelab.compute import apply_threads, compute_info, pin_cpu_from_file
+
+# The stages' own compute settings (kernels before torch computes, threads, denormals),
+# so the figures are those of `dvc repro`; --params must then come as "--params FILE".
+pin_cpu_from_file(sys.argv[sys.argv.index("--params") + 1] if "--params" in sys.argv[:-1] else "params.yaml")
 
 import numpy as np
 import torch
 
 from scorelab.config import from_dict
 from scorelab.models import build_model
-from scorelab.params import load_params, resolve_arch, resolve_train
+from scorelab.params import load_params, resolve_arch, resolve_compute, resolve_train
 from scorelab.sampling.generators import generate
 from scorelab.training import get_trainer, pick_device, train_variant
 from scorelab.training.adversarial import MODE_SEEKING_EPS, generate_pair
@@ -168,10 +176,12 @@ def main() -> None:
     ap.add_argument("--json", default="", help="also write the rows to this JSON file")
     args = ap.parse_args()
     params = load_params(args.params)
+    apply_threads(resolve_compute(params))
     device = pick_device()
     names = [n for n in params["variants"] if not args.variants or n in args.variants.split(",")]
     print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
           f"torch threads {torch.get_num_threads()}, {args.steps} steps")  # fmt: skip
+    print(f"compute: {compute_info()}")
     header = f"{'variant':24} {'trainer':12} {'samples/step':>12} {'loop /s':>9} {'bare /s':>9} {'ratio':>6}"
     print(header)
     rows = []
