@@ -329,20 +329,9 @@ def fetch_verified(
     return Fetched(final, digest, size, d.pinned)
 
 
-def fetch(
-    d: Download,
-    dest_dir: Path,
-    progress: bool = True,
-    timeout: float = 60.0,
-    *,
-    offline: bool = False,
-    attempts: int = 4,
-    backoff: float = 1.0,
-) -> Path:
-    """:func:`fetch_verified`, returning only the verified file's path."""
-    return fetch_verified(
-        d, dest_dir, progress, timeout, offline=offline, attempts=attempts, backoff=backoff
-    ).path
+def fetch(d: Download, dest_dir: Path, **options) -> Path:
+    """:func:`fetch_verified` (same options), returning only the verified file's path."""
+    return fetch_verified(d, dest_dir, **options).path
 
 
 # ---------------------------------------------------------------- extraction

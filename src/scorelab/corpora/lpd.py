@@ -38,6 +38,7 @@ from typing import BinaryIO
 import numpy as np
 
 from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, DEFAULT_VELOCITY, MIDI_PITCHES
+from scorelab.corpora.download import archive_format
 from scorelab.corpora.jobs import Job
 from scorelab.errors import CorpusReadError, ScoreValidationError
 from scorelab.score import Score, Track
@@ -216,16 +217,6 @@ def _score(npz, corpus: str, wanted, piece_id: str, source: str, resolution: int
         raise CorpusReadError(f"{source}: {err}") from err
 
 
-def is_zip(path: Path) -> bool:
-    """Whether a file starts like a zip archive.
-
-    Not ``zipfile.is_zipfile``: it looks for a zip directory near the end of the file,
-    and an uncompressed tar whose last member is an ``.npz`` (itself a zip) has one there.
-    """
-    with open(path, "rb") as f:
-        return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-
-
 def spread(names: list[str], max_pieces: int) -> list[str]:
     """``max_pieces`` names evenly spread over the sorted list (all of them when 0 or enough).
 
@@ -254,7 +245,7 @@ def iter_npz_members(archive: str | Path, max_pieces: int = 0) -> Iterator[tuple
     archive = Path(archive)
     if not archive.is_file():
         raise CorpusReadError(f"{archive}: no such archive")
-    if is_zip(archive):
+    if archive_format(archive) == "zip":
         with zipfile.ZipFile(archive) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(".npz")]
             chosen = set(spread([i.filename for i in infos], max_pieces))
@@ -299,7 +290,7 @@ def lpd_jobs(paths: list[str], tracks: list[str] | None = None, max_pieces: int 
                 spread([str(f) for f in path.rglob("*.npz")], max_pieces) if path.is_dir() else [str(path)]
             )
             jobs += [Job(Path(f).stem, "lpd_npz", _npz_payload(tracks, path=f), f) for f in files]
-        elif is_zip(path):
+        elif archive_format(path) == "zip":
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.lower().endswith(".npz")]
             for name in spread(names, max_pieces):
