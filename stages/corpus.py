@@ -10,9 +10,14 @@ from scorelab.pipeline.corpus import run_corpus
 from scorelab.utils import run_stage
 
 
-def main(name: str, out: Path = typer.Option(...), params: Path = typer.Option(Path("params.yaml"))) -> None:
+def main(
+    name: str,
+    out: Path = typer.Option(...),
+    params: Path = typer.Option(Path("params.yaml")),
+    raw: Path = typer.Option(None, help="the fetch stage's folder, for a fetched corpus"),
+) -> None:
     """Parse the corpus NAME of params.yaml and write its Parquet tables to OUT."""
-    summary = run_corpus(load_params(params), name, out)
+    summary = run_corpus(load_params(params), name, out, raw=raw)
     typer.echo(f"corpus {name}: {summary}")
 
 

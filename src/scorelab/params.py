@@ -37,6 +37,12 @@ from scorelab.constants import CPU_KERNELS
 from scorelab.errors import ParamsError
 
 TOP_KEYS = ("base", "compute", "profiles", "corpora", "datasets", "model", "defaults", "variants")
+# Optional sections. ``seeds``: the catalogue of the seed systems' own corpora (pinned
+# downloads) and the datasets and variants on them; ``external``: the set the pipeline
+# builds beyond the embedded corpora, empty by default (offline). The one switch to the
+# seeds' data is ``external: *seeds`` in params.yaml (README, "The seeds' own corpora").
+OPTIONAL_KEYS = ("seeds", "external")
+SET_KEYS = ("corpora", "datasets", "variants")  # what a ``seeds``/``external`` set holds
 
 
 @dataclass(frozen=True)
@@ -75,12 +81,17 @@ class CorpusSection:
     """``corpora.<c>:``: where a corpus comes from."""
 
     source: str
-    paths: tuple[str, ...]
+    paths: tuple[str, ...] = ()
     tracks: int = 0
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     limit: int = 0
     max_reject_fraction: float = 0.1
+    # Files to fetch into data/raw/<c>/ (a mapping or a list of them: url, filename,
+    # size, sha256); ``paths`` then name files there (default: every fetched file).
+    download: Any = None
+    # Keyword options of the source's lister (scorelab.corpora.readers' table).
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,17 +123,68 @@ def _section(params: dict, dotted: str, where: str) -> dict:
     return node
 
 
+def _check_set(params: dict, key: str) -> dict:
+    """A ``seeds``/``external`` section: a mapping of (only) corpora, datasets, variants."""
+    node = params.get(key, {})
+    if node is None:
+        node = {}
+    if not isinstance(node, dict):
+        raise ParamsError(f"{key}: expected a mapping with {list(SET_KEYS)}")
+    unknown = sorted(set(node) - set(SET_KEYS))
+    if unknown:
+        raise ParamsError(f"{key}.{unknown[0]}: unknown key; valid keys are {list(SET_KEYS)}")
+    for sub in SET_KEYS:
+        if not isinstance(node.get(sub, {}) or {}, dict):
+            raise ParamsError(f"{key}.{sub}: expected a mapping")
+    return node
+
+
+def merge_set(params: dict, key: str = "external") -> dict:
+    """``params`` with the ``key`` set's corpora, datasets and variants added to the main ones.
+
+    Every stage sees one namespace, so a variant of ``external`` resolves, trains and is
+    reported like any other; only dvc.yaml keeps the two groups apart (the ``external``
+    stages iterate over ``external.*``, which is empty by default). A name in both is
+    refused: its stages would write the same folders.
+    """
+    extra = _check_set(params, key)
+    out = dict(params)
+    for sub in SET_KEYS:
+        main = dict(params.get(sub) or {})
+        for name, entry in (extra.get(sub) or {}).items():
+            if name in main:
+                raise ParamsError(f"{key}.{sub}.{name}: the name is also in {sub}; names must be unique")
+            main[name] = entry
+        out[sub] = main
+    return out
+
+
 def validate(params: dict) -> dict:
-    """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key."""
+    """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key.
+
+    The ``seeds`` catalogue is checked as if it were switched on (merged with the main
+    sections), so its pins and variants stay valid while it is off.
+    """
+    if isinstance(params, dict) and any(k in params for k in OPTIONAL_KEYS):
+        _validate(merge_set(params, "external"))
+        _validate(merge_set(params, "seeds"))
+        return params
+    return _validate(params)
+
+
+def _validate(params: dict) -> dict:
+    """:func:`validate` of one merged namespace."""
     from scorelab.codecs import get_codec
     from scorelab.models import get_model_spec, parse_arch
     from scorelab.training import get_trainer
 
     if not isinstance(params, dict):
         raise ParamsError("params: expected a mapping at the top level")
-    unknown = sorted(set(params) - set(TOP_KEYS))
+    unknown = sorted(set(params) - set(TOP_KEYS) - set(OPTIONAL_KEYS))
     if unknown:
-        raise ParamsError(f"params.{unknown[0]}: unknown key; valid keys are {list(TOP_KEYS)}")
+        raise ParamsError(
+            f"params.{unknown[0]}: unknown key; valid keys are {list(TOP_KEYS + OPTIONAL_KEYS)}"
+        )
     for key in TOP_KEYS:
         if not isinstance(params.get(key), dict):
             raise ParamsError(f"{key}: required section missing or not a mapping")
@@ -137,7 +199,13 @@ def validate(params: dict) -> dict:
     if base.profile not in params["profiles"]:
         raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
     for name, c in params["corpora"].items():
-        from_dict(CorpusSection, c, f"corpora.{name}")
+        corpus = from_dict(CorpusSection, c, f"corpora.{name}")
+        if corpus.download is not None:
+            from scorelab.corpora.fetch import parse_downloads
+
+            parse_downloads(corpus.download, name)
+        elif not corpus.paths and corpus.source not in ("classical",):
+            raise ParamsError(f"corpora.{name}.paths: required (or a download: entry)")
     for name, d in params["datasets"].items():
         where = f"datasets.{name}"
         if not isinstance(d, dict) or "corpus" not in d or "codec" not in d:
@@ -195,7 +263,8 @@ def load_params(path: Path | str = "params.yaml") -> dict:
         raise ParamsError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
-    return validate(params)
+    validate(params)
+    return merge_set(params, "external") if "external" in params else params
 
 
 def profile(params: dict, name: str | None = None) -> dict:

@@ -17,7 +17,7 @@ on success).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -35,13 +35,42 @@ class CorpusConfig:
     """One ``corpora:`` entry of params.yaml."""
 
     source: str
-    paths: list[str]
+    paths: list[str] = field(default_factory=list)
     tracks: int = 1
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     limit: int = 0  # 0 = every piece; > 0 = the first N jobs (smoke runs)
     max_reject_fraction: float = 0.25
-    extra: dict = field(default_factory=dict)
+    download: object = None  # a fetched corpus: its files are in the fetch stage's folder
+    options: dict = field(default_factory=dict)  # the source lister's keyword options
+
+    def source_paths(self, raw_dir: Path | None) -> list[str]:
+        """The paths the source reads: for a fetched corpus, files in ``raw_dir``.
+
+        ``paths`` then name files there (default: every fetched file, in download order),
+        so params never hold a machine's absolute path to a download.
+
+        Raises
+        ------
+        ScorelabError
+            A fetched corpus without ``raw_dir``, or a named file that is not there.
+        """
+        if self.download is None:
+            return list(self.paths)
+        if raw_dir is None:
+            raise ScorelabError(
+                "this corpus is fetched (it has a download: entry): give the fetch stage's folder (--raw)"
+            )
+        from scorelab.corpora.fetch import parse_downloads
+
+        names = list(self.paths) or [d.filename for d in parse_downloads(self.download, "corpus")]
+        out = []
+        for name in names:
+            f = Path(raw_dir) / name
+            if not f.exists():
+                raise ScorelabError(f"{f}: not in the fetched files of this corpus; run its fetch stage")
+            out.append(str(f))
+        return out
 
 
 def _split_hash(piece_id: str, seed: int) -> bytes:
@@ -110,11 +139,16 @@ def build_corpus(
     workers: int | None = None,
     batch_pieces: int = BATCH_PIECES,
     batch_notes: int = BATCH_NOTES,
+    raw_dir: Path | None = None,
+    source_root: Path | None = None,
 ) -> dict:
     """Read every piece of corpus ``name`` and write notes/pieces/rejected Parquet to ``out_dir``.
 
     A piece's split is its source's or reader's when it has one (JSB's and MAESTRO's
     official splits), else :func:`assign_split`'s hash; then :func:`ensure_every_split`.
+    A fetched corpus reads its files from ``raw_dir`` (``data/raw/<name>``, the fetch
+    stage's output) and its ``options`` go to the source's lister. ``source_root``: a
+    temporary folder the files were unpacked into; the tables name files relative to it.
     ``notes.parquet`` gets one row group per batch of ``batch_pieces`` pieces or
     ``batch_notes`` notes (see :mod:`scorelab.corpora.ingest`); the same source gives
     the same bytes.
@@ -128,7 +162,12 @@ def build_corpus(
     ScorelabError
         When more than ``max_reject_fraction`` of the pieces were rejected.
     """
-    jobs = list_jobs(cfg.source, cfg.paths)
+    jobs = list_jobs(cfg.source, cfg.source_paths(raw_dir), **cfg.options)
+    if source_root is not None:
+        # files unpacked into a temporary folder: tables name them relative to it, so the
+        # same source gives the same bytes
+        root = f"{Path(source_root)}/"
+        jobs = [replace(j, source=j.source.replace(root, "", 1)) for j in jobs]
     if cfg.limit > 0:
         jobs = jobs[: cfg.limit]
     # music21's chorale list names some chorales twice: recorded, not counted as bad input

@@ -166,7 +166,8 @@ def _placement_help(d: Download, dest_dir: Path) -> str:
     folder = dest_dir.resolve()
     size = f"{d.size} bytes" if d.size else "size unknown"
     sha = f"sha256 {d.sha256}" if d.sha256 else "sha256 unpinned"
-    return f"download {d.filename} ({size}, {sha}) from {d.url} and place it in {folder}/"
+    where = f"from {d.url}" if d.url else "by hand (params give no download URL for it)"
+    return f"download {d.filename} ({size}, {sha}) {where} and place it in {folder}/"
 
 
 def _retry_after(headers) -> float:
@@ -303,8 +304,9 @@ def fetch_verified(
         log.warning("%s: partial download longer than %d bytes moved aside to %s", d.url, d.size, bad)
         have = 0
     if not (d.size and have == d.size):  # a complete .part (killed before its rename) needs no request
-        if offline:
-            raise DownloadError(f"{d.filename}: not found and offline; {_placement_help(d, dest_dir)}")
+        if offline or not d.url:
+            why = "offline" if offline else "no URL to download it from"
+            raise DownloadError(f"{d.filename}: not found and {why}; {_placement_help(d, dest_dir)}")
         for attempt in range(1, max(attempts, 1) + 1):
             try:
                 _transfer(d, part, timeout, progress)

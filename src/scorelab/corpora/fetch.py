@@ -57,9 +57,11 @@ def parse_downloads(spec: Mapping | Sequence[Mapping], corpus: str) -> list[Down
         unknown = sorted(set(item) - DOWNLOAD_KEYS)
         if unknown:
             raise ParamsError(f"{here}.{unknown[0]}: unknown key; valid keys are {sorted(DOWNLOAD_KEYS)}")
-        for key in ("url", "filename"):
-            if not isinstance(item.get(key), str) or not item[key]:
-                raise ParamsError(f"{here}.{key}: required, a non-empty string")
+        if not isinstance(item.get("filename"), str) or not item["filename"]:
+            raise ParamsError(f"{here}.filename: required, a non-empty string")
+        # url "": no stable download link (LPD's are share pages); the user places the file
+        if not isinstance(item.get("url", ""), str):
+            raise ParamsError(f"{here}.url: a string (empty: the user places the file by hand)")
         name = item["filename"]
         if Path(name).name != name or name in (".", ".."):
             raise ParamsError(f"{here}.filename: {name!r} must be a plain file name, no folder")
@@ -71,7 +73,7 @@ def parse_downloads(spec: Mapping | Sequence[Mapping], corpus: str) -> list[Down
             sha and (len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha))
         ):
             raise ParamsError(f"{here}.sha256: 64 lower-case hex digits or empty (not pinned), got {sha!r}")
-        out.append(Download(url=item["url"], size=size, sha256=sha, filename=name))
+        out.append(Download(url=item.get("url", ""), size=size, sha256=sha, filename=name))
     names = [d.filename for d in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
