@@ -166,10 +166,25 @@ def validate(params: dict) -> dict:
     sections), so its pins and variants stay valid while it is off.
     """
     if isinstance(params, dict) and any(k in params for k in OPTIONAL_KEYS):
-        _validate(merge_set(params, "external"))
-        _validate(merge_set(params, "seeds"))
+        for key in ("external", "seeds"):
+            _validate_set(params, key)
         return params
     return _validate(params)
+
+
+def _validate_set(params: dict, key: str) -> None:
+    """:func:`_validate` of the main sections merged with set ``key``; errors name ``key.``."""
+    merged = merge_set(params, key)
+    try:
+        _validate(merged)
+    except ParamsError as exc:
+        msg = str(exc)
+        extra = _check_set(params, key)
+        for sub in SET_KEYS:
+            for name in extra.get(sub) or {}:
+                if msg.startswith((f"{sub}.{name}.", f"{sub}.{name}:")):
+                    raise ParamsError(f"{key}.{msg}") from exc
+        raise
 
 
 def _validate(params: dict) -> dict:
