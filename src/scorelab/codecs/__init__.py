@@ -8,11 +8,13 @@ from scorelab.codecs.base import Codec, get_codec, load_codec
 from scorelab.codecs.melody_tokens import MelodyTokenCodec
 from scorelab.codecs.note_index import NoteIndexCodec
 from scorelab.codecs.pianoroll import PianoRollCodec
+from scorelab.codecs.s3_image import S3ImageCodec
 
 CODECS: dict[str, type[Codec]] = {
     PianoRollCodec.name: PianoRollCodec,
     MelodyTokenCodec.name: MelodyTokenCodec,
     NoteIndexCodec.name: NoteIndexCodec,
+    S3ImageCodec.name: S3ImageCodec,
 }
 
-__all__ = ["CODECS", "Codec", "MelodyTokenCodec", "PianoRollCodec", "get_codec", "load_codec"]
+__all__ = ["CODECS", "Codec", "MelodyTokenCodec", "PianoRollCodec", "S3ImageCodec", "get_codec", "load_codec"]

@@ -161,6 +161,14 @@ class Codec(ABC):
         does not beat this on the metrics has learned nothing the metrics can see.
         """
 
+    def augment(self, scores: list[Score], split: str) -> list[Score]:
+        """The pieces of ``split`` to encode: by default as they are.
+
+        A codec with data augmentation (S3's transpositions and pitch noise) adds copies
+        here for the training split only, so valid and test stay the corpus's own music.
+        """
+        return scores
+
     def _start_split(self, scores: list[Score]) -> None:
         """Hook run before a split is encoded (e.g. fix the expected tracks)."""
         return None  # default: nothing to learn from the split

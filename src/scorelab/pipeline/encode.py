@@ -27,7 +27,7 @@ def encode_dataset(name: str, codec_name: str, settings: dict, corpus_dir: Path,
             scores = read_notes(Path(corpus_dir), split=split)
             if not scores:
                 raise EmptyCorpusError(f"corpus at {corpus_dir}: split {split!r} has no piece")
-            arrays, info = codec.encode_split(scores)
+            arrays, info = codec.encode_split(codec.augment(scores, split))
             save_npz(tmp / f"{split}.npz", arrays)
             summary["splits"][split] = {k: v for k, v in info.items() if k != "rejected_pieces"}
             summary["splits"][split]["rejected_pieces"] = info.get("rejected_pieces", [])[:50]
