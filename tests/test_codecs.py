@@ -68,6 +68,24 @@ EXAMPLES = {
             [(0, 60, 0, Q), (0, 64, 0, Q), (0, 67, 0, Q), (0, 62, Q, 2 * Q), (0, 65, 4 * Q, S)], piece_id=pid
         ),
     ),
+    # S3's image (3 channels: velocity and instrument kept) on its 0.05 s column grid, which
+    # at 150 qpm is 3 ticks: a chord, both keyboard edges on two instruments, a re-struck key
+    "s3_image": (
+        dict(channels=3, columns=8, hop_columns=8),
+        lambda pid: Score.from_notes(
+            [
+                (0, 60, 0, 12, 90),
+                (0, 64, 0, 12, 70),
+                (0, 21, 15, 6, 100),
+                (1, 108, 15, 6, 40),
+                (0, 60, 18, 3, 30),
+                (0, 60, 21, 3, 31),
+            ],
+            tracks=[Track("piano", 0), Track("violin", 40)],
+            tempo=150.0,
+            piece_id=pid,
+        ),
+    ),
 }
 
 

@@ -41,6 +41,7 @@ from scorelab.score import Score, Track
 ONSET, SUSTAIN = 125, 255  # S3's channel-0 values
 PIANO_LOW, PIANO_HIGH = 21, 109  # the 88 keys, A0..C8
 DECODE_TEMPO = 150.0  # qpm: 0.05 s = 1/8 quarter = 3 ticks at 24 per quarter
+TICKS_PER_COLUMN = 3
 FLAVOURS = (1, 3, 4)
 
 
@@ -89,6 +90,7 @@ class S3ImageCodec(Codec):
             shape=[self.config.channels, PIANO_HIGH - PIANO_LOW, self.config.columns],
             decode_tempo=DECODE_TEMPO,
             resolution=DEFAULT_RESOLUTION,
+            step_ticks=TICKS_PER_COLUMN,  # a column of the decoded Scores' grid
         )
         return info
 
@@ -148,9 +150,7 @@ class S3ImageCodec(Codec):
         if img.ndim == 2:
             img = img[None]
         if img.ndim != 3 or img.shape[:2] != (self.config.channels, PIANO_HIGH - PIANO_LOW):
-            raise ValueError(
-                f"codec s3_image: expected ({self.config.channels}, {PIANO_HIGH - PIANO_LOW}, T), got {img.shape}"
-            )
+            raise ValueError(f"codec s3_image: expected ({self.config.channels}, 88, T), got {img.shape}")
         if np.issubdtype(img.dtype, np.floating):
             img = np.rint(np.clip(img, 0.0, 1.0) * 255.0)
         img = img.astype(np.int64)
@@ -180,17 +180,21 @@ class S3ImageCodec(Codec):
         program = np.clip(instrument - 1, 0, 127)
         programs = sorted(set(program.tolist())) or [0]
         track_of = {p: i for i, p in enumerate(programs)}
-        ticks = 3  # per column at DECODE_TEMPO and 24 per quarter
-        rows = np.stack(
-            [
-                np.array([track_of[p] for p in program.tolist()], np.int64),
-                PIANO_HIGH - 1 - row,
-                start * ticks,
-                np.maximum(length, 1) * ticks,
-                np.clip(velocity, 1, 127),
-            ],
-            axis=1,
-        ) if len(row) else np.zeros((0, 5), np.int64)
+        ticks = TICKS_PER_COLUMN
+        rows = (
+            np.stack(
+                [
+                    np.array([track_of[p] for p in program.tolist()], np.int64),
+                    PIANO_HIGH - 1 - row,
+                    start * ticks,
+                    np.maximum(length, 1) * ticks,
+                    np.clip(velocity, 1, 127),
+                ],
+                axis=1,
+            )
+            if len(row)
+            else np.zeros((0, 5), np.int64)
+        )
         tracks = [Track("piano" if p == 0 else f"program{p}", int(p)) for p in programs]
         meta.setdefault("resolution", DEFAULT_RESOLUTION)
         meta.setdefault("tempo", DECODE_TEMPO)
