@@ -68,6 +68,22 @@ EXAMPLES = {
             [(0, 60, 0, Q), (0, 64, 0, Q), (0, 67, 0, Q), (0, 62, Q, 2 * Q), (0, 65, 4 * Q, S)], piece_id=pid
         ),
     ),
+    # S2's picture: one track on the 12-per-beat grid (2 ticks), 2 images of 96 columns
+    # (8 beats), the last note of each ending on the cut; a chord, both pitch edges (1, 96)
+    "s2_image": (
+        dict(),
+        lambda pid: Score.from_notes(
+            [
+                (0, 60, 0, 2 * Q),
+                (0, 64, 0, 2 * Q),
+                (0, 1, 2 * Q, Q),
+                (0, 96, 3 * Q + 2, 5 * Q - 2),
+                (0, 50, 8 * Q, 8 * Q),
+            ],
+            tracks=[Track("piano", 0)],
+            piece_id=pid,
+        ),
+    ),
     # S3's image (3 channels: velocity and instrument kept) on its 0.05 s column grid, which
     # at 150 qpm is 3 ticks: a chord, both keyboard edges on two instruments, a re-struck key
     "s3_image": (

@@ -8,13 +8,24 @@ from scorelab.codecs.base import Codec, get_codec, load_codec
 from scorelab.codecs.melody_tokens import MelodyTokenCodec
 from scorelab.codecs.note_index import NoteIndexCodec
 from scorelab.codecs.pianoroll import PianoRollCodec
+from scorelab.codecs.s2_image import S2ImageCodec
 from scorelab.codecs.s3_image import S3ImageCodec
 
 CODECS: dict[str, type[Codec]] = {
     PianoRollCodec.name: PianoRollCodec,
     MelodyTokenCodec.name: MelodyTokenCodec,
     NoteIndexCodec.name: NoteIndexCodec,
+    S2ImageCodec.name: S2ImageCodec,
     S3ImageCodec.name: S3ImageCodec,
 }
 
-__all__ = ["CODECS", "Codec", "MelodyTokenCodec", "PianoRollCodec", "S3ImageCodec", "get_codec", "load_codec"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "MelodyTokenCodec",
+    "PianoRollCodec",
+    "S2ImageCodec",
+    "S3ImageCodec",
+    "get_codec",
+    "load_codec",
+]
