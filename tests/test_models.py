@@ -48,6 +48,18 @@ TINY = {
         "trainer": "adversarial",
         "train": {"loss": "wgan-clip", "n_critic": 2, "batch_size": 3, "iterations": 10, "noise_std": 0.1},
     },
+    "s2_vae": {
+        "arch": {"channels": [2, 3], "hidden": 4, "latent": 2},
+        "encoding": {"shape": [1, 8, 8], "scale": 255},
+        "trainer": "vae",
+        "train": {"epochs": 3, "batch_size": 2, "checkpoint_every": 5},
+    },
+    "s2_dcgan": {
+        "arch": {"latent": 4, "dense_channels": 2, "channels": 3},
+        "encoding": {"shape": [1, 8, 8], "scale": 255},
+        "trainer": "adversarial",
+        "train": {"loss": "bce", "batch_size": 3, "iterations": 10},
+    },
     "naive_bernoulli": {
         "arch": {"per": "pitch"},
         "encoding": {"shape": [2, 16, 32]},
@@ -66,7 +78,9 @@ def tiny_data(name: str) -> dict:
     shape = cfg["encoding"]["shape"]
     if len(shape) == 1:  # note-index sequences in [-1, 1)
         return {"train": {"x": rng.uniform(-1, 1, (5, *shape)).astype(np.float32)}}
-    return {"train": {"x": (rng.random((5, *shape)) < 0.1).astype(np.uint8)}}
+    scale = cfg["encoding"].get("scale", 1)  # image codecs: uint8 0/255
+    cells = lambda n: ((rng.random((n, *shape)) < 0.1) * scale).astype(np.uint8)  # noqa: E731
+    return {"train": {"x": cells(5)}, "test": {"x": cells(3)}}
 
 
 def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:

@@ -146,6 +146,7 @@ class S2ImageCodec(Codec):
             step_ticks=step,
             pitch_low=1,
             pitch_high=SIDE + 1,
+            scale=255,  # models see x / scale, in [0, 1]
         )
         return info
 

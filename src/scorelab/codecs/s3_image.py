@@ -91,6 +91,7 @@ class S3ImageCodec(Codec):
             decode_tempo=DECODE_TEMPO,
             resolution=DEFAULT_RESOLUTION,
             step_ticks=TICKS_PER_COLUMN,  # a column of the decoded Scores' grid
+            scale=255,  # models see x / scale, in [0, 1]
         )
         return info
 

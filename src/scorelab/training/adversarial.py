@@ -186,6 +186,8 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
             f"training data has shape {x.shape}; the generator makes (N>0, *{tuple(gen.sample_shape)})"
         )
     items = run.tensor(x)  # (N, *S) on the device, once
+    # image codecs store uint8 0-255 and declare scale 255: every model sees [0, 1]
+    scale = float(run.meta["encoding"].get("scale", 1) or 1)
     loss_fn = ADVERSARIAL_LOSSES[cfg.loss]
     opt_g = run.optimizer(
         "generator",
@@ -206,7 +208,8 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
     binarize = straight_through if cfg.binarize == "straight_through" else (lambda v: v)
 
     def real_batch() -> torch.Tensor:
-        return items[batches.take(cfg.batch_size).to(items.device)].float()  # (B, *S)
+        batch = items[batches.take(cfg.batch_size).to(items.device)].float()  # (B, *S)
+        return batch / scale if scale != 1 else batch
 
     total = cfg.pretrain_g_steps + cfg.iterations
     if cfg.max_steps:

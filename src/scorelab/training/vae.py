@@ -1,0 +1,184 @@
+"""The VAE trainer: S2's convolutional VAE (reconstruction cross-entropy + KL), and its samples.
+
+S2 trains with Keras: ``fit(x, validation_split=0.2, epochs=100)``, Adam, and the loss of
+Chollet's VAE layer, whose code S2's description follows: per image the mean binary
+cross-entropy over its pixels plus ``kl_weight * -mean(1 + log_var - mu^2 - exp(log_var))``
+over the latent dimensions (Chollet's weight 5e-4), averaged over the batch. Keras'
+``validation_split`` holds out the *last* 20 % of the training array before any shuffle;
+so does this trainer, and it logs that part's loss once per epoch beside the epoch's
+mean training loss (S2's two curves), plus the test split's loss.
+
+Images come as the codec's uint8 values; they are divided by the encoding's ``scale``
+(255 for the image codecs, 1 otherwise), so the model sees [0, 1].
+
+Samples: ``samples``, ``n`` images decoded from ``z ~ N(0, I)``; ``grid``, ``grid x grid``
+images decoded from an even grid over ``[-grid_range, grid_range]^2`` (S2: [-4, 4]^2),
+row by row, the first latent dimension along the rows (only for a 2-D latent). Items
+are the decoder's [0, 1] values; the codec binarises them at its threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from scorelab.config import non_negative, positive
+from scorelab.training.batches import ShuffledBatches
+from scorelab.training.checkpoint import Checkpoint
+from scorelab.training.optim import make_optimizer
+from scorelab.training.registry import SampleSet, Trainer, register_trainer
+from scorelab.training.run import Run
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """How to train a VAE (defaults: S2's Keras settings, Chollet's KL weight)."""
+
+    epochs: int
+    batch_size: int
+    lr: float = 1.0e-3  # Keras' Adam default
+    beta1: float = 0.9
+    beta2: float = 0.999
+    kl_weight: float = 5.0e-4
+    validation_split: float = 0.2  # the last share of the training array (Keras)
+    checkpoint_every: int = 100
+    max_steps: int = 0  # stop after this many steps in all (0: no cap)
+
+    def __post_init__(self) -> None:
+        positive(self, "epochs", "batch_size", "lr", "checkpoint_every")
+        non_negative(self, "kl_weight", "max_steps")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
+
+
+@dataclass(frozen=True)
+class VAESampleConfig:
+    """``n`` samples from N(0, I); a ``grid`` x ``grid`` sweep of [-grid_range, grid_range]^2."""
+
+    n: int
+    grid: int = 0
+    grid_range: float = 4.0
+
+    def __post_init__(self) -> None:
+        non_negative(self, "n", "grid")
+        positive(self, "grid_range")
+
+
+def vae_loss(model: nn.Module, x: torch.Tensor, kl_weight: float, rng: torch.Generator | None):
+    """(loss, bce, kl) of a batch in [0, 1]: Chollet's per-image mean BCE + weighted KL, batch mean."""
+    recon, mu, log_var = model(x, rng)
+    bce = F.binary_cross_entropy(recon.flatten(1), x.flatten(1), reduction="none").mean(dim=1)
+    kl = -(1 + log_var - mu.pow(2) - log_var.exp()).mean(dim=1)
+    return (bce + kl_weight * kl).mean(), bce.mean(), kl.mean()
+
+
+@torch.no_grad()
+def held_out_loss(model: nn.Module, x: torch.Tensor, cfg: VAEConfig, seed: int) -> float:
+    """Mean loss over ``x`` in batches, with a fixed noise seed (the same every epoch)."""
+    if not len(x):
+        return math.nan
+    was = model.training
+    model.eval()
+    rng = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for lo in range(0, len(x), cfg.batch_size):
+        part = x[lo : lo + cfg.batch_size]
+        total += vae_loss(model, part, cfg.kl_weight, rng)[0].item() * len(part)
+    model.train(was)
+    return total / len(x)
+
+
+def scaled(run: Run, array: np.ndarray) -> torch.Tensor:
+    """A split's items on the device as float32 in [0, 1] (divided by the encoding's ``scale``)."""
+    scale = float(run.meta["encoding"].get("scale", 1) or 1)
+    t = run.tensor(array).float()
+    return t / scale if scale != 1 else t
+
+
+def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
+    """Train ``run.modules["model"]`` on the first ``1 - validation_split`` of ``data["train"]["x"]``."""
+    model = run.modules["model"]
+    x = data["train"]["x"]
+    if x.ndim < 2 or tuple(x.shape[1:]) != tuple(model.sample_shape):
+        raise ValueError(
+            f"training data has shape {x.shape}; the model takes (N, *{tuple(model.sample_shape)})"
+        )
+    n_valid = int(len(x) * cfg.validation_split)  # Keras: int(n * split) items at the end
+    if len(x) - n_valid < 1:
+        raise ValueError(f"{len(x)} training items leave none after validation_split {cfg.validation_split}")
+    items = scaled(run, x[: len(x) - n_valid])
+    valid = scaled(run, x[len(x) - n_valid :])
+    test = scaled(run, data["test"]["x"]) if "test" in data else items[:0]
+    opt = run.optimizer("model", make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2))
+    log = run.log("train", ("step", "epoch", "loss", "bce", "kl"))
+    epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_loss"))
+    batches = ShuffledBatches(len(items), run.rng)
+    state = run.resume()
+    if state:
+        batches.load_state_dict(state["sampler"])
+    steps_per_epoch = math.ceil(len(items) / cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    acc = {"epoch_sum": float(state.get("epoch_sum", 0.0)) if state else 0.0}  # read by the resume state
+
+    def loop_state() -> dict:
+        return {"sampler": batches.state_dict(), **acc}
+
+    for step in run.steps(total, cfg.checkpoint_every, loop_state):
+        batch = items[batches.take(cfg.batch_size).to(items.device)]
+        with run.autocast():
+            loss, bce, kl = vae_loss(model, batch, cfg.kl_weight, run.rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        epoch = math.ceil(step / steps_per_epoch)
+        values = torch.stack([loss.detach(), bce.detach(), kl.detach()]).tolist()  # the step's one sync
+        acc["epoch_sum"] += values[0]
+        log.append(step, epoch, *values)
+        run.show(loss=values[0])
+        if step % steps_per_epoch == 0 or step == total:
+            done = step - (epoch - 1) * steps_per_epoch
+            valid_loss = held_out_loss(model, valid, cfg, 0)
+            test_loss = held_out_loss(model, test, cfg, 1)
+            epochs.append(step, epoch, acc["epoch_sum"] / done, valid_loss, test_loss)
+            acc["epoch_sum"] = 0.0
+
+
+@torch.no_grad()
+def sample_vae(
+    modules: dict[str, nn.Module],
+    cfg: VAESampleConfig,
+    ckpt: Checkpoint,
+    test: dict[str, np.ndarray],
+    seed: int,
+    device: torch.device,
+) -> dict[str, SampleSet]:
+    """``samples`` from N(0, I); ``grid`` over [-grid_range, grid_range]^2 for a 2-D latent."""
+    model = modules["model"].eval()
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn((cfg.n, model.latent), generator=rng)
+    sets = {"samples": SampleSet(model.decode(z.to(device)).float().cpu().numpy(), {"z": z.numpy()})}
+    if cfg.grid and model.latent == 2:
+        axis = torch.linspace(-cfg.grid_range, cfg.grid_range, cfg.grid)
+        zz = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
+        sets["grid"] = SampleSet(model.decode(zz.to(device)).float().cpu().numpy(), {"z": zz.numpy()})
+    return sets
+
+
+VAE = register_trainer(
+    Trainer(
+        name="vae",
+        config=VAEConfig,
+        sample_config=VAESampleConfig,
+        modules=("model",),
+        splits=("train", "test"),
+        fit=fit_vae,
+        sample=sample_vae,
+    )
+)
