@@ -60,6 +60,24 @@ TINY = {
         "trainer": "adversarial",
         "train": {"loss": "bce", "batch_size": 3, "iterations": 10},
     },
+    "s3_hilbert_ae": {
+        "arch": {"channels": [2, 3, 4, 4]},
+        "encoding": {"shape": [1, 16, 16], "scale": 1},
+        "trainer": "autoencoder",
+        "train": {"epochs": 3, "batch_size": 2, "checkpoint_every": 5, "blowup_factor": 3.0},
+    },
+    "s3_lstm": {
+        "arch": {"hidden": 4, "classes": 3},
+        "encoding": {"shape": [1, 6, 12], "scale": 255},
+        "trainer": "next_column",
+        "train": {"iterations": 5, "batch_size": 2, "in_columns": 4, "loss": "ce3", "eval_every": 1},
+    },
+    "s3_seq2seq": {
+        "arch": {"hidden": 4},
+        "encoding": {"shape": [1, 6, 12], "scale": 255},
+        "trainer": "next_column",
+        "train": {"iterations": 5, "batch_size": 2, "in_columns": 4, "out_columns": 3, "loss": "weighted"},
+    },
     "naive_bernoulli": {
         "arch": {"per": "pitch"},
         "encoding": {"shape": [2, 16, 32]},
@@ -80,7 +98,7 @@ def tiny_data(name: str) -> dict:
         return {"train": {"x": rng.uniform(-1, 1, (5, *shape)).astype(np.float32)}}
     scale = cfg["encoding"].get("scale", 1)  # image codecs: uint8 0/255
     cells = lambda n: ((rng.random((n, *shape)) < 0.1) * scale).astype(np.uint8)  # noqa: E731
-    return {"train": {"x": cells(5)}, "test": {"x": cells(3)}}
+    return {"train": {"x": cells(5)}, "valid": {"x": cells(2)}, "test": {"x": cells(3)}}
 
 
 def train_tiny(name: str, out: Path, max_steps: int = 2) -> Path:
@@ -214,3 +232,38 @@ def test_lstm_next_logits_match_the_last_position():
 def test_lstm_needs_a_vocabulary():
     with pytest.raises(ParamsError, match="vocab_size"):
         build_model("s4_lstm", {"hidden": 8, "dropout": 0.2}, {})
+
+
+def test_hilbert_autoencoder_has_s3s_148081_weights():
+    from scorelab.models.s3_hilbert import S3_WEIGHTS, count
+
+    model = build_model("s3_hilbert_ae", {}, {"shape": [1, 256, 256]})["model"]
+    assert count(model) == S3_WEIGHTS
+    x = torch.rand(1, 1, 256, 256)
+    assert model(x).shape == x.shape
+
+
+def test_s2_models_have_s2s_shapes():
+    vae = build_model("s2_vae", {}, {"shape": [1, 96, 96]})["model"]
+    recon, mu, log_var = vae(torch.rand(2, 1, 96, 96))
+    assert recon.shape == (2, 1, 96, 96) and mu.shape == log_var.shape == (2, 2)
+    # S2: the flattened 48x48x64 encoder output, 147,456 values
+    assert vae.encoder[-2].in_features == 48 * 48 * 64 and vae.expand[0].out_features == 147_456
+    built = build_model("s2_dcgan", {}, {"shape": [1, 96, 96]})
+    g, d = built["generator"], built["critic"]
+    assert g.dense[0].out_features == 24 * 24 * 32  # S2: 18,432 dense nodes
+    fake = g(torch.randn(3, 100))
+    assert fake.shape == (3, 1, 96, 96) and 0 <= fake.min() and fake.max() <= 1
+    assert d(fake).shape == (3,) and d.net[-1].in_features == 24 * 24 * 64  # S2: 36,864
+
+
+def test_s3_lstms_have_s3s_weight_counts():
+    from scorelab.models.s3_hilbert import count
+
+    # PyTorch's LSTMs carry two bias vectors (b_ih + b_hh act as Keras' one): 512 more each
+    enc = {"shape": [1, 88, 200]}
+    assert count(build_model("s3_lstm", {}, enc)["model"]) == 111_104 + 11_352 + 512  # S3 figure 12
+    assert count(build_model("s3_seq2seq", {}, enc)["model"]) == 250_072 + 2 * 512  # S3 figure 16
+    three = build_model("s3_lstm", {"classes": 3}, enc)["model"]
+    assert three(torch.rand(2, 100, 88)).shape == (2, 88, 3)
+    assert build_model("s3_seq2seq", {}, enc)["model"](torch.rand(2, 100, 88), 10).shape == (2, 10, 88)

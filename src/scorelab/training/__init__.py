@@ -1,7 +1,9 @@
 """Trainers, the run harness they share, losses, optimizers, logs and self-describing checkpoints.
 
 - :data:`TRAINERS`: ``adversarial`` (every GAN of the seeds), ``likelihood`` (next-token
-  models), ``density`` (the naive model), ``vae`` (S2's VAE). A new way of training is one module calling
+  models), ``density`` (the naive model), ``vae`` (S2's VAE),
+  ``autoencoder`` (S3's Hilbert-curve audio model),
+  ``next_column`` (S3's LSTMs on its 88-key images). A new way of training is one module calling
   :func:`register_trainer`.
 - :func:`train_variant`: the one entry point (strict config, fingerprint, seed, device,
   resume, logs, checkpoint), see :mod:`scorelab.training.run`.
@@ -11,7 +13,7 @@ Every trainer writes ``resume.pt`` every ``checkpoint_every`` steps and continue
 when rerun with the same fingerprint; the same params on the CPU give the same bytes.
 """
 
-from scorelab.training import adversarial, density, likelihood, vae  # noqa: F401  (they register themselves)
+from scorelab.training import adversarial, autoencoder, density, likelihood, next_column, vae  # noqa: F401  (they register themselves)
 from scorelab.training.checkpoint import Checkpoint, load_checkpoint, run_fingerprint, save_checkpoint
 from scorelab.training.device import pick_device
 from scorelab.training.losses import ADVERSARIAL_LOSSES
