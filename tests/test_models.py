@@ -78,6 +78,18 @@ TINY = {
         "trainer": "next_column",
         "train": {"iterations": 5, "batch_size": 2, "in_columns": 4, "out_columns": 3, "loss": "weighted"},
     },
+    "image_dcgan": {
+        "arch": {"latent": 4, "dense_channels": 2, "channels": 3},
+        "encoding": {"shape": [3, 8, 12], "scale": 255},
+        "trainer": "adversarial",
+        "train": {"loss": "wgan-gp", "n_critic": 2, "batch_size": 3, "iterations": 10},
+    },
+    "image_mlp_gan": {
+        "arch": {"latent": 4, "g_hidden": [6, 8], "d_hidden": [5]},
+        "encoding": {"shape": [1, 6, 10], "scale": 255},
+        "trainer": "adversarial",
+        "train": {"loss": "bce", "batch_size": 3, "iterations": 10},
+    },
     "naive_bernoulli": {
         "arch": {"per": "pitch"},
         "encoding": {"shape": [2, 16, 32]},

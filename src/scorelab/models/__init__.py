@@ -20,7 +20,14 @@ from scorelab.config import from_dict
 from scorelab.models.naive import NaiveArch, build_naive
 from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
 from scorelab.models.s1_gan import S1BiLSTMArch, S1CNNLSTMArch, build_s1_bilstm, build_s1_cnn_lstm
-from scorelab.models.s2_image import S2DCGANArch, S2VAEArch, build_s2_dcgan, build_s2_vae
+from scorelab.models.s2_image import (
+    ImageMLPGANArch,
+    S2DCGANArch,
+    S2VAEArch,
+    build_image_mlp_gan,
+    build_s2_dcgan,
+    build_s2_vae,
+)
 from scorelab.models.s3_hilbert import S3HilbertArch, build_s3_hilbert
 from scorelab.models.s3_lstm import S3LSTMArch, S3Seq2SeqArch, build_s3_lstm, build_s3_seq2seq
 from scorelab.models.s4_gan import S4GANArch, build_s4_gan
@@ -64,6 +71,10 @@ register_model("s4_mlp_gan", S4GANArch, build_s4_gan)
 register_model("naive_bernoulli", NaiveArch, build_naive)
 register_model("s2_vae", S2VAEArch, build_s2_vae)
 register_model("s2_dcgan", S2DCGANArch, build_s2_dcgan)
+# S3's image GANs: its DCGAN and WGAN-GP are S2's described DCGAN (the same code) on S3's
+# images, with the bce or wgan-gp loss; its dense GAN is the Keras-GAN MLP layout
+register_model("image_dcgan", S2DCGANArch, build_s2_dcgan)
+register_model("image_mlp_gan", ImageMLPGANArch, build_image_mlp_gan)
 register_model("s3_hilbert_ae", S3HilbertArch, build_s3_hilbert)
 register_model("s3_lstm", S3LSTMArch, build_s3_lstm)
 register_model("s3_seq2seq", S3Seq2SeqArch, build_s3_seq2seq)
