@@ -6,8 +6,8 @@ Conv2D(16) -> UpSampling -> Conv2D(1) (256x256x1), 148,081 weights. The weight c
 the kernels: 272 = 1*16*16 + 16, so 4x4 for the first six convolutions, and 145 = 16*9 + 1,
 so 3x3 for the last; :func:`count` checks the total. Activations are not printed: ReLU
 inside and a sigmoid out (the images are in [0, 1]), the Keras autoencoder tutorial's
-choice that S3's layer names match. "Same" padding keeps each side (PyTorch pads a 4x4
-kernel one more cell on the right and bottom, as TensorFlow does).
+choice that S3's layer names match. "Same" padding keeps each side: TensorFlow pads a 4x4
+kernel with one row and column of zeros before and two after, and so does this model.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ class HilbertAutoencoder(nn.Module):
         k = arch.kernel
 
         def conv(i: int, o: int) -> list[nn.Module]:
-            return [nn.Conv2d(i, o, k, padding="same"), nn.ReLU()]
+            # Keras' "same": (k - 1) cells of zeros, the odd one on the right and bottom
+            before, after = (k - 1) // 2, k // 2
+            return [nn.ZeroPad2d((before, after, before, after)), nn.Conv2d(i, o, k), nn.ReLU()]
 
         self.net = nn.Sequential(
             *conv(c, c1), nn.MaxPool2d(2),

@@ -96,7 +96,7 @@ def columns_of(x: np.ndarray) -> torch.Tensor:
 
 def classes_of(values: torch.Tensor) -> torch.Tensor:
     """Cell values in [0, 1] -> 0 silent, 1 onset, 2 sustain."""
-    return torch.bucketize(values, torch.tensor(CLASS_EDGES, device=values.device))
+    return torch.bucketize(values.contiguous(), torch.tensor(CLASS_EDGES, device=values.device))
 
 
 def column_loss(cfg: NextColumnConfig, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
