@@ -233,6 +233,41 @@ class Codec(ABC):
         return f"{type(self).__name__}({args})"
 
 
+class WindowedCodec(Codec):
+    """A codec whose pieces become fixed-size windows: piano rolls, S2's and S3's images.
+
+    Its ``_encode_piece`` returns ``(windows (N, *shape), start steps (N,), windows
+    dropped by min_notes)``; the split's arrays, summary and decoding are the same for
+    every such codec, so they live here once.
+    """
+
+    def _stack(self, kept: list[tuple[Score, Any]]) -> dict[str, np.ndarray]:
+        """``x`` uint8 (N, *shape); ``piece_index`` int32 (N,) into ``piece_ids``; ``start_step``."""
+        return {
+            "x": np.concatenate([w for _, (w, _, _) in kept]).astype(np.uint8),
+            "piece_index": np.concatenate(
+                [np.full(len(w), i, dtype=np.int32) for i, (_, (w, _, _)) in enumerate(kept)]
+            ),
+            "piece_ids": np.array([s.piece_id for s, _ in kept], dtype=np.str_),
+            "start_step": np.concatenate([st for _, (_, st, _) in kept]).astype(np.int32),
+        }
+
+    def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
+        """Windows dropped by min_notes inside kept pieces, and the window shape."""
+        return {
+            "windows_dropped": {"min_notes": int(sum(d for _, (_, _, d) in kept))},
+            "shape": list(arrays["x"].shape[1:]),
+        }
+
+    def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
+        """One Score per window, ``piece_id`` ``f"{piece}@{start_step}"``; ``meta`` to every Score."""
+        ids = arrays["piece_ids"]
+        return [
+            self.decode(x, **{**meta, "piece_id": f"{ids[i]}@{int(s)}"})
+            for x, i, s in zip(arrays["x"], arrays["piece_index"], arrays["start_step"], strict=True)
+        ]
+
+
 def empty_message(scores: list[Score], rejected: Counter, codec: str) -> str:
     """The EmptyCorpusError message: which corpus, which filter removed most, how many."""
     corpus = scores[0].corpus if scores else "?"

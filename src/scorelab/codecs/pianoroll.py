@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec
+from scorelab.codecs.base import WindowedCodec
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
@@ -55,7 +55,7 @@ def half_up(x: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
 
 
-class PianoRollCodec(Codec):
+class PianoRollCodec(WindowedCodec):
     """Score <-> multi-track boolean piano roll, windowed by bars for training.
 
     A note covers steps ``[round(onset / step), round(end / step))`` (half up), at least
@@ -263,32 +263,6 @@ class PianoRollCodec(Codec):
             )
         return windows[keep], starts[keep], int((~keep).sum())
 
-    def _stack(self, kept: list[tuple[Score, Any]]) -> dict[str, np.ndarray]:
-        """``x`` uint8 (N, K, T, P); ``piece_index`` int32 (N,) into ``piece_ids``; ``start_step``."""
-        return {
-            "x": np.concatenate([w for _, (w, _, _) in kept]).astype(np.uint8),
-            "piece_index": np.concatenate(
-                [np.full(len(w), i, dtype=np.int32) for i, (_, (w, _, _)) in enumerate(kept)]
-            ),
-            "piece_ids": np.array([s.piece_id for s, _ in kept], dtype=np.str_),
-            "start_step": np.concatenate([st for _, (_, st, _) in kept]).astype(np.int32),
-        }
-
-    def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
-        """Windows dropped by min_notes inside kept pieces, and the window shape."""
-        return {
-            "windows_dropped": {"min_notes": int(sum(d for _, (_, _, d) in kept))},
-            "shape": list(arrays["x"].shape[1:]),
-        }
-
-    def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
-        """One Score per window, ``piece_id`` ``f"{piece}@{start_step}"``; ``meta`` to every Score."""
-        ids = arrays["piece_ids"]
-        return [
-            self.decode(x, **{**meta, "piece_id": f"{ids[i]}@{int(s)}"})
-            for x, i, s in zip(arrays["x"], arrays["piece_index"], arrays["start_step"], strict=True)
-        ]
-
     def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
         """Independent Bernoulli cells at each (track, pitch)'s occupancy rate in ``arrays["x"]``.
 
@@ -307,13 +281,14 @@ def merge_tracks(score: Score) -> Score:
     return score.with_notes(score.notes.assign(track=0), tracks=[PIANO_TRACK])
 
 
-def count_notes(windows: np.ndarray) -> np.ndarray:
-    """Notes in each window ``(N, K, T, P)``, counted as decoding would see them.
+def count_notes(windows: np.ndarray, time_axis: int = 2) -> np.ndarray:
+    """Notes in each window (``(N, K, T, P)`` by default), counted as decoding would see them.
 
-    A note is a run of on steps, so a note held into the window counts once and a
-    repeat with no gap does not count again.
+    A note is a run of on cells along ``time_axis``, so a note held into the window counts
+    once and a repeat with no gap does not count again. S2's images (N, 1, 96, W) run
+    along axis 3.
     """
-    on = windows.astype(bool)
+    on = np.moveaxis(windows.astype(bool), time_axis, -1)
     before = np.zeros_like(on)
-    before[:, :, 1:] = on[:, :, :-1]
-    return (on & ~before).sum(axis=(1, 2, 3))
+    before[..., 1:] = on[..., :-1]
+    return (on & ~before).sum(axis=tuple(range(1, on.ndim)))

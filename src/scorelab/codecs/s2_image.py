@@ -41,7 +41,8 @@ from typing import Any
 import mido
 import numpy as np
 
-from scorelab.codecs.base import Codec
+from scorelab.codecs.base import WindowedCodec
+from scorelab.codecs.pianoroll import count_notes
 from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_VELOCITY
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
@@ -117,7 +118,7 @@ def midi_to_image(midi: mido.MidiFile) -> tuple[np.ndarray, int]:
     return (np.concatenate(images, axis=1) if images else np.zeros((SIDE, 0), np.uint8)), outside
 
 
-class S2ImageCodec(Codec):
+class S2ImageCodec(WindowedCodec):
     """Score <-> S2's 96 x 96 piano-roll picture (through S2's mido message rules)."""
 
     name = "s2_image"
@@ -193,35 +194,12 @@ class S2ImageCodec(Codec):
             raise EncodingFilterError("length", f"{score.piece_id}: {img.shape[1]} columns, fewer than {w}")
         windows = img[:, : n * w].reshape(SIDE, n, w).transpose(1, 0, 2)[:, None]  # (n, 1, 96, w)
         starts = np.arange(n) * w
-        keep = count_runs(windows) >= self.config.min_notes
+        keep = count_notes(windows, time_axis=3) >= self.config.min_notes
         if not keep.any():
             raise EncodingFilterError(
                 "min_notes", f"{score.piece_id}: no image has {self.config.min_notes} notes"
             )
         return windows[keep], starts[keep], int((~keep).sum())
-
-    def _stack(self, kept: list[tuple[Score, Any]]) -> dict[str, np.ndarray]:
-        return {
-            "x": np.concatenate([w for _, (w, _, _) in kept]).astype(np.uint8),
-            "piece_index": np.concatenate(
-                [np.full(len(w), i, dtype=np.int32) for i, (_, (w, _, _)) in enumerate(kept)]
-            ),
-            "piece_ids": np.array([s.piece_id for s, _ in kept], dtype=np.str_),
-            "start_step": np.concatenate([st for _, (_, st, _) in kept]).astype(np.int32),
-        }
-
-    def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
-        return {
-            "windows_dropped": {"min_notes": int(sum(d for _, (_, _, d) in kept))},
-            "shape": list(arrays["x"].shape[1:]),
-        }
-
-    def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
-        ids = arrays["piece_ids"]
-        return [
-            self.decode(x, **{**meta, "piece_id": f"{ids[i]}@{int(s)}"})
-            for x, i, s in zip(arrays["x"], arrays["piece_index"], arrays["start_step"], strict=True)
-        ]
 
     def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
         """Independent white cells at each row's white rate in the data."""
@@ -232,11 +210,3 @@ class S2ImageCodec(Codec):
         return [
             self.decode(c.astype(np.uint8) * WHITE, piece_id=f"noise_{i:03d}") for i, c in enumerate(cells)
         ]
-
-
-def count_runs(windows: np.ndarray) -> np.ndarray:
-    """Notes (runs of white cells in a row) in each window ``(N, 1, 96, W)``."""
-    on = windows > 0
-    before = np.zeros_like(on)
-    before[..., 1:] = on[..., :-1]
-    return (on & ~before).sum(axis=(1, 2, 3))

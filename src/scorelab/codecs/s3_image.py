@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec
+from scorelab.codecs.base import WindowedCodec
 from scorelab.codecs.pianoroll import half_up
 from scorelab.constants import DEFAULT_RESOLUTION
 from scorelab.errors import EncodingFilterError, ParamsError
@@ -59,7 +59,7 @@ class S3ImageSettings:
     augment_seed: int = 0  # of the pitch noise
 
 
-class S3ImageCodec(Codec):
+class S3ImageCodec(WindowedCodec):
     """Score <-> S3's 88-key time-grid image (1, 3 or 4 channels), windowed by columns."""
 
     name = "s3_image"
@@ -257,29 +257,6 @@ class S3ImageCodec(Codec):
         before = np.zeros_like(on)
         before[:, :, 1:] = on[:, :, :-1]
         return ((ch == ONSET) | (on & ~before)).sum(axis=(1, 2))
-
-    def _stack(self, kept: list[tuple[Score, Any]]) -> dict[str, np.ndarray]:
-        return {
-            "x": np.concatenate([w for _, (w, _, _) in kept]).astype(np.uint8),
-            "piece_index": np.concatenate(
-                [np.full(len(w), i, dtype=np.int32) for i, (_, (w, _, _)) in enumerate(kept)]
-            ),
-            "piece_ids": np.array([s.piece_id for s, _ in kept], dtype=np.str_),
-            "start_step": np.concatenate([st for _, (_, st, _) in kept]).astype(np.int32),
-        }
-
-    def _split_summary(self, kept: list[tuple[Score, Any]], arrays: dict[str, np.ndarray]) -> dict:
-        return {
-            "windows_dropped": {"min_notes": int(sum(d for _, (_, _, d) in kept))},
-            "shape": list(arrays["x"].shape[1:]),
-        }
-
-    def decode_split(self, arrays: dict[str, np.ndarray], **meta: Any) -> list[Score]:
-        ids = arrays["piece_ids"]
-        return [
-            self.decode(x, **{**meta, "piece_id": f"{ids[i]}@{int(s)}"})
-            for x, i, s in zip(arrays["x"], arrays["piece_index"], arrays["start_step"], strict=True)
-        ]
 
     def noise(self, arrays: dict[str, np.ndarray], n: int, seed: int) -> list[Score]:
         """Cells drawn independently per (channel, key) from the data's values at that key.
