@@ -110,3 +110,17 @@ def test_autoencoder_switches_to_sgd_after_a_blowup_and_restores_the_best_weight
     rows = np.loadtxt(tmp_path / "train_log.tsv", skiprows=1, ndmin=2)  # step, epoch, loss, optimizer
     assert rows[:7, 3].tolist() == [0] * 7 and (rows[7:, 3] == 1).all()  # SGD from step 8 on
     assert "state" in best  # the best epoch's weights were loaded back
+
+
+@pytest.mark.parametrize("name", ["s3_hilbert_ae", "s3_lstm"])
+def test_samplers_take_an_empty_test_split(name, tmp_path):
+    """evenly_spaced of nothing is nothing: an empty test split samples no item, without a guard."""
+    from scorelab.training import get_trainer, load_checkpoint, pick_device
+    from test_models import tiny_data
+
+    ckpt = load_checkpoint(train_tiny(name, tmp_path))
+    trainer = get_trainer(TINY[name]["trainer"])
+    empty = {"x": tiny_data(name)["test"]["x"][:0]}
+    cfg = trainer.sample_config(n=3)
+    sets = trainer.sample(ckpt.build(pick_device()), cfg, ckpt, empty, 0, pick_device())
+    assert len(sets["samples"].items) == 0

@@ -215,11 +215,13 @@ def _validate(params: dict) -> dict:
         raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
     for name, c in params["corpora"].items():
         corpus = from_dict(CorpusSection, c, f"corpora.{name}")
+        from scorelab.corpora.readers import PATHLESS_SOURCES
+
         if corpus.download is not None:
             from scorelab.corpora.fetch import parse_downloads
 
             parse_downloads(corpus.download, name)
-        elif not corpus.paths and corpus.source not in ("classical",):
+        elif not corpus.paths and corpus.source not in PATHLESS_SOURCES:
             raise ParamsError(f"corpora.{name}.paths: required (or a download: entry)")
     for name, d in params["datasets"].items():
         where = f"datasets.{name}"

@@ -57,6 +57,10 @@ SOURCE_LISTERS: dict[str, Callable[..., list[Job]]] = {
     "local": local_jobs,
 }
 
+# Sources whose lister has a default when ``paths`` is empty (classical: every composer
+# of CLASSICAL_COMPOSERS); every other source needs paths or a download (params checks).
+PATHLESS_SOURCES = frozenset({"classical"})
+
 JOB_READERS: dict[str, Callable[[Job, str], Score]] = {
     "jsb_chords": read_chord_frames_job,
     "jsb_satb": read_voice_steps_job,
@@ -67,6 +71,7 @@ JOB_READERS: dict[str, Callable[[Job, str], Score]] = {
 
 __all__ = [
     "JOB_READERS",
+    "PATHLESS_SOURCES",
     "SOURCE_LISTERS",
     "abc_zip_jobs",
     "classical_jobs",

@@ -173,9 +173,9 @@ def sample_autoencoder(
 
     model = modules["model"].eval()
     scale = float(ckpt.encoding.get("scale", 1) or 1)
-    idx = evenly_spaced(len(test["x"]), cfg.n) if len(test["x"]) else np.zeros(0, np.int64)
+    idx = evenly_spaced(len(test["x"]), cfg.n)  # empty for an empty split
     real = torch.from_numpy(test["x"][idx]).float() / scale
-    recon = model(real.to(device)).float().cpu().numpy() if len(real) else real.numpy()
+    recon = model(real.to(device)).float().cpu().numpy()
     return {"samples": SampleSet(recon, {"reference": real.numpy(), "test_index": idx})}
 
 

@@ -199,7 +199,7 @@ def sample_next_column(
     model = modules["model"].eval()
     n_in = int(ckpt.train.get("in_columns", 100))
     cols = columns_of(test["x"])
-    idx = evenly_spaced(len(cols), cfg.n) if len(cols) else np.zeros(0, np.int64)
+    idx = evenly_spaced(len(cols), cfg.n)
     seq = cols[idx, :n_in].to(device)  # (n, in, K)
     while seq.shape[1] < n_in + cfg.columns:
         step = as_values(model, predict(model, seq[:, -n_in:], 1))[:, :1]  # (n, 1, K)
