@@ -119,11 +119,89 @@ def bare_likelihood(modules, cfg, data, steps: int, device) -> float:
     return timed(one, steps, device)
 
 
-BARE = {"adversarial": bare_adversarial, "likelihood": bare_likelihood}
+def _image_batches(data, cfg, encoding, device) -> list[torch.Tensor]:
+    """Eight random training batches in [0, 1], on the device (as the trainers see them)."""
+    scale = float(encoding.get("scale", 1) or 1)
+    x = torch.from_numpy(np.ascontiguousarray(data["train"]["x"])).to(device)
+    rng = torch.Generator().manual_seed(0)
+    return [x[torch.randint(0, len(x), (cfg.batch_size,), generator=rng)].float() / scale for _ in range(8)]
+
+
+def bare_vae(modules, cfg, data, steps: int, device, encoding) -> float:
+    """Seconds per update of S2's VAE (BCE + KL) on random batches, nothing else."""
+    from scorelab.training.vae import vae_loss
+
+    model = modules["model"].to(device).train()
+    opt = make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2)
+    batches, rng = _image_batches(data, cfg, encoding, device), torch.Generator().manual_seed(1)
+
+    def one(i: int) -> None:
+        loss = vae_loss(model, batches[i % len(batches)], cfg.kl_weight, rng)[0]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(one, steps, device)
+
+
+def bare_autoencoder(modules, cfg, data, steps: int, device, encoding) -> float:
+    """Seconds per update of an autoencoder (S3's Hilbert model) on random batches, nothing else."""
+    from scorelab.training.autoencoder import reconstruction_loss
+
+    model = modules["model"].to(device).train()
+    opt = make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2)
+    batches = _image_batches(data, cfg, encoding, device)
+
+    def one(i: int) -> None:
+        batch = batches[i % len(batches)]
+        loss = reconstruction_loss(cfg.loss, model(batch), batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(one, steps, device)
+
+
+def bare_next_column(modules, cfg, data, steps: int, device, encoding) -> float:
+    """Seconds per update of a next-column model on random (window, start) pairs, nothing else."""
+    from scorelab.training.next_column import column_loss, columns_of, predict
+
+    model = modules["model"].to(device).train()
+    opt = make_optimizer("adam", model.parameters(), cfg.lr)
+    cols = columns_of(data["train"]["x"]).to(device)
+    span = cfg.in_columns + cfg.out_columns
+    rng = torch.Generator().manual_seed(0)
+    batches = []
+    for _ in range(8):
+        w = torch.randint(0, len(cols), (cfg.batch_size,), generator=rng)
+        t = torch.randint(0, cols.shape[1] - span + 1, (cfg.batch_size,), generator=rng)
+        seq = cols[w[:, None], t[:, None] + torch.arange(span)]
+        batches.append((seq[:, : cfg.in_columns], seq[:, cfg.in_columns :]))
+
+    def one(i: int) -> None:
+        x, y = batches[i % len(batches)]
+        loss = column_loss(cfg, predict(model, x, cfg.out_columns), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(one, steps, device)
+
+
+BARE = {
+    "adversarial": lambda m, c, d, s, dev, enc: bare_adversarial(m, c, d, s, dev),
+    "likelihood": lambda m, c, d, s, dev, enc: bare_likelihood(m, c, d, s, dev),
+    "vae": bare_vae,
+    "autoencoder": bare_autoencoder,
+    "next_column": bare_next_column,
+}
 # real samples consumed by one step of each trainer
 SAMPLES = {
     "adversarial": lambda cfg: cfg.batch_size * cfg.n_critic,
     "likelihood": lambda cfg: cfg.batch_size,
+    "vae": lambda cfg: cfg.batch_size,
+    "autoencoder": lambda cfg: cfg.batch_size,
+    "next_column": lambda cfg: cfg.batch_size,
 }
 
 
@@ -202,7 +280,9 @@ def main() -> None:
         arch = resolve_arch(params, name, args.profile)
         loop = loop_seconds_per_step(v, arch, train, data, encoding, args.steps, device)
         seed_everything(0)
-        bare = BARE[v["trainer"]](build_model(v["model"], arch, encoding), cfg, data, args.steps, device)
+        bare = BARE[v["trainer"]](
+            build_model(v["model"], arch, encoding), cfg, data, args.steps, device, encoding
+        )
         n = SAMPLES[v["trainer"]](cfg)
         row = dict(variant=name, trainer=v["trainer"], samples_per_step=n, loop=n / loop, bare=n / bare)
         row["ratio"] = row["loop"] / row["bare"]

@@ -124,3 +124,38 @@ def test_samplers_take_an_empty_test_split(name, tmp_path):
     cfg = trainer.sample_config(n=3)
     sets = trainer.sample(ckpt.build(pick_device()), cfg, ckpt, empty, 0, pick_device())
     assert len(sets["samples"].items) == 0
+
+
+class Decoder(torch.nn.Module):
+    """A 'VAE' that decodes every latent point to the same given image, for the binarizing by hand."""
+
+    latent = 2
+
+    def __init__(self, image):
+        super().__init__()
+        self.image = torch.tensor(image, dtype=torch.float32)
+
+    def decode(self, z):
+        return self.image.expand(len(z), *self.image.shape)
+
+
+def test_vae_samples_binarize_at_a_threshold_or_at_the_data_density():
+    from types import SimpleNamespace
+
+    from scorelab.training.vae import VAESampleConfig, sample_vae
+
+    image = [[[0.05, 0.1, 0.2, 0.3]]]  # (1, 1, 4): a grey probability map, all below 0.5
+    test = {"x": np.array([[[[0, 255, 0, 0]]], [[[0, 0, 0, 0]]]], np.uint8)}  # 1 note cell in 8
+    ckpt = SimpleNamespace(encoding={"scale": 255})
+    cpu = torch.device("cpu")
+
+    def first(**kw):
+        sets = sample_vae({"model": Decoder(image)}, VAESampleConfig(n=4, **kw), ckpt, test, 0, cpu)
+        return sets["samples"].items[0, 0, 0].tolist()
+
+    assert first() == pytest.approx([0.05, 0.1, 0.2, 0.3])  # left to the codec's threshold
+    assert first(threshold=0.15) == [0, 0, 1, 1]
+    # 1/8 of the test cells are notes: the top eighth of the set's values -> only 0.3
+    assert first(match_density=True) == [0, 0, 0, 1]
+    with pytest.raises(ValueError, match="threshold"):
+        VAESampleConfig(n=1, threshold=1.5)

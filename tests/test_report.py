@@ -357,3 +357,92 @@ def test_test_nll_in_nats_bits_and_perplexity(tree):
     ).to_csv(tree / "models/lstm/valid_log.tsv", sep="\t", index=False)
     readme = (build(tree) / "README.md").read_text()
     assert "| lstm | jsb_roll | 2 | 1.3863 | 2.0000 | 4.000 |" in readme  # ln 4 nats = 2 bits
+
+
+def add_audio_variant(tree: Path) -> dict:
+    """An autoencoder on an audio dataset, as the evaluate and sample stages write them."""
+    from scorelab.io.audio import write_wav
+
+    params = {
+        **PARAMS,
+        "variants": {
+            **PARAMS["variants"],
+            "ae": {"trainer": "autoencoder", "dataset": "hil", "model": "s3_hilbert_ae"},
+        },
+    }
+    for split, rms in (("train", -20.0), ("test", -21.5)):
+        write_json(
+            tree / "metrics/data/hil" / f"{split}.json", {"images": 8, "seconds": 11.9, "rms_dbfs": rms}
+        )
+    write_json(tree / "metrics/variants/ae/samples.json", {"mse": 0.0125, "snr_db": 3.25})
+    write_json(tree / "metrics/variants/ae/transfer.json", {"mse": 0.02, "snr_db": None})
+    for set_name in ("samples", "transfer"):
+        for part in ("input", "output"):
+            write_wav(tree / "samples/ae/audio" / f"{set_name}_{part}.wav", np.zeros(100, np.int16), 8000)
+    return params
+
+
+def test_audio_variant_gets_its_own_section_with_players_and_no_note_table(tree):
+    params = add_audio_variant(tree)
+    out = tree / "reports"
+    build_report(out, tree / "metrics", tree / "models", tree / "samples", params, tree / "evaluation")
+    readme = (out / "README.md").read_text()
+    rows = markdown_rows(readme)
+    assert (
+        rows["ae piano (held out)"]["MSE"] == "0.0125" and rows["ae piano (held out)"]["SNR (dB)"] == "3.25"
+    )
+    assert rows["ae guitar (style transfer)"]["SNR (dB)"] == "–"  # an infinite or missing value
+    assert rows["hil test"]["loudness"] == "-21.5 dBFS"
+    assert "### hil" not in readme  # no note-metric table for an audio dataset
+    page = (out / "index.html").read_text()
+    for set_name in ("samples", "transfer"):
+        for part in ("input", "output"):
+            assert f'src="../samples/ae/audio/{set_name}_{part}.wav"' in page
+    assert all(r["variant"] != "ae" for r in json.loads((out / "plots/headline.json").read_text()))
+
+
+def test_latent_scatter_gan_epochs_and_next_column_scores(tree):
+    logs = tree / "models"
+    pd.DataFrame(
+        {"step": [5] * 4, "piece": [0, 0, 1, 2], "z1": [0.1, 0.2, -1.0, 2.0], "z2": [0, 1, 0, 1]}
+    ).to_csv(logs / "lstm/latent_log.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "step": [1, 2, 3, 4],
+            "epoch": [1, 1, 2, 2],
+            "loss_g": [1.0, 3.0, 2.0, 2.0],
+            "loss_d": [0.5, 0.5, 0.7, 0.9],
+            "d_acc_real": [1.0, 0.5, 0.25, 0.75],
+            "d_acc_fake": [0.0, 1.0, 1.0, 1.0],
+        }
+    ).to_csv(logs / "gan/train_log.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "step": [100, 200],
+            "test_loss": [0.3, 0.25],
+            "test_precision": [0.5, 0.6],
+            "test_recall": [0.4, 0.45],
+            "test_f1": [0.44, 0.514],
+        }
+    ).to_csv(logs / "lstm/valid_log.tsv", sep="\t", index=False)
+    out = build(tree)
+    readme = (out / "README.md").read_text()
+    assert "(3 pieces)" in readme and (out / "figures/latent_lstm.png").is_file()
+    assert (out / "figures/gan_epochs_gan.png").is_file()
+    assert markdown_rows(readme)["lstm"] == {
+        "variant": "lstm",
+        "step": "200",
+        "test loss": "0.25",
+        "precision": "0.6",
+        "recall": "0.45",
+        "F1": "0.514",
+    }
+    from scorelab.report.training import gan_epochs
+
+    per_epoch = gan_epochs(logs / "gan/train_log.tsv")  # S2's per-epoch means, by hand
+    assert per_epoch.loc[1].tolist() == [2.0, 0.5, 0.75, 0.5] and per_epoch.loc[2].tolist() == [
+        2.0,
+        0.8,
+        0.5,
+        1.0,
+    ]

@@ -108,6 +108,14 @@ def test_augmentation_is_for_the_training_split_only():
     assert 0 < moved.sum() < len(ROWS)
     assert [s.piece_id for s in codec.augment(pieces, "train")] == [s.piece_id for s in train]
     assert codec.augment(pieces, "train")[3].notes.equals(train[3].notes)  # seeded
+    # evaluation compares with the corpus's own windows: the copies are dropped again
+    codec.augment = lambda scores, split: train  # what encode@ passes for the training split
+    arrays, _ = codec.encode_split(train)
+    own = codec.unaugmented(arrays)
+    assert len(arrays["x"]) == 4 * len(own["x"]) and set(own["piece_index"].tolist()) == {0}
+    plain, _ = codec.encode_split(pieces)
+    np.testing.assert_array_equal(own["x"], plain["x"])
+    assert codec.unaugmented(plain) is plain  # nothing to drop: unchanged
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from scorelab.codecs import get_codec
-from scorelab.params import resolve_dataset, validate
+from scorelab.io.audio import read_wav
+from scorelab.params import merge_set, resolve_dataset, validate
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
 from scorelab.score import Score, Track, read_notes
@@ -24,7 +25,10 @@ from scorelab.training import load_checkpoint
 from scorelab.utils import save_npz
 
 REPO = Path(__file__).resolve().parents[1]
-PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+# the main sections plus the `experiments` catalogue (the variants cut from the default
+# run for time must stay runnable: `external: *experiments` builds them)
+PARAMS = merge_set(yaml.safe_load((REPO / "params.yaml").read_text()), "experiments")
+PARAMS.pop("experiments")  # now in the main sections (validating it again would see every name twice)
 QUARTER = 24  # ticks
 
 
@@ -74,6 +78,14 @@ def test_variant_trains_two_steps_and_samples_scores(name, datasets, tmp_path):
     assert len(rows) == ckpt.step
     counts = run_sample(params, name, tmp_path / "model", data, tmp_path / "samples")
     assert counts["samples"] == params["profiles"]["tiny"]["sample"]["n"]
+    if get_codec(*resolve_dataset(params, params["variants"][name]["dataset"])[1:]).output == "audio":
+        # audio out: each set's reconstruction and its input as WAVs of the codec's rate
+        for set_name in counts:
+            pcm, rate = read_wav(tmp_path / "samples" / "audio" / f"{set_name}_output.wav")
+            ref, _ = read_wav(tmp_path / "samples" / "audio" / f"{set_name}_input.wav")
+            assert rate == 44100 and len(pcm) == len(ref) == counts[set_name] * 256 * 256
+        assert set(counts) == {"samples", "transfer"}
+        return
     scores = read_notes(tmp_path / "samples")
     assert len(scores) == sum(counts.values())
     assert all(isinstance(s, Score) and len(s.tracks) >= 1 for s in scores)

@@ -38,10 +38,14 @@ from scorelab.errors import ParamsError
 
 TOP_KEYS = ("base", "compute", "profiles", "corpora", "datasets", "model", "defaults", "variants")
 # Optional sections. ``seeds``: the catalogue of the seed systems' own corpora (pinned
-# downloads) and the datasets and variants on them; ``external``: the set the pipeline
-# builds beyond the embedded corpora, empty by default (offline). The one switch to the
-# seeds' data is ``external: *seeds`` in params.yaml (README, "The seeds' own corpora").
-OPTIONAL_KEYS = ("seeds", "external")
+# downloads) and the datasets and variants on them; ``experiments``: variants on the
+# embedded corpora cut from the default run for its time budget (S3's 3- and 4-channel
+# image GANs); ``external``: the set the pipeline builds beyond the default, empty by
+# default (offline). The one switch is ``external: *seeds`` (or ``*experiments``, or
+# both merged) in params.yaml (README, "The seeds' own corpora"). Catalogues are
+# validated as if switched on, so they stay runnable while off.
+CATALOGUES = ("seeds", "experiments")
+OPTIONAL_KEYS = (*CATALOGUES, "external")
 SET_KEYS = ("corpora", "datasets", "variants")  # what a ``seeds``/``external`` set holds
 
 
@@ -162,11 +166,11 @@ def merge_set(params: dict, key: str = "external") -> dict:
 def validate(params: dict) -> dict:
     """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key.
 
-    The ``seeds`` catalogue is checked as if it were switched on (merged with the main
-    sections), so its pins and variants stay valid while it is off.
+    Each catalogue (``seeds``, ``experiments``) is checked as if it were switched on
+    (merged with the main sections), so its pins and variants stay valid while it is off.
     """
     if isinstance(params, dict) and any(k in params for k in OPTIONAL_KEYS):
-        for key in ("external", "seeds"):
+        for key in ("external", *CATALOGUES):
             _validate_set(params, key)
         return params
     return _validate(params)

@@ -5,6 +5,7 @@
 """
 
 from scorelab.codecs.base import Codec, get_codec, load_codec
+from scorelab.codecs.hilbert_audio import HilbertAudioCodec
 from scorelab.codecs.melody_tokens import MelodyTokenCodec
 from scorelab.codecs.note_index import NoteIndexCodec
 from scorelab.codecs.pianoroll import PianoRollCodec
@@ -17,11 +18,13 @@ CODECS: dict[str, type[Codec]] = {
     NoteIndexCodec.name: NoteIndexCodec,
     S2ImageCodec.name: S2ImageCodec,
     S3ImageCodec.name: S3ImageCodec,
+    HilbertAudioCodec.name: HilbertAudioCodec,
 }
 
 __all__ = [
     "CODECS",
     "Codec",
+    "HilbertAudioCodec",
     "MelodyTokenCodec",
     "PianoRollCodec",
     "S2ImageCodec",

@@ -73,6 +73,18 @@ class Codec(ABC):
 
     name: ClassVar[str]
     settings_class: ClassVar[type]
+    # What an item decodes to: "score" (every codec but one), or "audio" (S3's Hilbert
+    # curves: int16 samples). The sample and evaluate stages write and measure each kind.
+    output: ClassVar[str] = "score"
+    # How a decoded Score's time relates to the original's (codecs/fidelity.py compares
+    # the two): "ticks" (decoded at the resolution it is given), "beats" (its own
+    # resolution, same beats: S2) or "seconds" (its own resolution and tempo: S3's 0.05 s).
+    decoded_time: ClassVar[str] = "ticks"
+
+    def represented_tracks(self) -> str:
+        """Which tracks of a piece the codec sets out to keep: "all", "first" (melody
+        codecs) or "merged" (all in one track); what fidelity compares against."""
+        return "all"
 
     def __init__(self, **settings: Any):
         self.config = parse_settings(self.settings_class, settings, self.name)
@@ -168,6 +180,14 @@ class Codec(ABC):
         here for the training split only, so valid and test stay the corpus's own music.
         """
         return scores
+
+    def unaugmented(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A split's arrays without the copies :meth:`augment` added: the corpus's own music.
+
+        What generated music is compared with (evaluate): a transposed or pitch-noised
+        copy is training material, not a reference. By default nothing was added.
+        """
+        return arrays
 
     def _start_split(self, scores: list[Score]) -> None:
         """Hook run before a split is encoded (e.g. fix the expected tracks)."""

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -51,19 +52,45 @@ HEADLINE_FIDELITY = ("pieces_filtered", "dropped", "moved", "shortened", "meter_
 
 def represented_notes(codec: Codec, score: Score) -> pd.DataFrame:
     """The notes ``codec`` sets out to represent: (track, pitch, onset, duration)."""
-    settings = codec.settings()
+    kind = codec.represented_tracks()
     notes = score.notes[["track", "pitch", "onset", "duration"]]
-    if "bars_per_sample" not in settings:  # a melody codec: track 0 only
+    if kind == "first":  # a melody codec: track 0 only
         return notes[notes["track"] == 0].reset_index(drop=True)
     notes = notes.copy()
-    if settings.get("merge_tracks"):
+    if kind == "merged":
         notes["track"] = 0
     return notes.reset_index(drop=True)
 
 
+def grid_step(codec: Codec, score: Score) -> float:
+    """The codec's time grid in ``score``'s ticks (half of it: how far rounding moves a note)."""
+    d = codec.describe()
+    if "seconds_per_column" in d:  # S3: a grid in seconds
+        return float(d["seconds_per_column"]) * score.tempo / 60.0 * score.resolution
+    return score.resolution / int(d.get("steps_per_beat") or d["ticks_per_beat"])
+
+
+def in_original_time(back: Score, score: Score, decoded_time: str) -> Score:
+    """``back`` (decoded on the codec's own grid) in ``score``'s ticks: through beats or seconds."""
+    if decoded_time == "ticks" or len(back.notes) == 0:
+        return back
+    if decoded_time == "beats":
+        factor = score.resolution / back.resolution
+        start = back.notes["onset"].to_numpy(np.float64) * factor
+        end = start + back.notes["duration"].to_numpy(np.float64) * factor
+    else:  # seconds, at the original's single tempo
+        factor = score.tempo / 60.0 * score.resolution
+        start = back.notes["onset_s"].to_numpy(np.float64) * factor
+        end = start + back.notes["duration_s"].to_numpy(np.float64) * factor
+    notes = back.notes.copy()
+    notes["onset"] = np.rint(start).astype(np.int64)
+    notes["duration"] = np.maximum(np.rint(end).astype(np.int64) - notes["onset"], 1)
+    return replace(back, resolution=score.resolution, tempo=score.tempo).with_notes(notes)
+
+
 def pitch_shift(codec: Codec, score: Score) -> int:
     """Semitones the codec transposes ``score`` by (0 unless it transposes)."""
-    if not codec.settings().get("transpose"):
+    if codec.settings().get("transpose") is not True:  # S3's `transpose` lists augmentation shifts
         return 0
     notes = score.track_notes(0)
     pitch = notes["pitch"].to_numpy(np.int64)
@@ -74,7 +101,12 @@ def pitch_shift(codec: Codec, score: Score) -> int:
 
 def roundtrip(codec: Codec, score: Score) -> Score:
     """``score`` encoded whole and decoded back at its own resolution, in its own key."""
-    back = codec.decode(codec.encode(score), resolution=score.resolution, piece_id=score.piece_id)
+    if codec.decoded_time == "ticks":
+        back = codec.decode(codec.encode(score), resolution=score.resolution, piece_id=score.piece_id)
+    else:
+        back = in_original_time(
+            codec.decode(codec.encode(score), piece_id=score.piece_id), score, codec.decoded_time
+        )
     shift = pitch_shift(codec, score)
     if shift:
         notes = back.notes.copy()
@@ -118,7 +150,8 @@ def fidelity(codec: Codec, scores: Sequence[Score]) -> dict:
     originals, decoded = [], []
     tolerances = []
     meter_changed = 0
-    low, high = codec.settings().get("pitch_low", 0), codec.settings().get("pitch_high", 128)
+    described = codec.describe()
+    low, high = described.get("pitch_low", 0), described.get("pitch_high", 128)
     for i, score in enumerate(scores):
         try:
             codec._encode_piece(score)  # the filters, exactly as encode@ applies them
@@ -129,7 +162,7 @@ def fidelity(codec: Codec, scores: Sequence[Score]) -> dict:
         meter_changed += tuple(back.time_signature) != tuple(score.time_signature)
         originals.append(represented_notes(codec, score).assign(piece=i))
         decoded.append(back.notes[["track", "pitch", "onset", "duration"]].assign(piece=i))
-        tolerances.append(score.resolution // int(codec.settings()["steps_per_beat"]) // 2)
+        tolerances.append(int(grid_step(codec, score) // 2))
     n_pieces, kept = len(scores), len(scores) - sum(filtered.values())
     empty = pd.DataFrame(
         {c: pd.Series(dtype=np.int64) for c in ("piece", "track", "pitch", "onset", "duration")}

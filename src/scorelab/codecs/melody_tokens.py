@@ -70,6 +70,9 @@ class MelodyTokenCodec(Codec):
         super().__init__(**settings)
         self.tracks = [MELODY_TRACK]
 
+    def represented_tracks(self) -> str:
+        return "first"  # a melody: track 0
+
     def _validate(self) -> None:
         c = self.config
         if c.steps_per_beat <= 0 or DEFAULT_RESOLUTION % c.steps_per_beat:

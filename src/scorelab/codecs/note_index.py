@@ -169,6 +169,9 @@ class NoteIndexCodec(Codec):
         # Symbols by id, sorted by symbol_sort_key; learned from the first split encoded.
         self.vocab: list[Symbol] | None = None
 
+    def represented_tracks(self) -> str:
+        return "first"  # a melody: track 0
+
     def _validate(self) -> None:
         c = self.config
         if c.steps_per_beat <= 0 or DEFAULT_RESOLUTION % c.steps_per_beat:

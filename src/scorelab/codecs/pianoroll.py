@@ -71,6 +71,9 @@ class PianoRollCodec(WindowedCodec):
         if self.config.merge_tracks:
             self.tracks = [PIANO_TRACK]
 
+    def represented_tracks(self) -> str:
+        return "merged" if self.config.merge_tracks else "all"
+
     def _validate(self) -> None:
         c = self.config
         for key in ("steps_per_beat", "bars_per_sample", "hop_bars"):

@@ -128,6 +128,11 @@ class S2ImageCodec(WindowedCodec):
         super().__init__(**settings)
         self.tracks = [PIANO]
 
+    decoded_time = "beats"  # decoded at its own resolution; S2's grid is in beats
+
+    def represented_tracks(self) -> str:
+        return "merged"  # one piano image (S2 concatenates a type-1 file's tracks in time)
+
     def _validate(self) -> None:
         c = self.config
         if c.width <= 0:

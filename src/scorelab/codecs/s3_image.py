@@ -27,6 +27,7 @@ in which that share of the notes moves by ``round(N(0, 1))`` semitones (seeded).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from scorelab.score import Score, Track
 
 ONSET, SUSTAIN = 125, 255  # S3's channel-0 values
 PIANO_LOW, PIANO_HIGH = 21, 109  # the 88 keys, A0..C8
+AUGMENTED = re.compile(r"\+(t[+-]\d+|noise)$")  # the piece-id suffix of augment()'s copies
 DECODE_TEMPO = 150.0  # qpm: 0.05 s = 1/8 quarter = 3 ticks at 24 per quarter
 TICKS_PER_COLUMN = 3
 FLAVOURS = (1, 3, 4)
@@ -64,6 +66,11 @@ class S3ImageCodec(WindowedCodec):
 
     name = "s3_image"
     settings_class = S3ImageSettings
+
+    decoded_time = "seconds"  # decoded on its own 150 qpm grid; S3's columns are 0.05 s
+
+    def represented_tracks(self) -> str:
+        return "merged" if self.config.channels == 1 else "all"  # 3/4 channels keep the instrument
 
     def _validate(self) -> None:
         c = self.config
@@ -229,6 +236,15 @@ class S3ImageCodec(WindowedCodec):
                 copy.piece_id = f"{s.piece_id}+noise"
                 out.append(copy)
         return out
+
+    def unaugmented(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The corpus's own windows: the copies :meth:`augment` named ``+t<shift>``/``+noise`` dropped."""
+        ids = arrays["piece_ids"]
+        copy = np.array([bool(AUGMENTED.search(str(p))) for p in ids], dtype=bool)
+        if not copy.any():
+            return arrays
+        keep = ~copy[arrays["piece_index"]]
+        return {**{k: v[keep] for k, v in arrays.items() if k != "piece_ids"}, "piece_ids": ids}
 
     def _encode_piece(self, score: Score) -> tuple[np.ndarray, np.ndarray, int]:
         """Windows of one piece: (windows (N, C, 88, columns), start columns, windows dropped)."""

@@ -117,11 +117,34 @@ def render_audio(
         If a MIDI path is given and cannot be read.
     """
     score = score_or_midi_path if isinstance(score_or_midi_path, Score) else read_midi(score_or_midi_path)
-    audio = synthesize(score, sample_rate)
-    pcm = np.rint(np.clip(audio, -1.0, 1.0) * INT16_MAX).astype("<i2")
+    write_wav(path, to_pcm(synthesize(score, sample_rate)), sample_rate)
+
+
+def to_pcm(audio: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] (clipped) -> 16-bit integers, rounded to nearest."""
+    return np.rint(np.clip(audio, -1.0, 1.0) * INT16_MAX).astype("<i2")
+
+
+def write_wav(path: Path | str, pcm: np.ndarray, sample_rate: int) -> None:
+    """16-bit samples, mono ``(frames,)`` or interleaved ``(frames, channels)``, to a WAV, atomically."""
+    pcm = np.asarray(pcm)
+    if pcm.dtype.kind != "i" or pcm.dtype.itemsize != SAMPLE_WIDTH or pcm.ndim not in (1, 2):
+        raise ValueError(
+            f"expected 16-bit samples (frames,) or (frames, channels), got {pcm.dtype} {pcm.shape}"
+        )
     with atomic_path(path) as tmp:
         with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(STEREO)
+            out.setnchannels(1 if pcm.ndim == 1 else pcm.shape[1])
             out.setsampwidth(SAMPLE_WIDTH)
             out.setframerate(sample_rate)
-            out.writeframes(pcm.tobytes())
+            out.writeframes(pcm.astype("<i2").tobytes())
+
+
+def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
+    """(16-bit samples, mono ``(frames,)`` or ``(frames, channels)``, sample rate) of a PCM WAV."""
+    with wave.open(str(path), "rb") as f:
+        if f.getsampwidth() != SAMPLE_WIDTH:
+            raise ValueError(f"{path}: {8 * f.getsampwidth()}-bit samples; only 16-bit PCM is read")
+        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+        channels, rate = f.getnchannels(), f.getframerate()
+    return (pcm if channels == 1 else pcm.reshape(-1, channels)), rate

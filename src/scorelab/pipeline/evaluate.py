@@ -11,7 +11,9 @@ Two trees, because DVC shows every number of a metrics file as a column:
   training set, the Fréchet distance, the normalized deviation).
 
 Real data is scored in the same form as the samples: the encoded windows or songs decoded
-back to Scores, so both sides of every comparison went through the same grid. Melody
+back to Scores, so both sides of every comparison went through the same grid. Copies a
+codec added to the training split for augmentation (S3's transpositions and pitch noise)
+are left out: the reference is the corpus's own music. Melody
 codecs keep no meter, so Erk melodies, real and generated, are all judged in 4/4
 (stated in each codec's ``meter``; the report says so).
 """
@@ -89,18 +91,17 @@ def run_evaluate_data(
 
     data_dir = Path(data_dir)
     codec = load_codec(data_dir / "encoding.json")
+    if codec.output == "audio":
+        return evaluate_audio_data(codec, data_dir, Path(out), Path(eval_out))
     seed = int(params["base"]["seed"])
     results = {}
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
-        train_scores = codec.decode_split(load_npz(data_dir / "train.npz"))
-        train = noteset(train_scores, codec)
+        train_arrays = codec.unaugmented(load_npz(data_dir / "train.npz"))  # the corpus's own music
+        train = noteset(codec.decode_split(train_arrays), codec)
         sets = {
             "train": (train, True),
             "test": (noteset(codec.decode_split(load_npz(data_dir / "test.npz")), codec), False),
-            "noise": (
-                noteset(codec.noise(load_npz(data_dir / "train.npz"), NOISE_PIECES, seed), codec),
-                False,
-            ),
+            "noise": (noteset(codec.noise(train_arrays, NOISE_PIECES, seed), codec), False),
         }
         for set_name, (ns, same) in sets.items():
             ev = evaluate_notes(ns, seed, reference=train, same=same)
@@ -153,8 +154,10 @@ def run_evaluate_variant(
 
     samples_dir, data_dir, data_eval = Path(samples_dir), Path(data_dir), Path(data_eval)
     codec = load_codec(samples_dir / "encoding.json")
+    if codec.output == "audio":
+        return evaluate_audio_variant(samples_dir, Path(out), Path(eval_out))
     seed = int(params["base"]["seed"])
-    train = noteset(codec.decode_split(load_npz(data_dir / "train.npz")), codec)
+    train = noteset(codec.decode_split(codec.unaugmented(load_npz(data_dir / "train.npz"))), codec)
     data = {s: _load(data_eval / f"{s}.json") for s in ("train", "noise")}
     scores = read_notes(samples_dir)
     results = {}
@@ -238,3 +241,48 @@ def compare_with(
         "frechet": round_sig(frechet_distance(ga / scale, ra / scale)),
         "frechet_features": list(MGEVAL_FEATURES),
     }
+
+
+def _finite(value):
+    """A JSON-safe number: None for a missing, infinite or NaN value (DVC metrics are strict JSON)."""
+    return value if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+
+def evaluate_audio_data(codec, data_dir: Path, out: Path, eval_out: Path) -> dict:
+    """An audio dataset (S3's Hilbert curves): images, seconds and loudness of train and test."""
+    from scorelab.metrics.audio import audio_stats
+
+    seconds = codec.describe()["seconds_per_image"]
+    results = {}
+    with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        for split in EVALUATED_SPLITS:
+            arrays = load_npz(data_dir / f"{split}.npz")
+            stats = {k: _finite(v) for k, v in audio_stats(arrays["x"], seconds).items()}
+            if "transfer" in arrays:
+                stats["transfer_rms_dbfs"] = _finite(audio_stats(arrays["transfer"], seconds)["rms_dbfs"])
+            write_json(tmp / f"{split}.json", stats)
+            write_json(etmp / f"{split}.json", {**stats, "pieces": int(len(arrays["piece_ids"]))})
+            results[split] = stats
+    return results
+
+
+def evaluate_audio_variant(samples_dir: Path, out: Path, eval_out: Path) -> dict:
+    """Each sample set of an audio model against its inputs: MSE and SNR (:mod:`scorelab.metrics.audio`)."""
+    import pandas as pd
+
+    from scorelab.metrics.audio import reconstruction
+
+    results = {}
+    with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        for path in sorted(samples_dir.glob("*.npz")):
+            arrays = load_npz(path)
+            if "reference" not in arrays:
+                continue
+            rec = reconstruction(arrays["reference"], arrays["x"])
+            headline = {"mse": _finite(rec["mse"]), "snr_db": _finite(rec["snr_db"])}
+            write_json(tmp / f"{path.stem}.json", headline)
+            write_json(etmp / f"{path.stem}.json", {**headline, "items": rec["items"]})
+            table = pd.DataFrame({"item": range(rec["items"]), **rec["per_item"]})
+            table.to_parquet(etmp / f"{path.stem}.pieces.parquet", index=False)
+            results[path.stem] = headline
+    return results

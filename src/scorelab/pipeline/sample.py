@@ -2,7 +2,10 @@
 
 The checkpoint names its trainer, whose ``sample`` makes the items of each sample set
 (``samples``, and ``accompaniment`` for conditional generators); the dataset's codec
-decodes each item to a Score. Nothing here branches on a kind of model.
+decodes each item to a Score. Nothing here branches on a kind of model; what is written
+follows what the codec decodes to (``Codec.output``): Scores (MIDI, notes, rolls, WAVs),
+or audio (S3's Hilbert curves: each set's items and their ``reference`` inputs joined
+into one WAV each, ``audio/<set>_input.wav`` and ``audio/<set>_output.wav``).
 """
 
 from __future__ import annotations
@@ -67,6 +70,18 @@ def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: 
     plot_rolls(scores, out_dir / png, title=f"{title}: {set_name}", max_items=SAMPLES_SHOWN)
 
 
+def write_audio_set(out_dir: Path, set_name: str, codec, items, arrays: dict) -> None:
+    """Write one set of an audio codec: ``{set}.npz`` and the items (and their inputs) as WAVs."""
+    from scorelab.io.audio import write_wav
+
+    save_npz(out_dir / f"{set_name}.npz", arrays)
+    (out_dir / "audio").mkdir(exist_ok=True)
+    rate = int(codec.config.sample_rate)
+    write_wav(out_dir / "audio" / f"{set_name}_output.wav", codec.decode(np.asarray(items)), rate)
+    if "reference" in arrays:
+        write_wav(out_dir / "audio" / f"{set_name}_input.wav", codec.decode(arrays["reference"]), rate)
+
+
 def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Path) -> dict:
     """Sample variant ``name`` into ``out`` as its params (with the profile) ask.
 
@@ -87,12 +102,17 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     sets = sample_sets(
         ckpt, resolve_sample(params, name), test, params["base"]["seed"], f"variants.{name}.sample"
     )
-    written: dict[str, list[Score]] = {}
+    written: dict[str, list] = {}
     with atomic_dir(out) as tmp:
         shutil.copyfile(data_dir / "encoding.json", tmp / "encoding.json")
         for set_name, sset in sets.items():
+            if codec.output == "audio":
+                write_audio_set(tmp, set_name, codec, sset.items, {**pack_items(sset.items), **sset.extra})
+                written[set_name] = list(sset.items)
+                continue
             scores = decode_items(codec, sset.items, set_name)
             write_sample_set(tmp, set_name, scores, {**pack_items(sset.items), **sset.extra}, title=name)
             written[set_name] = scores
-        write_notes(tmp, [s for scores in written.values() for s in scores])
+        if codec.output == "score":
+            write_notes(tmp, [s for scores in written.values() for s in scores])
     return {k: len(v) for k, v in written.items()}

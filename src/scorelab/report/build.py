@@ -9,7 +9,7 @@ Inputs (all paths as the report stage receives them)::
     evaluation_dir/<same paths>                        every metric with its interval and the
                                                        bins (histograms, matrices) (optional)
     evaluation_dir/<same paths>.pieces.parquet         per-piece tables, for MGEval (optional)
-    logs_dir/<variant>/train_log.tsv (+ valid_log.tsv) optional
+    logs_dir/<variant>/train_log.tsv (+ valid_log.tsv, latent_log.tsv) optional
     samples_dir/<variant>/rolls.png, accompaniment.png, pieces.parquet, midi/*.mid,
         audio/*.wav                                    optional
 
@@ -60,6 +60,13 @@ from scorelab.report.render import (
     Table,
     to_html,
     to_markdown,
+)
+from scorelab.report.sections import (
+    audio_blocks,
+    is_audio_dataset,
+    is_audio_variant,
+    next_column_blocks,
+    training_extra_blocks,
 )
 from scorelab.utils import atomic_dir, write_json
 
@@ -157,9 +164,10 @@ def collect_metrics(
     FileNotFoundError
         If a declared variant has no ``samples.json``; the message names the file.
     """
-    variants = declared_variants(params)
+    variants = [v for v in declared_variants(params) if not is_audio_variant(metrics_dir, v.name)]
     datasets = list(params.get("datasets") or {})
     datasets += [v.dataset for v in variants if v.dataset not in datasets]
+    datasets = [d for d in datasets if not is_audio_dataset(metrics_dir, d)]  # audio_blocks shows them
     tables: dict[str, list[tuple[str, dict]]] = {}
     for dataset in dict.fromkeys(datasets):
         rows = []
@@ -389,10 +397,11 @@ def _loss_blocks(variants: list[Variant], logs_dir: Path, figures: Path) -> list
             name = f"losses_{safe_name(v.name)}.png"
             plot_losses({v.name: tsv}, figures / name)
             blocks += [Heading(3, v.name), Image(f"figures/{name}", f"{v.name} loss curves")]
+            blocks += training_extra_blocks(v, logs_dir, figures)
             found = True
     if not found:
         blocks.append(Paragraph("No training logs found."))
-    return blocks + likelihood_blocks(variants, logs_dir)
+    return blocks + likelihood_blocks(variants, logs_dir) + next_column_blocks(variants, logs_dir)
 
 
 def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
@@ -600,6 +609,8 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
     keys = [*headline_keys(), "norm_dev"]
     rows = []
     for v in variants:
+        if is_audio_variant(metrics_dir, v.name):
+            continue  # no note metrics (their MSE and SNR are in the report's audio section)
         m = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json")
         rows.append({"variant": v.name, "set": MAIN_SET, "dataset": v.dataset, **{k: m.get(k) for k in keys}})
     return rows
@@ -696,7 +707,11 @@ def build_report(
         blocks += fidelity_blocks(params, evaluation)
         blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
-        blocks += _variant_blocks(variants, tables, Path(samples_dir), evaluation, out_dir, figures)
+        notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
+        blocks += _variant_blocks(notes, tables, Path(samples_dir), evaluation, out_dir, figures)
+        blocks += audio_blocks(
+            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
+        )
         blocks += _published_blocks(tables)
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")

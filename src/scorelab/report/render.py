@@ -60,7 +60,10 @@ class Samples:
     (GitHub has no player); HTML puts a player there.
     """
 
-    rows: tuple[tuple[str, str, str], ...]
+    rows: tuple[tuple[str, str, str], ...]  # an empty MIDI href (audio models): a dash
+
+
+NO_LINK = "–"
 
 
 Block = Heading | Paragraph | Table | Image | Links | Samples
@@ -127,7 +130,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             lines = ["| " + " | ".join(SAMPLES_HEADER) + " |", "|---|---|---|"]
             lines += [
                 f"| {_md_cell(name)} | [{_md_cell(_file_name(wav))}]({href(wav)}) "
-                f"| [{_md_cell(_file_name(mid))}]({href(mid)}) |"
+                f"| {f'[{_md_cell(_file_name(mid))}]({href(mid)})' if mid else NO_LINK} |"
                 for name, wav, mid in block.rows
             ]
             out.append("\n".join(lines))
@@ -159,7 +162,11 @@ def _html_block(block: Block) -> str:
         body = "\n".join(
             f"<tr><td>{esc(name)}</td>"
             f'<td><audio controls preload="none" src="{esc(href(wav))}"></audio></td>'
-            f'<td><a href="{esc(href(mid))}">{esc(_file_name(mid))}</a></td></tr>'
+            + (
+                f'<td><a href="{esc(href(mid))}">{esc(_file_name(mid))}</a></td></tr>'
+                if mid
+                else f"<td>{NO_LINK}</td></tr>"
+            )
             for name, wav, mid in block.rows
         )
         return f'<table class="samples">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'

@@ -168,15 +168,24 @@ def sample_autoencoder(
     seed: int,
     device: torch.device,
 ) -> dict[str, SampleSet]:
-    """``samples``: reconstructions of ``n`` evenly spaced test images, with the inputs as ``reference``."""
-    from scorelab.sampling import evenly_spaced
+    """``samples``: reconstructions of the first ``n`` test images, the inputs as ``reference``.
 
+    The first ``n`` in order, not spread out: consecutive images of a piece, so audio
+    plays as one passage. When the split has ``transfer`` (the same music rendered with
+    another instrument: S3's style transfer), the model is applied to its first ``n`` too,
+    as the ``transfer`` set.
+    """
     model = modules["model"].eval()
     scale = float(ckpt.encoding.get("scale", 1) or 1)
-    idx = evenly_spaced(len(test["x"]), cfg.n)  # empty for an empty split
-    real = torch.from_numpy(test["x"][idx]).float() / scale
-    recon = model(real.to(device)).float().cpu().numpy()
-    return {"samples": SampleSet(recon, {"reference": real.numpy(), "test_index": idx})}
+    sets = {}
+    for set_name, key in (("samples", "x"), ("transfer", "transfer")):
+        if key not in test:
+            continue
+        idx = np.arange(min(cfg.n, len(test[key])), dtype=np.int64)  # empty for an empty split
+        real = torch.from_numpy(test[key][idx].astype(np.float32)) / scale
+        recon = model(real.to(device)).float().cpu().numpy() if len(idx) else real.numpy()
+        sets[set_name] = SampleSet(recon, {"reference": real.numpy(), "test_index": idx})
+    return sets
 
 
 AUTOENCODER = register_trainer(

@@ -25,8 +25,8 @@ buys recall (fewer missed notes), beta precision (fewer false ones).
 
 Samples: ``n`` test windows' first ``in_columns`` columns as seeds, each continued by
 ``columns`` predicted columns (fed back as predicted, clipped to [0, 1]; ``ce3``'s as
-their classes' values); the item is the seed and its continuation, a 1-channel image
-for the ``s3_image`` codec.
+their classes' values); the item is the continuation alone, a 1-channel image for the
+``s3_image`` codec (the seed, real music, is saved beside it as ``seed``, not scored).
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def sample_next_column(
     seed: int,
     device: torch.device,
 ) -> dict[str, SampleSet]:
-    """``samples``: test seeds continued; items (1, K, in + columns) in [0, 1]."""
+    """``samples``: test seeds continued; items (1, K, columns) in [0, 1], the seeds as ``seed``."""
     from scorelab.sampling import evenly_spaced
 
     model = modules["model"].eval()
@@ -204,8 +204,15 @@ def sample_next_column(
     while seq.shape[1] < n_in + cfg.columns:
         step = as_values(model, predict(model, seq[:, -n_in:], 1))[:, :1]  # (n, 1, K)
         seq = torch.cat([seq, step], dim=1)
-    items = seq.transpose(1, 2).unsqueeze(1).float().cpu().numpy()  # (n, 1, K, in + columns)
-    return {"samples": SampleSet(items, {"seed_index": idx, "seed_columns": np.array(n_in)})}
+    seq = seq.transpose(1, 2).unsqueeze(1).float().cpu().numpy()  # (n, 1, K, in + columns)
+    # the items are the model's columns alone: the seed is real music, and scoring it with
+    # the continuation would credit the model with the data (kept beside them as ``seed``)
+    items = seq[..., n_in:]
+    return {
+        "samples": SampleSet(
+            items, {"seed": seq[..., :n_in], "seed_index": idx, "seed_columns": np.array(n_in)}
+        )
+    }
 
 
 NEXT_COLUMN = register_trainer(
