@@ -90,8 +90,14 @@ def project(tmp_path_factory):
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["base"]["profile"] = "tiny"
     params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
-    # the variants cut from the default run for time run here too (tiny): `external: *experiments`
-    params["external"] = params["experiments"]
+    # the variants cut from the default run for time run here too (tiny), as
+    # `external: *experiments` builds them; S3's 3- and 4-channel GANs are the 1-channel
+    # ones' code on another codec setting (tests/test_variants.py runs them), left out for time
+    other = ("_c3", "_c4")
+    params["external"] = {
+        section: {k: v for k, v in params["experiments"][section].items() if not k.endswith(other)}
+        for section in ("corpora", "datasets", "variants")
+    }
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
@@ -233,7 +239,11 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     # the README's at-a-glance call: few columns, every variant's normalized deviation
     shown = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", GLANCE], dest, env).stdout
     header = shown.splitlines()[0].split(",")
-    assert len(header) <= 20, header
+    # only the norm_dev columns: one per variant scored on notes (the audio model has none)
+    assert all(h in ("Experiment", "rev") or h.endswith("/samples.json:norm_dev") for h in header), header
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    n_variants = len(params["variants"]) + len(params["external"]["variants"])
+    assert len(header) == 2 + n_variants - 1, header  # s3_hilbert_ae reports MSE and SNR instead
     assert any("s0_wgan_gp_jsb/samples.json:norm_dev" in h for h in header), header
     run(["dvc", "plots", "diff", "HEAD", "-o", str(dest.parent / "plots")], dest, env)
     assert (dest.parent / "plots" / "index.html").is_file()
