@@ -127,21 +127,29 @@ def _image_batches(data, cfg, encoding, device) -> list[torch.Tensor]:
     return [x[torch.randint(0, len(x), (cfg.batch_size,), generator=rng)].float() / scale for _ in range(8)]
 
 
+def bare_updates(model, opt, loss_of, batches, steps: int, device) -> float:
+    """Seconds per Adam update of ``model`` on ``loss_of(batch)``, cycling through ``batches``."""
+
+    def one(i: int) -> None:
+        loss = loss_of(batches[i % len(batches)])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(one, steps, device)
+
+
 def bare_vae(modules, cfg, data, steps: int, device, encoding) -> float:
     """Seconds per update of S2's VAE (BCE + KL) on random batches, nothing else."""
     from scorelab.training.vae import vae_loss
 
     model = modules["model"].to(device).train()
     opt = make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2)
-    batches, rng = _image_batches(data, cfg, encoding, device), torch.Generator().manual_seed(1)
-
-    def one(i: int) -> None:
-        loss = vae_loss(model, batches[i % len(batches)], cfg.kl_weight, rng)[0]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return timed(one, steps, device)
+    rng = torch.Generator().manual_seed(1)
+    batches = _image_batches(data, cfg, encoding, device)
+    return bare_updates(
+        model, opt, lambda b: vae_loss(model, b, cfg.kl_weight, rng)[0], batches, steps, device
+    )
 
 
 def bare_autoencoder(modules, cfg, data, steps: int, device, encoding) -> float:
@@ -151,15 +159,9 @@ def bare_autoencoder(modules, cfg, data, steps: int, device, encoding) -> float:
     model = modules["model"].to(device).train()
     opt = make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2)
     batches = _image_batches(data, cfg, encoding, device)
-
-    def one(i: int) -> None:
-        batch = batches[i % len(batches)]
-        loss = reconstruction_loss(cfg.loss, model(batch), batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return timed(one, steps, device)
+    return bare_updates(
+        model, opt, lambda b: reconstruction_loss(cfg.loss, model(b), b), batches, steps, device
+    )
 
 
 def bare_next_column(modules, cfg, data, steps: int, device, encoding) -> float:
@@ -178,14 +180,10 @@ def bare_next_column(modules, cfg, data, steps: int, device, encoding) -> float:
         seq = cols[w[:, None], t[:, None] + torch.arange(span)]
         batches.append((seq[:, : cfg.in_columns], seq[:, cfg.in_columns :]))
 
-    def one(i: int) -> None:
-        x, y = batches[i % len(batches)]
-        loss = column_loss(cfg, predict(model, x, cfg.out_columns), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    def loss_of(pair):
+        return column_loss(cfg, predict(model, pair[0], cfg.out_columns), pair[1])
 
-    return timed(one, steps, device)
+    return bare_updates(model, opt, loss_of, batches, steps, device)
 
 
 BARE = {

@@ -65,6 +65,7 @@ from scorelab.report.sections import (
     audio_blocks,
     is_audio_dataset,
     is_audio_variant,
+    last_evaluation,
     next_column_blocks,
     training_extra_blocks,
 )
@@ -414,13 +415,9 @@ def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
     """
     rows = []
     for v in variants:
-        tsv = logs_dir / v.name / "valid_log.tsv"
-        if not tsv.is_file():
+        last = last_evaluation(logs_dir, v.name, "test_nll")
+        if last is None:
             continue
-        log = pd.read_csv(tsv, sep="\t")
-        if "test_nll" not in log or log.empty:
-            continue
-        last = log.iloc[-1]
         nll = float(last["test_nll"])
         rows.append(
             (

@@ -120,17 +120,26 @@ def training_extra_blocks(v, logs_dir: Path, figures: Path) -> list[Block]:
     return blocks
 
 
+def last_evaluation(logs_dir: Path, variant: str, column: str) -> pd.Series | None:
+    """The last row of a variant's ``valid_log.tsv`` when the log has ``column``, else None.
+
+    Trainers that evaluate on held-out data during training log it there (the likelihood
+    trainer's ``test_nll``, the next-column trainer's ``test_f1``); the report shows the end.
+    """
+    tsv = logs_dir / variant / "valid_log.tsv"
+    if not tsv.is_file():
+        return None
+    log = pd.read_csv(tsv, sep="\t")
+    return None if column not in log or log.empty else log.iloc[-1]
+
+
 def next_column_blocks(variants, logs_dir: Path) -> list[Block]:
     """The next-column models' test precision, recall and F1 of predicted notes (last evaluation)."""
     rows = []
     for v in variants:
-        tsv = logs_dir / v.name / "valid_log.tsv"
-        if not tsv.is_file():
+        last = last_evaluation(logs_dir, v.name, "test_f1")
+        if last is None:
             continue
-        log = pd.read_csv(tsv, sep="\t")
-        if "test_f1" not in log or log.empty:
-            continue
-        last = log.iloc[-1]
         rows.append(
             (v.name, str(int(last["step"])), _num(float(last["test_loss"])),
              *(_num(float(last[f"test_{k}"]), 3) for k in ("precision", "recall", "f1")))
