@@ -311,6 +311,17 @@ def test_code_edit_and_new_variant_are_seen(project):
         assert not any(k.startswith(("corpus@", "train@")) for k in status), status
     finally:
         target.write_text(original)
+    # the codecs' own I/O is a dependency of the stages that run the codecs
+    target = dest / "src/scorelab/io/hilbert.py"
+    original = target.read_text()
+    try:
+        target.write_text(original + "\n# touched by the e2e test\n")
+        status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
+        assert any(k.startswith("encode@") for k in status), status
+        assert any(k.startswith("sample@") for k in status), status
+        assert not any(k.startswith(("corpus@", "train@")) for k in status), status
+    finally:
+        target.write_text(original)
     params_path = dest / "params.yaml"
     original_params = params_path.read_text()
     try:
