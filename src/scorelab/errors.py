@@ -35,3 +35,7 @@ class EncodingFilterError(ScorelabError):
     def __init__(self, filter: str, message: str):
         super().__init__(f"{filter}: {message}")
         self.filter = filter
+
+
+class TrainingError(ScorelabError):
+    """A training run could not finish (a data-parallel worker failed; its message is above)."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -51,18 +51,30 @@ SET_KEYS = ("corpora", "datasets", "variants")  # what a ``seeds``/``external`` 
 
 @dataclass(frozen=True)
 class BaseSection:
-    """``base:``: the seed of every random draw and the run's size."""
+    """``base:``: the seed of every random draw, the run's size, and where it computes.
+
+    ``device``: ``auto`` takes CUDA when torch sees a GPU, else the CPU; ``cpu`` or ``cuda``
+    force one (``cuda`` without a GPU is an error).
+    """
 
     seed: int
     profile: str
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 @dataclass(frozen=True)
 class ComputeSection:
-    """``compute:``: the CPU kernels and threads that decide a run's bytes (scorelab.compute)."""
+    """``compute:``: how training computes (scorelab.compute, scorelab.training.distributed).
+
+    ``threads`` and ``cpu_kernels`` decide a CPU run's bytes. ``processes`` > 1 trains
+    data-parallel under torchrun (the batch is split into equal shares: a multiple of it).
+    ``compile`` turns on ``torch.compile`` (same losses within float tolerance, not bytes).
+    """
 
     threads: int = 2
     cpu_kernels: str = "avx2"
+    processes: int = 1
+    compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +225,10 @@ def _validate(params: dict) -> dict:
         raise ParamsError(f"compute.cpu_kernels: {compute.cpu_kernels!r} is not one of {sorted(CPU_KERNELS)}")
     if compute.threads < 0:
         raise ParamsError(f"compute.threads: must be >= 0 (0: every core), got {compute.threads}")
+    if compute.processes < 1:
+        raise ParamsError(
+            f"compute.processes: must be >= 1 (1: one process), got {compute.processes}"
+        )
     for name, prof in params["profiles"].items():
         from_dict(ProfileSection, prof, f"profiles.{name}")
     if base.profile not in params["profiles"]:
@@ -270,8 +286,13 @@ def _validate(params: dict) -> dict:
             check_value(value, hints[key], f"{spec.defaults}.{key}")
         for pname in profiles:
             train = resolve_train(params, name, profile=pname)
-            from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")
+            cfg = from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")
             from_dict(trainer.sample_config, resolve_sample(params, name, pname), f"{where}.sample ({pname})")
+            if pname == base.profile and getattr(cfg, "batch_size", 0) % compute.processes:
+                raise ParamsError(
+                    f"{where}.train (with {spec.defaults} and {pname}).batch_size: {cfg.batch_size} does not "
+                    f"split into compute.processes = {compute.processes} equal shares (use a multiple)"
+                )
     return params
 
 

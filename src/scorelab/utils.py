@@ -119,8 +119,53 @@ def exit_on_error(call) -> None:
         sys.exit(1)
 
 
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``PR_SET_PDEATHSIG``).
+
+    ``kill -9`` of ``dvc repro`` kills DVC only: its stage process was left running as an
+    orphan (measured: a killed repro's train stage went on for its 400 steps and wrote
+    ``checkpoint.pt`` after DVC was gone), racing the rerun that the user starts, which
+    writes the same ``models/<v>`` and ``logs/<v>``. A stage now dies with DVC; its atomic
+    writes leave the previous file or none, and the rerun resumes or redoes it. A no-op
+    off Linux (and when the C library is not reachable).
+    """
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - a libc without symbols
+        return
+    parent = os.getppid()
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request: go now
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def configure_logging() -> None:
+    """Show the project's warnings and progress notes on stderr (``scorelab: ...``).
+
+    Without this a stage's ``logging`` calls went nowhere: the resume logic's warning
+    that it was starting afresh was never seen (issue 9). Idempotent.
+    """
+    import logging
+
+    logger = logging.getLogger("scorelab")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("scorelab: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def run_stage(main) -> None:
-    """Run a stage script's typer ``main`` under :func:`exit_on_error`."""
+    """Run a stage script's typer ``main``: logging on, dying with DVC, errors as one line."""
     import typer
 
+    die_with_parent()
+    configure_logging()
     exit_on_error(lambda: typer.run(main))

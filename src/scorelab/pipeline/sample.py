@@ -40,14 +40,19 @@ def decode_items(codec, items, set_name: str) -> list[Score]:
     return scores
 
 
-def sample_sets(ckpt, settings: dict, test: dict, seed: int, where: str = "sample") -> dict:
-    """Run the checkpoint's trainer's ``sample`` with strictly checked ``settings``."""
+def sample_sets(
+    ckpt, settings: dict, test: dict, seed: int, where: str = "sample", device: str = "auto"
+) -> dict:
+    """Run the checkpoint's trainer's ``sample`` with strictly checked ``settings``.
+
+    ``device``: ``base.device`` (auto: CUDA when present, else the CPU).
+    """
     from scorelab.config import from_dict
     from scorelab.training import get_trainer, pick_device
 
     trainer = get_trainer(ckpt.trainer)
     cfg = from_dict(trainer.sample_config, settings, where)
-    device = pick_device()
+    device = pick_device(device)
     return trainer.sample(ckpt.build(device), cfg, ckpt, test, seed, device)
 
 
@@ -100,7 +105,12 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     codec = load_codec(data_dir / "encoding.json")
     test = load_npz(data_dir / "test.npz")
     sets = sample_sets(
-        ckpt, resolve_sample(params, name), test, params["base"]["seed"], f"variants.{name}.sample"
+        ckpt,
+        resolve_sample(params, name),
+        test,
+        params["base"]["seed"],
+        f"variants.{name}.sample",
+        device=params["base"].get("device", "auto"),
     )
     written: dict[str, list] = {}
     with atomic_dir(out) as tmp:

@@ -1,18 +1,28 @@
 """train@<variant>: encoded tensors -> self-describing checkpoint + loss TSVs.
 
 The variant names its trainer; the registry says which splits it reads. Nothing here
-knows what kind of model it is.
+knows what kind of model it is. With ``compute.processes: N`` > 1 the same call starts
+itself again as N torchrun workers (scorelab.training.distributed), so dvc.yaml's one
+command line serves one process and many.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 from scorelab.params import resolve_arch, resolve_compute, resolve_train, variant
 from scorelab.utils import load_npz, write_json
+
+
+def _worker_threads(threads: int, processes: int) -> int:
+    """Each of N processes gets threads / N (``threads: 0``: the cores / N), at least 1."""
+    total = threads or os.cpu_count() or 1
+    return max(1, total // processes)
 
 
 def run_train(
@@ -23,21 +33,47 @@ def run_train(
     logs: Path,
     max_steps: int | None = None,
     progress: bool = True,
+    argv: list[str] | None = None,
 ) -> Path:
     """Train variant ``name`` on the dataset in ``data_dir``.
 
     Writes ``out/checkpoint.pt`` (resuming from ``out/resume.pt`` when a killed run left
-    one with the same settings), ``logs/*_log.tsv`` and ``out/run_info.json`` (device,
-    versions: no timestamps, so reruns give the same bytes). Returns the checkpoint path.
+    one with the same settings), ``logs/*_log.tsv`` and ``out/run_info.json`` (device and
+    its name, process count, versions: no timestamps, so reruns give the same bytes).
+    Returns the checkpoint path.
+
+    ``argv``: the command to start again under torchrun when ``compute.processes`` > 1
+    (default: this process's own command line, which the stage script and the CLI are).
+
+    Raises
+    ------
+    TrainingError
+        A data-parallel worker failed (its own message is printed above).
     """
     from scorelab.compute import apply_threads, compute_info, pin_cpu
 
-    pin_cpu(resolve_compute(params))  # no-op when the stage pinned it already
+    compute = resolve_compute(params)
+    pin_cpu(compute)  # no-op when the stage pinned it already
     import torch
 
+    from scorelab.errors import TrainingError
     from scorelab.training import get_trainer, pick_device, train_variant
+    from scorelab.training.device import device_name
+    from scorelab.training.distributed import init_from_env, launch, under_torchrun
 
-    apply_threads(resolve_compute(params))
+    processes = int(compute["processes"])
+    if processes > 1 and not under_torchrun():
+        code = launch(processes, argv if argv is not None else sys.argv)
+        if code != 0:
+            raise TrainingError(f"train {name}: the {processes} torchrun workers failed (exit code {code})")
+        return Path(out) / "checkpoint.pt"
+
+    base_device = params["base"].get("device", "auto")
+    device_type = pick_device(base_device).type
+    world = init_from_env(device_type)
+    if world.distributed:
+        compute = {**compute, "threads": _worker_threads(int(compute["threads"]), world.size)}
+    apply_threads(compute)
 
     v = variant(params, name)
     trainer = get_trainer(v["trainer"])
@@ -45,23 +81,35 @@ def run_train(
     data_dir = Path(data_dir)
     encoding = json.loads((data_dir / "encoding.json").read_text())
     data = {split: load_npz(data_dir / f"{split}.npz") for split in trainer.splits}
-    device = pick_device()
+    device = pick_device(base_device, world.local_rank)
     t0 = time.perf_counter()
-    ckpt = train_variant(
-        v["trainer"],
-        v["model"],
-        resolve_arch(params, name),
-        train,
-        data,
-        encoding,
-        Path(out),
-        Path(logs),
-        params["base"]["seed"],
-        max_steps=max_steps,
-        device=device,
-        progress=progress,
-    )
-    print(f"train {name}: {time.perf_counter() - t0:.1f} s on {device}")
+    try:
+        ckpt = train_variant(
+            v["trainer"],
+            v["model"],
+            resolve_arch(params, name),
+            train,
+            data,
+            encoding,
+            Path(out),
+            Path(logs),
+            params["base"]["seed"],
+            max_steps=max_steps,
+            device=device,
+            progress=progress,
+            world=world,
+            compile=bool(compute.get("compile", False)),
+        )
+    except Exception as exc:
+        from scorelab.errors import ParamsError
+
+        if isinstance(exc, ParamsError) and not str(exc).startswith("variants."):
+            raise ParamsError(f"variants.{name}: {exc}") from exc  # name the variant's key
+        raise
+    if not world.main:
+        return ckpt
+    where = f"{device}" + (f" x {world.size} processes" if world.distributed else "")
+    print(f"train {name}: {time.perf_counter() - t0:.1f} s on {where}")
     write_json(
         Path(out) / "run_info.json",
         {
@@ -69,9 +117,9 @@ def run_train(
             "trainer": v["trainer"],
             "model": v["model"],
             "device": str(device),
-            "device_name": torch.cuda.get_device_name(device)
-            if device.type == "cuda"
-            else platform.processor(),
+            "device_name": device_name(device),
+            "processes": world.size,
+            "compile": bool(compute.get("compile", False)),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "compute": compute_info(),

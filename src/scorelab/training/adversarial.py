@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from scorelab.config import fraction, non_negative, positive
 from scorelab.errors import ParamsError
 from scorelab.sampling import evenly_spaced, generate, sample_generator
-from scorelab.training.batches import ShuffledBatches
+from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import ADVERSARIAL_LOSSES
 from scorelab.training.optim import add_noise, decay_lr, l2_penalty, make_optimizer
@@ -142,6 +142,8 @@ class AdversarialSampleConfig:
 
     def __post_init__(self) -> None:
         non_negative(self, "n", "accompaniment")
+        if self.threshold is not None:
+            fraction(self, "threshold")
 
 
 def straight_through(values: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -201,14 +203,15 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
         add_noise(gen, cfg.noise_std)
         add_noise(critic, cfg.noise_std)
     log = run.log("train", ("step", "epoch", "loss_g", "loss_d", *loss_fn.columns))
-    batches = ShuffledBatches(len(items), run.rng)
+    check_batch_size(cfg.batch_size, len(items), "training items")
+    batches = ShuffledBatches(len(items), run.batch_rng)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
     binarize = straight_through if cfg.binarize == "straight_through" else (lambda v: v)
 
     def real_batch() -> torch.Tensor:
-        batch = items[batches.take(cfg.batch_size).to(items.device)].float()  # (B, *S)
+        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)].float()  # (B, *S)
         return batch / scale if scale != 1 else batch
 
     total = cfg.pretrain_g_steps + cfg.iterations

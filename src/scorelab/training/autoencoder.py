@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from scorelab.config import non_negative, positive
-from scorelab.training.batches import ShuffledBatches
+from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
@@ -101,7 +101,8 @@ def fit_autoencoder(run: Run, cfg: AutoencoderConfig, data: dict[str, dict[str, 
     opt = run.optimizer("model", make_optimizer("adam", model.parameters(), cfg.lr, cfg.beta1, cfg.beta2))
     log = run.log("train", ("step", "epoch", "loss", "optimizer"))
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "valid_snr_db"))
-    batches = ShuffledBatches(len(items), run.rng)
+    check_batch_size(cfg.batch_size, len(items), "training images")
+    batches = ShuffledBatches(len(items), run.batch_rng)
     state = run.resume()
     acc = {"epoch_sum": 0.0, "best": math.inf, "sgd": 0}
     best_weights = copy.deepcopy(model.state_dict())
@@ -124,7 +125,7 @@ def fit_autoencoder(run: Run, cfg: AutoencoderConfig, data: dict[str, dict[str, 
         return out
 
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        batch = items[batches.take(cfg.batch_size).to(items.device)]
+        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)]
         with run.autocast():
             loss = reconstruction_loss(cfg.loss, model(batch), batch)
         opt.zero_grad(set_to_none=True)

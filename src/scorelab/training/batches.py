@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from scorelab.errors import ParamsError
+
 
 class ShuffledBatches:
     """Batches drawn without replacement from shuffled passes over N items.
@@ -39,3 +41,18 @@ class ShuffledBatches:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.perm, self.cursor, self.passes = state["perm"], int(state["cursor"]), int(state["passes"])
+
+
+def check_batch_size(batch_size: int, n: int, what: str) -> None:
+    """A batch must fit in the training split: more would repeat items within one step.
+
+    Raises
+    ------
+    ParamsError
+        ``train.batch_size: 4096 is larger than the 812 training windows ...``, before any step.
+    """
+    if batch_size > n:
+        raise ParamsError(
+            f"train.batch_size: {batch_size} is larger than the {n} {what} of the training split "
+            "(a batch would repeat items); use at most that"
+        )

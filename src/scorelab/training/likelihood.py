@@ -27,7 +27,7 @@ from torch import nn
 
 from scorelab.config import non_negative, positive
 from scorelab.sampling import evenly_spaced, sample_tokens
-from scorelab.training.batches import ShuffledBatches
+from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import next_token_loss, window_loss
 from scorelab.training.optim import make_optimizer
@@ -149,7 +149,8 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
     log = run.log("train", ("step", "epoch", "train_loss"))
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_nll"))
     n_windows = len(ids) - cfg.window
-    batches = ShuffledBatches(n_windows, run.rng)
+    check_batch_size(cfg.batch_size, n_windows, "training windows")
+    batches = ShuffledBatches(n_windows, run.batch_rng)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
@@ -165,7 +166,7 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
         return {"sampler": batches.state_dict(), "epoch_sum": float(epoch_sum)}
 
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        offsets = batches.take(cfg.batch_size).to(run.device)  # (B,)
+        offsets = run.shard(batches.take(cfg.batch_size)).to(run.device)  # (B,)
         batch = tokens[offsets[:, None] + span]  # (B, window + 1)
         with run.autocast():
             loss = window_loss(model(batch[:, :-1]), batch, cfg.loss_on)  # logits (B, window, V)

@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from scorelab.config import non_negative, positive
+from scorelab.errors import ParamsError
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
@@ -72,7 +73,7 @@ class NextColumnConfig:
         positive(self, "checkpoint_every")
         non_negative(self, "alpha", "beta", "max_steps")
         if not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+            raise ParamsError(f"threshold: must be in (0, 1], got {self.threshold}")
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def fit_next_column(run: Run, cfg: NextColumnConfig, data: dict[str, dict[str, n
         return spans[:, : cfg.in_columns], spans[:, cfg.in_columns :]
 
     for step in run.steps(total, cfg.checkpoint_every, dict):
-        w, t = pairs(cols, cfg.batch_size, span, run.rng)
+        w, t = (run.shard(v) for v in pairs(cols, cfg.batch_size, span, run.batch_rng))  # with replacement
         x, y = take(cols, w.to(run.device), t.to(run.device))
         with run.autocast():
             loss = column_loss(cfg, predict(model, x, cfg.out_columns), y)

@@ -29,9 +29,18 @@ from torch import nn
 from tqdm import tqdm
 
 from scorelab.config import from_dict, to_dict
+from scorelab.errors import ParamsError
 from scorelab.models import get_model_spec, parse_arch
 from scorelab.training.checkpoint import capture_rng, restore_rng, run_fingerprint, save_checkpoint
 from scorelab.training.device import pick_device
+from scorelab.training.distributed import (
+    World,
+    average_gradients,
+    broadcast_modules,
+    broadcast_object,
+    gather_objects,
+    mean_over_ranks,
+)
 from scorelab.training.runlog import FINAL_NAME, RESUME_NAME, TsvLog, resume_or_start
 from scorelab.utils import seed_everything
 
@@ -51,9 +60,20 @@ class Run:
         The networks by name, already built; moved to the device and set to train mode.
     seed
         Seeds the run's data generator :attr:`rng` (batches, noise, masks).
+    device
+        ``auto``/None (CUDA when present), ``cpu``, ``cuda`` or a torch device.
     max_steps
         Interrupt after this many steps in total (a test's two steps): ``resume.pt`` and a
         ``checkpoint.pt`` of the current weights are written and the next run resumes.
+    world
+        This process's rank in a data-parallel run (:mod:`scorelab.training.distributed`);
+        a single process by default.
+    compile
+        ``torch.compile`` each network in place (``compute.compile``; off by default).
+
+    On CUDA the conv networks are also put in channels-last memory format (the layout
+    tensor cores read); the CPU runs stay in the default layout, which their bytes were
+    measured with.
     """
 
     def __init__(
@@ -66,20 +86,39 @@ class Run:
         device: str | torch.device | None = None,
         max_steps: int | None = None,
         progress: bool = True,
+        world: World | None = None,
+        compile: bool = False,
     ):
         self.out_dir, self.log_dir = Path(out_dir), Path(log_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.meta, self.device = meta, pick_device(device)
+        self.world = world or World()
+        if self.world.main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.meta, self.device = meta, pick_device(device, self.world.local_rank)
         # Weight clipping (S4's WGAN) leaves an LSTM critic with denormal floats, which
         # the CPU computes up to ~1.6x slower (measured here); flushing them to zero is
         # deterministic and changes nothing a float32 network can represent usefully.
         torch.set_flush_denormal(True)
         self.modules = {k: m.to(self.device).train() for k, m in modules.items()}
+        if self.device.type == "cuda":
+            for m in self.modules.values():
+                if any(isinstance(x, nn.Conv2d | nn.ConvTranspose2d) for x in m.modules()):
+                    m.to(memory_format=torch.channels_last)
         self.rng = torch.Generator().manual_seed(seed)  # the data generator, saved with resume.pt
+        # Batches are drawn from a generator that is the same on every rank (each keeps
+        # its share); noise and dropout from generators that differ by rank. One process:
+        # one generator for both, as before, so single-process bytes did not change.
+        self.batch_rng = self.rng
+        if self.world.distributed:
+            self.batch_rng = torch.Generator().manual_seed(seed)
+            self.rng = torch.Generator().manual_seed(seed * 1_000_003 + self.world.rank + 1)
+            torch.manual_seed(seed * 1_000_003 + self.world.rank + 1)  # dropout, after the weights
+        if compile:
+            for m in self.modules.values():
+                m.compile()  # in place: the state_dict keys (and checkpoints) stay the same
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.logs: dict[str, TsvLog] = {}
-        self.max_steps, self.progress = max_steps, progress
+        self.max_steps, self.progress = max_steps, progress and self.world.main
         self.start = 0
         self._bar: tqdm | None = None
 
@@ -87,13 +126,27 @@ class Run:
 
     def log(self, name: str, columns: tuple[str, ...]) -> TsvLog:
         """Declare the TSV log ``log_dir/<name>_log.tsv`` (before :meth:`resume`)."""
-        self.logs[name] = TsvLog(self.log_dir / f"{name}_log.tsv", columns)
+        reduce = (lambda values: mean_over_ranks(values, self.world)) if self.world.distributed else None
+        self.logs[name] = TsvLog(self.log_dir / f"{name}_log.tsv", columns, self.world.main, reduce)
         return self.logs[name]
 
     def optimizer(self, name: str, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
-        """Register an optimizer so its state is saved and restored (before :meth:`resume`)."""
+        """Register an optimizer so its state is saved and restored (before :meth:`resume`).
+
+        In a data-parallel run its gradients are averaged over the ranks before each step.
+        """
         self.optimizers[name] = optimizer
+        if self.world.distributed:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            optimizer.register_step_pre_hook(lambda *_: average_gradients(params, self.world))
         return optimizer
+
+    def shard(self, indices: torch.Tensor) -> torch.Tensor:
+        """This rank's contiguous share of a global batch of indices (all of it on one process)."""
+        if not self.world.distributed:
+            return indices
+        size = len(indices) // self.world.size
+        return indices[self.world.rank * size : (self.world.rank + 1) * size]
 
     def tensor(self, array: np.ndarray) -> torch.Tensor:
         """A training array as a tensor on the run's device, moved once (no per-step copies)."""
@@ -111,13 +164,26 @@ class Run:
         Without one (or with one of another run: other params, seed or data), the logs
         restart with their headers and training starts at step 0.
         """
-        ckpt = resume_or_start(self.out_dir, self.meta["fingerprint"], self.logs)
+        ckpt = None
+        if self.world.main:
+            ckpt = resume_or_start(self.out_dir, self.meta["fingerprint"], self.logs)
+        if self.world.distributed:  # rank 0 read the file (it may be on rank 0's disk only)
+            ckpt = broadcast_object(ckpt, self.world)
+            if ckpt is not None and not self.world.main:
+                for name, n in (ckpt.state or {}).get("log_rows", {}).items():
+                    self.logs[name].rows = n
         if ckpt is None:
+            if self.world.distributed:
+                broadcast_modules(self.modules)
             return {}
         ckpt.load_into(self.modules)
         for key, opt in self.optimizers.items():
             opt.load_state_dict(ckpt.optimizers[key])
-        restore_rng(ckpt.rng, self.rng)
+        if self.world.distributed:
+            restore_rng(ckpt.rng["ranks"][self.world.rank], self.rng)
+            self.batch_rng.set_state(ckpt.rng["batches"])
+        else:
+            restore_rng(ckpt.rng, self.rng)
         self.start = ckpt.step
         return dict(ckpt.state or {})
 
@@ -143,7 +209,7 @@ class Run:
         self._save(FINAL_NAME, stop, None)
         if stop < total:
             self._save(RESUME_NAME, stop, state())
-        else:
+        elif self.world.main:
             (self.out_dir / RESUME_NAME).unlink(missing_ok=True)
 
     def show(self, **scalars: float) -> None:
@@ -157,17 +223,32 @@ class Run:
         return self.out_dir / FINAL_NAME
 
     def _save(self, file: str, step: int, state: dict | None) -> Path:
-        """Write ``out_dir/file``: weights only when ``state`` is None, else all to resume."""
+        """Write ``out_dir/file``: weights only when ``state`` is None, else all to resume.
+
+        In a data-parallel run every rank calls this (their random states are gathered
+        into the resume file) and rank 0 alone writes.
+        """
         full = state is not None
+        rng = capture_rng(self.rng) if full else None
+        if full and self.world.distributed:
+            ranks = gather_objects(rng, self.world)
+            rng = {**ranks[0], "ranks": ranks, "batches": self.batch_rng.get_state()}
+        if not self.world.main:
+            return self.out_dir / file
         return save_checkpoint(
             self.out_dir / file,
             **self.meta,
             step=step,
             modules=self.modules,
             optimizers=self.optimizers if full else None,
-            rng=capture_rng(self.rng) if full else None,
+            rng=rng,
             state={"log_rows": {k: v.rows for k, v in self.logs.items()}, **state} if full else None,
         )
+
+
+def cfg_batch(cfg: Any) -> int:
+    """A training config's batch size (every trainer has one)."""
+    return int(getattr(cfg, "batch_size", 1))
 
 
 def train_variant(
@@ -183,6 +264,8 @@ def train_variant(
     max_steps: int | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
+    world: World | None = None,
+    compile: bool = False,
 ) -> Path:
     """Train model ``model_name`` with trainer ``trainer_name``; return ``out_dir/checkpoint.pt``.
 
@@ -203,9 +286,14 @@ def train_variant(
     max_steps
         Interrupt after this many steps (see :class:`Run`).
     device
-        Torch device; default CUDA when available, else the CPU.
+        ``auto``/None (CUDA when available, else the CPU), ``cpu``, ``cuda``.
     progress
         Show a tqdm bar.
+    world
+        This process's rank in a data-parallel run; its size is part of the fingerprint
+        (a resume file of another process count is ignored), a single process adds nothing.
+    compile
+        ``torch.compile`` the networks (same results within float tolerance, not bytes).
 
     Raises
     ------
@@ -231,9 +319,16 @@ def train_variant(
         train=to_dict(cfg),
         encoding=encoding,
     )
-    meta["fingerprint"] = run_fingerprint(
-        model_name, meta["arch"], {**meta["train"], "trainer": trainer_name}, encoding, seed, *arrays
-    )
+    world = world or World()
+    identity = {**meta["train"], "trainer": trainer_name}
+    if world.distributed:  # N shares with their own noise are another run than one process
+        identity["processes"] = world.size
+        if cfg_batch(cfg) % world.size:
+            raise ParamsError(
+                f"train.batch_size: {cfg_batch(cfg)} does not split into compute.processes = {world.size} "
+                "equal shares (use a multiple)"
+            )
+    meta["fingerprint"] = run_fingerprint(model_name, meta["arch"], identity, encoding, seed, *arrays)
     seed_everything(seed)
     modules = spec.builder(arch_obj, encoding)
     lacking = [m for m in trainer.modules if m not in modules]
@@ -242,6 +337,17 @@ def train_variant(
             f"model {model_name!r} builds {sorted(modules)}; "
             f"trainer {trainer_name!r} needs {list(trainer.modules)}"
         )
-    run = Run(out_dir, log_dir, meta, modules, seed, device=device, max_steps=max_steps, progress=progress)
+    run = Run(
+        out_dir,
+        log_dir,
+        meta,
+        modules,
+        seed,
+        device=device,
+        max_steps=max_steps,
+        progress=progress,
+        world=world,
+        compile=compile,
+    )
     trainer.fit(run, cfg, {s: data[s] for s in trainer.splits})
     return run.checkpoint

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from scorelab.errors import CheckpointError
@@ -32,16 +33,26 @@ def format_value(value: float | int) -> str:
 class TsvLog:
     """One tab-separated log with a fixed header, one row per event."""
 
-    def __init__(self, path: Path | str, columns: tuple[str, ...]):
+    def __init__(
+        self,
+        path: Path | str,
+        columns: tuple[str, ...],
+        write: bool = True,
+        reduce: Callable[[list], list] | None = None,
+    ):
+        """``write``: False on the ranks > 0 of a data-parallel run, which only count rows;
+        ``reduce``: maps a row's values to their mean over the ranks (all ranks call it)."""
         self.path = Path(path)
         self.columns = columns
         self.header = "\t".join(columns) + "\n"
         self.rows = 0
+        self.write, self.reduce = write, reduce
 
     def start(self) -> None:
         """Start an empty log (header only), replacing any previous file."""
-        with atomic_path(self.path) as tmp:
-            tmp.write_text(self.header)
+        if self.write:
+            with atomic_path(self.path) as tmp:
+                tmp.write_text(self.header)
         self.rows = 0
 
     def truncate(self, rows: int) -> bool:
@@ -60,8 +71,11 @@ class TsvLog:
         """Append one row (as many values as columns) and flush it to disk."""
         if len(values) != len(self.columns):
             raise ValueError(f"{self.path}: {len(values)} values for columns {self.columns}")
-        with self.path.open("a") as f:
-            f.write("\t".join(format_value(v) for v in values) + "\n")
+        if self.reduce is not None:
+            values = tuple(self.reduce(list(values)))
+        if self.write:
+            with self.path.open("a") as f:
+                f.write("\t".join(format_value(v) for v in values) + "\n")
         self.rows += 1
 
 
@@ -70,8 +84,18 @@ def resume_or_start(out_dir: Path, fingerprint: str, logs: dict[str, TsvLog]) ->
 
     A resume file is used only when its fingerprint equals this run's (same model, arch,
     train config, encoding, seed and data) and every log still holds the rows it had
-    written. Otherwise it is ignored (and overwritten by the next periodic save), and
-    every log restarts with its header.
+    written. Otherwise it is ignored with a warning (and overwritten by the next periodic
+    save), and every log restarts with its header. An unreadable one (truncated, random
+    bytes) is an error naming the file: see below.
+
+    The logs must survive a rerun for this: ``logs/<v>`` is ``persist: true`` in
+    dvc.yaml, or DVC deletes them before it reruns the stage and every resume silently
+    starts afresh (what a killed ``dvc repro`` did before, issue 9).
+
+    Raises
+    ------
+    CheckpointError
+        ``resume.pt`` exists but is not a readable scorelab checkpoint.
 
     Parameters
     ----------
@@ -88,7 +112,13 @@ def resume_or_start(out_dir: Path, fingerprint: str, logs: dict[str, TsvLog]) ->
         try:
             resume = load_checkpoint(path)
         except CheckpointError as exc:
-            log.warning("ignoring unreadable %s", exc)
+            # Written atomically, a resume file is never half-written by a kill: an
+            # unreadable one is damage (disk, copy, hand edit). Overwriting it would
+            # throw away the only state of a long run, so stop and say what to do.
+            raise CheckpointError(
+                f"{exc}. It is the saved state of an interrupted run: restore it, or delete "
+                "it to train from step 0"
+            ) from exc
     if resume is not None and None in (resume.optimizers, resume.rng, resume.state):
         log.warning("%s lacks optimizer, RNG or loop state; starting fresh", path)
         resume = None

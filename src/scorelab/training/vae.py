@@ -28,7 +28,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from scorelab.config import non_negative, positive
-from scorelab.training.batches import ShuffledBatches
+from scorelab.errors import ParamsError
+from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
@@ -80,7 +81,7 @@ class VAESampleConfig:
         non_negative(self, "n", "grid")
         positive(self, "grid_range")
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+            raise ParamsError(f"threshold: must be in (0, 1], got {self.threshold}")
 
 
 def vae_loss(model: nn.Module, x: torch.Tensor, kl_weight: float, rng: torch.Generator | None):
@@ -132,7 +133,8 @@ def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) ->
     log = run.log("train", ("step", "epoch", "loss", "bce", "kl"))
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_loss"))
     latent_log = run.log("latent", ("step", "piece", *(f"z{i + 1}" for i in range(model.latent))))
-    batches = ShuffledBatches(len(items), run.rng)
+    check_batch_size(cfg.batch_size, len(items), "training images")
+    batches = ShuffledBatches(len(items), run.batch_rng)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
@@ -146,7 +148,7 @@ def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) ->
         return {"sampler": batches.state_dict(), **acc}
 
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        batch = items[batches.take(cfg.batch_size).to(items.device)]
+        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)]
         with run.autocast():
             loss, bce, kl = vae_loss(model, batch, cfg.kl_weight, run.rng)
         opt.zero_grad(set_to_none=True)
