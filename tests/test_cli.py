@@ -172,7 +172,9 @@ def test_generate_melody_continues_the_seed(models, tmp_path):
     assert first[:, 1:].tolist() == want[:, 1:].tolist()
 
 
-def test_generate_rejects_options_the_trainer_does_not_take(models, tmp_path):
+def test_generate_rejects_options_the_trainer_does_not_take(models, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.mid").write_bytes(b"")  # the option names an existing file; the trainer refuses it
     result = runner.invoke(
         app, ["generate", "lstm", "--melody", "x.mid", "--out", str(tmp_path), "--models", str(models)]
     )
@@ -189,3 +191,67 @@ def test_generate_missing_checkpoint_names_it(tmp_path):
     result = runner.invoke(app, ["generate", "nope", "--out", str(tmp_path), "--models", str(tmp_path)])
     assert result.exit_code != 0
     assert "nope" in str(result.exception)
+
+
+# ------------------------------------------------------------ bad values: one line, exit 2
+
+BAD_VALUES = [
+    (["generate", "s4_lstm_erk", "--temperature", "0"], "--temperature", "> 0"),
+    (["generate", "s4_lstm_erk", "--temperature", "-1.5"], "--temperature", "> 0"),
+    (["generate", "s0_wgan_gp_jsb", "--n", "-3"], "--n", ">= 1"),
+    (["generate", "s0_wgan_gp_jsb", "--n", "0"], "--n", ">= 1"),
+    (["generate", "s0_wgan_gp_jsb", "--n", "many"], "--n", "integer"),
+    (["generate", "s4_lstm_erk", "--max-steps", "0"], "--max-steps", ">= 1"),
+    (["generate", "s0_wgan_gp_jsb", "--threshold", "1.5"], "--threshold", "[0, 1]"),
+    (["generate", "s0_wgan_gp_jsb", "--threshold", "-0.1"], "--threshold", "[0, 1]"),
+    (["generate", "s0_wgan_gp_jsb", "--seed", "-1"], "--seed", ">= 0"),
+    (["generate", "s0_wgan_gp_jsb", "--melody", "absent.mid"], "--melody", "does not exist"),
+    (["generate", "s4_lstm_erk", "--seed-melody", "absent.mid"], "--seed-melody", "does not exist"),
+    (["train", "s4_lstm_erk", "--max-steps", "0"], "--max-steps", ">= 1"),
+    (["train", "s4_lstm_erk", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["corpus", "jsb", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["encode", "jsb_roll", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["sample", "s4_lstm_erk", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["evaluate-stage", "jsb_roll", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["seeds", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["report", "--params", "absent.yaml"], "--params", "does not exist"),
+    (["evaluate", "absent_dir", "--reference", "."], "generated", "does not exist"),
+    (["evaluate", ".", "--reference", "absent_dir"], "--reference", "does not exist"),
+    (["evaluate", ".", "--reference", ".", "--seed", "-2"], "--seed", ">= 0"),
+    (["evaluate", ".", "--reference", ".", "--baseline", "absent_dir"], "--baseline", "does not exist"),
+]
+
+
+@pytest.mark.parametrize(
+    "argv,option,range_", BAD_VALUES, ids=lambda v: " ".join(v) if isinstance(v, list) else None
+)
+def test_bad_option_values_are_one_line_and_exit_2(argv, option, range_, tmp_path, monkeypatch, capsys):
+    """Every command checks its options before any work: one line naming the option and
+    its valid range on stderr, exit code 2 (click's usage-error code), no traceback and
+    nothing written."""
+    from scorelab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and option in lines[0] and range_ in lines[0], err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no work: nothing written
+
+
+def test_main_runs_a_good_command_and_keeps_errors_at_exit_1(tmp_path, monkeypatch, capsys):
+    from scorelab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "nope", "--models", str(tmp_path)])
+    assert exit_.value.code == 1  # found while working: a ScorelabError, exit 1
+    assert "nope/checkpoint.pt: no such checkpoint file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "Usage" in capsys.readouterr().out

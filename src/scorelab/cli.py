@@ -16,7 +16,17 @@ app = typer.Typer(
     add_completion=False,
 )
 
-PARAMS = typer.Option(Path("params.yaml"), help="params.yaml to read (validated before any work)")
+PARAMS = typer.Option(
+    Path("params.yaml"), exists=True, dir_okay=False, help="params.yaml to read (validated before any work)"
+)
+SEED = typer.Option(0, min=0, help="random seed, >= 0 (same seed, same result)")
+
+
+def _positive(value: float) -> float:
+    """Click has no open ranges in typer: a value that must be > 0 (a temperature)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"{value} is not in the range x>0")
+    return value
 
 
 def _params(path: Path) -> dict:
@@ -60,7 +70,7 @@ def encode(
 @app.command()
 def train(
     name: str = typer.Argument(..., help="a variant name (any trainer)"),
-    max_steps: int = typer.Option(None, help="stop after this many steps (smoke test)"),
+    max_steps: int = typer.Option(None, min=1, help="stop after this many steps, >= 1 (smoke test)"),
     params: Path = PARAMS,
 ) -> None:
     """Train variant NAME into models/NAME (resumes from models/NAME/resume.pt)."""
@@ -87,13 +97,20 @@ def sample(name: str = typer.Argument(..., help="a variant name"), params: Path 
 
 @app.command()
 def evaluate(
-    generated: Path = typer.Argument(..., help="a folder of MIDI files to score (searched recursively)"),
-    reference: Path = typer.Option(..., "--reference", help="a folder of MIDI files to compare with"),
+    generated: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="a folder of MIDI files to score (searched recursively)"
+    ),
+    reference: Path = typer.Option(
+        ..., "--reference", exists=True, file_okay=False, help="a folder of MIDI files to compare with"
+    ),
     out: Path = typer.Option(Path("evaluation.json"), help="where the full JSON goes"),
     baseline: Path = typer.Option(
-        None, help="a folder of a naive baseline's MIDI: adds the normalized deviation"
+        None,
+        exists=True,
+        file_okay=False,
+        help="a folder of a naive baseline's MIDI: adds the normalized deviation",
     ),
-    seed: int = typer.Option(0, help="bootstrap seed (same seed, same intervals)"),
+    seed: int = typer.Option(0, min=0, help="bootstrap seed, >= 0 (same seed, same intervals)"),
 ) -> None:
     """Score any folder of MIDI files against a reference folder: no DVC, no params.yaml.
 
@@ -172,15 +189,23 @@ def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> 
 @app.command()
 def generate(
     variant: str = typer.Argument(..., help="a trained variant (models/VARIANT/checkpoint.pt)"),
-    n: int = typer.Option(4, "--n", help="how many pieces"),
+    n: int = typer.Option(4, "--n", min=1, help="how many pieces, >= 1"),
     out: Path = typer.Option(Path("generated"), help="folder for MIDI files and rolls.png"),
     models: Path = typer.Option(Path("models"), help="folder holding the variants' checkpoints"),
-    melody: Path = typer.Option(None, help="S0: a MIDI melody to accompany (its first track)"),
-    seed_melody: Path = typer.Option(None, help="LSTM: a MIDI melody to continue"),
-    temperature: float = typer.Option(1.0, help="LSTM: sampling temperature (p ** (1/T))"),
-    max_steps: int = typer.Option(256, help="LSTM: most grid steps to generate"),
-    threshold: float = typer.Option(0.5, help="piano roll: probability above which a cell is on"),
-    seed: int = typer.Option(0, help="random seed (same seed, same music)"),
+    melody: Path = typer.Option(
+        None, exists=True, dir_okay=False, help="S0: a MIDI melody to accompany (its first track)"
+    ),
+    seed_melody: Path = typer.Option(
+        None, exists=True, dir_okay=False, help="LSTM: a MIDI melody to continue"
+    ),
+    temperature: float = typer.Option(
+        1.0, callback=_positive, help="LSTM: sampling temperature, > 0 (p ** (1/T))"
+    ),
+    max_steps: int = typer.Option(256, min=1, help="LSTM: most grid steps to generate, >= 1"),
+    threshold: float = typer.Option(
+        0.5, min=0.0, max=1.0, help="piano roll: probability in [0, 1] above which a cell is on"
+    ),
+    seed: int = SEED,
 ) -> None:
     """Generate music from a trained checkpoint, without DVC or params.yaml."""
     from scorelab.pipeline.generate import generate_to_folder
@@ -200,11 +225,36 @@ def generate(
         typer.echo(str(path))
 
 
-def main() -> None:
-    """Console entry point: a ScorelabError (bad input) is one line on stderr and exit 1."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: every error the user can fix is one line on stderr.
+
+    A bad option value (``--n -3``, ``--temperature 0``, a missing file) is a usage error:
+    ``error: Invalid value for '--n': -3 is not in the range x>=1.`` and exit code 2, the
+    convention of click (and so typer) for usage errors, checked before any work. A
+    ScorelabError (bad input found while working: a corrupt checkpoint, a wrong params
+    key) is one line and exit 1.
+    """
+    import sys
+
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
+
     from scorelab.utils import exit_on_error
 
-    exit_on_error(app)
+    def call() -> None:
+        try:
+            code = app(args=argv, standalone_mode=False)
+        except NoArgsIsHelpError:
+            app(args=["--help"])  # bare `scorelab`: the help, as before
+        except UsageError as exc:
+            message = " ".join(exc.format_message().split())
+            hint = getattr(getattr(exc, "param", None), "help", None)  # says the valid range
+            print(f"error: {message}" + (f" ({hint})" if hint else ""), file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    exit_on_error(call)
 
 
 if __name__ == "__main__":
