@@ -187,6 +187,26 @@ def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> 
 
 
 @app.command()
+def unlock(
+    repo: Path = typer.Option(Path("."), exists=True, file_okay=False, help="the DVC project's folder"),
+) -> None:
+    """Clear DVC's stage locks held by processes that are gone (after a `kill -9` of `dvc repro`).
+
+    DVC clears a dead process's entries in .dvc/tmp/rwlock itself, but a killed process
+    whose parent has not reaped it yet (a zombie: a script, notebook or CI job that
+    started `dvc repro` and killed it) still counts as alive, and every later repro stops
+    with "is busy". This removes exactly the entries of processes that no longer run,
+    keeps those of running ones, and says what it removed.
+    """
+    from scorelab.locks import clear_stale_locks
+
+    removed = clear_stale_locks(repo)
+    for pid, cmd, paths in removed:
+        typer.echo(f"removed the lock of process {pid} ({cmd}) on {paths} path(s)")
+    typer.echo("no stale locks" if not removed else f"cleared {len(removed)} stale lock holder(s)")
+
+
+@app.command()
 def generate(
     variant: str = typer.Argument(..., help="a trained variant (models/VARIANT/checkpoint.pt)"),
     n: int = typer.Option(4, "--n", min=1, help="how many pieces, >= 1"),
