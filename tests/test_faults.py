@@ -292,3 +292,215 @@ def test_a_resume_file_of_other_params_is_ignored_with_a_visible_warning(clone):
         run(["git", "checkout", "HEAD", "--", "params.yaml"], dest, env)
         run(["dvc", "repro", "--single-item", f"train@{V}"], dest, env)
     assert sha(dest / "models" / V / "checkpoint.pt") == REF["checkpoint"]
+
+
+# ------------------------------------------------------------------- the remote
+
+
+def remote_objects(remote: Path) -> list[Path]:
+    return [p for p in (remote / "files" / "md5").rglob("*") if p.is_file()]
+
+
+def test_a_corrupted_object_in_the_remote_is_refused_by_pull(clone, tmp_path):
+    """The project's remote has `verify = true` (.dvc/config): without it, DVC 3.67 pulled
+    a checkpoint with one flipped byte into a fresh clone and `dvc status` called it up
+    to date (measured); with it, pull fails and hands over no wrong file."""
+    dest, env, _ = clone
+    remote = tmp_path / "remote"
+    run(["dvc", "remote", "modify", "local", "url", str(remote)], dest, env)
+    assert "verify = true" in (dest / ".dvc" / "config").read_text()
+    run(["dvc", "push"], dest, env)
+    run(["git", "add", "-A"], dest, env)
+    run(["git", "commit", "-q", "-m", "remote"], dest, env)
+    ckpt_md5 = hashlib.md5((dest / "models" / V / "checkpoint.pt").read_bytes()).hexdigest()
+    obj = remote / "files" / "md5" / ckpt_md5[:2] / ckpt_md5[2:]
+    data = bytearray(obj.read_bytes())
+    data[100] ^= 0xFF
+    obj.chmod(0o644)
+    obj.write_bytes(bytes(data))
+    fresh = tmp_path / "fresh"
+    run(["git", "clone", "-q", str(dest), str(fresh)], tmp_path, env)
+    pulled = run(["dvc", "pull"], fresh, env, check=False)
+    assert pulled.returncode != 0
+    assert f"models/{V}" in pulled.stdout + pulled.stderr
+    assert not (fresh / "models" / V / "checkpoint.pt").exists()  # no wrong file handed over
+    assert (fresh / "data" / "encoded" / "erk_tokens").is_dir()  # the sound objects arrived
+    FAULTS["corrupt remote"] = (pulled.stdout + pulled.stderr).strip().splitlines()[-3]
+
+
+def test_an_interrupted_push_completes_when_rerun(clone, tmp_path):
+    """kill -9 of `dvc push` part way (3,000 extra files make it last long enough): the
+    remote holds only whole objects, and the rerun pushes the rest."""
+    dest, env, tmp = clone
+    remote = tmp_path / "remote"
+    run(["dvc", "remote", "modify", "local", "url", str(remote)], dest, env)
+    bulk = dest / "bulk"
+    bulk.mkdir(exist_ok=True)
+    for i in range(3000):
+        (bulk / f"{i:05d}.bin").write_bytes(os.urandom(2048))
+    run(["dvc", "add", "bulk"], dest, env)
+    proc = start(["dvc", "push"], dest, env, tmp / "push.log")
+    wait_for(lambda: len(remote_objects(remote)) >= 300 or proc.poll() is not None, what="the push to start")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    part = len(remote_objects(remote))
+    rerun = run(["dvc", "push"], dest, env)
+    objects = remote_objects(remote)
+    assert part < len(objects) and "files pushed" in rerun.stdout
+    for obj in objects:  # every object whole: its content hashes to its name
+        digest = hashlib.md5(obj.read_bytes()).hexdigest()
+        assert obj.parent.name + obj.name.removesuffix(".dir") == digest, obj
+    assert "are in sync" in run(["dvc", "status", "--cloud"], dest, env).stdout
+    FAULTS["interrupted push"] = f"{part} of {len(objects)} objects before the kill; rerun pushed the rest"
+    shutil.rmtree(bulk)
+    (dest / "bulk.dvc").unlink()
+
+
+# ------------------------------------------------------------------- bad params
+
+
+def _bad_params(dest: Path, edit) -> Path:
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    edit(params)
+    bad = dest.parent / "bad_params.yaml"
+    bad.write_text(yaml.safe_dump(params, sort_keys=False))
+    return bad
+
+
+def test_a_batch_larger_than_the_data_fails_before_the_first_step(clone, tmp_path):
+    dest, env, _ = clone
+    bad = _bad_params(dest, lambda p: p["variants"][V]["tiny"].update(batch_size=10**7))
+    out = tmp_path / "out"
+    cmd = ["python", "stages/train.py", V, "--data", "data/encoded/erk_tokens", "--out", str(out)]
+    proc = run([*cmd, "--logs", str(tmp_path / "logs"), "--params", str(bad)], dest, env, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith(
+        f"error: variants.{V}: train.batch_size: 10000000 is larger than the"
+    )
+    assert "training windows" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "checkpoint.pt").exists() and not (out / "resume.pt").exists()
+    assert not list((tmp_path / "logs").glob("*.tsv"))  # no step ran: no log was started
+
+
+def test_bad_params_stop_dvc_repro_before_any_stage_works(clone):
+    """Through `dvc repro`: the first stage to run validates all of params.yaml and stops
+    with the key and the reason; no output changes (tests/test_params.py has every case)."""
+    dest, env, _ = clone
+    before = (dest / "dvc.lock").read_text()
+    for edit, message in [
+        (lambda p: p["variants"][V]["train"].update(lr=-1.0e-3), "lr: must be > 0"),
+        (lambda p: p["datasets"]["erk_tokens"].update(pitch_high=300), "pitch_high <= 128"),
+    ]:
+        params_text = (dest / "params.yaml").read_text()
+        bad = _bad_params(dest, edit)
+        shutil.copy(bad, dest / "params.yaml")
+        try:
+            proc = run(["dvc", "repro"], dest, env, check=False)
+        finally:
+            (dest / "params.yaml").write_text(params_text)
+        assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+        assert (dest / "dvc.lock").read_text() == before
+    # DVC removes a stage's previous (non-persist) output before it runs the command, so
+    # the encode stage whose settings went bad lost its workspace copy; the cache kept it
+    # and nothing was recorded, so a checkout brings everything back as it was
+    run(["dvc", "checkout"], dest, env)
+    assert run(["dvc", "status"], dest, env).stdout.strip().endswith("up to date.")
+
+
+# ------------------------------------------------------- data-parallel under torchrun
+
+DDP: dict[str, Path] = {}
+LOSS_RTOL = 1e-4  # measured: the logged losses agree to all 6 printed digits
+
+
+def _ddp_cmd(dest: Path, out: Path) -> list[str]:
+    params = _bad_params(dest, lambda p: p["compute"].update(processes=2))  # same global batch, 4
+    ddp = dest.parent / "ddp_params.yaml"
+    params.rename(ddp)
+    return [
+        "python", "stages/train.py", V, "--data", "data/encoded/erk_tokens",
+        "--out", str(out / "models" / V), "--logs", str(out / "logs" / V), "--params", str(ddp),
+    ]  # fmt: skip
+
+
+def _losses(log: Path) -> list[float]:
+    return [float(line.split("\t")[2]) for line in log.read_text().splitlines()[1:]]
+
+
+def test_two_gloo_processes_finish_write_one_checkpoint_and_match_one_process(clone, tmp_path_factory):
+    dest, env, _ = clone
+    out = tmp_path_factory.mktemp("ddp")
+    proc = run(_ddp_cmd(dest, out), dest, env)
+    assert "x 2 processes" in proc.stdout
+    model_dir = out / "models" / V
+    assert sorted(p.name for p in model_dir.iterdir()) == ["checkpoint.pt", "run_info.json"]
+    assert '"processes": 2' in (model_dir / "run_info.json").read_text()
+    single = [float(line.split("\t")[2]) for line in REF["log"].splitlines()[1:]]
+    both = _losses(out / "logs" / V / "train_log.tsv")
+    assert len(both) == STEPS
+    for step in range(50):  # the same global batch of 4, split 2 + 2
+        assert abs(both[step] - single[step]) <= LOSS_RTOL * abs(single[step]), step
+    gen = run(
+        [
+            str(BIN / "scorelab"),
+            "generate",
+            V,
+            "--models",
+            str(out / "models"),
+            "--n",
+            "2",
+            "--out",
+            str(out / "gen"),
+        ],
+        dest,
+        env,
+    )
+    assert len(list((out / "gen").glob("*.mid"))) == 2, gen.stdout
+    DDP["checkpoint"] = model_dir / "checkpoint.pt"
+
+
+def test_a_killed_data_parallel_run_resumes(clone, tmp_path_factory):
+    """kill -9 of the stage process (the torchrun launcher): its workers die with it; the
+    rerun resumes from rank 0's resume.pt (every rank's random state is in it) and ends
+    with the uninterrupted 2-process run's bytes."""
+    dest, env, tmp = clone
+    out = tmp_path_factory.mktemp("ddp_kill")
+    cmd = _ddp_cmd(dest, out)
+    proc = start(cmd, dest, env, tmp / "ddp_kill.log")
+    resume = out / "models" / V / "resume.pt"
+    log = out / "logs" / V / "train_log.tsv"
+    wait_for(lambda: resume.exists() and rows(log) > 3 * EVERY, what="a resume file")
+    family = psutil.Process(proc.pid).children(recursive=True)
+    assert sum("stages/train.py" in " ".join(p.cmdline()) for p in family) >= 2  # the two workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    wait_for(
+        lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family), 20, "workers"
+    )
+    assert resume.exists() and rows(log) < STEPS
+    again = run(cmd, dest, env)
+    assert "scorelab: resuming from" in again.stderr + again.stdout
+    assert sha(out / "models" / V / "checkpoint.pt") == sha(DDP["checkpoint"])
+    assert not resume.exists()
+
+
+# ------------------------------------------------------------ the experiment queue
+
+
+def test_two_queued_experiments_run_in_parallel_and_show_up(clone):
+    """README's recipe: queue, then `dvc exp run --run-all -j 2`, then `dvc exp show`."""
+    dest, env, _ = clone
+    run(["git", "add", "-A"], dest, env)
+    run(["git", "commit", "-q", "-m", "before the queue", "--allow-empty"], dest, env)
+    for seed in (1, 2):
+        run(["dvc", "exp", "run", "--queue", "-S", f"base.seed={seed}", "--name", f"seed{seed}"], dest, env)
+    ran = run(["dvc", "exp", "run", "--run-all", "-j", "2"], dest, env, check=False)
+    shown = run(["dvc", "exp", "show", "--csv", "--keep", "base.seed|Experiment"], dest, env).stdout
+    queue = run(["dvc", "queue", "status"], dest, env).stdout
+    assert ran.returncode == 0, ran.stdout + ran.stderr + queue
+    for seed in (1, 2):
+        line = next((ln for ln in shown.splitlines() if ln.startswith(f"seed{seed},")), None)
+        assert line is not None, shown
+    assert "Failed" not in queue and "Queued" not in queue, queue
+    metrics = run(["dvc", "exp", "show", "--json"], dest, env).stdout
+    assert metrics.count("norm_dev") >= 2 or metrics.count("samples.json") >= 2

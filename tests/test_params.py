@@ -55,6 +55,86 @@ def test_bad_params_name_the_key(edit, key):
         validate(p)
 
 
+S0, S1, S4 = "variants.s0_wgan_gp_jsb", "variants.s1_bilstm_gan_jsb", "variants.s4_lstm_erk"
+
+
+@pytest.mark.parametrize(
+    "edit, key, reason",
+    [
+        # a negative learning rate, in each place one can be written
+        (
+            lambda p: p["variants"]["s4_lstm_erk"]["train"].update(lr=-1.0e-3),
+            f"{S4}.train",
+            "lr: must be > 0",
+        ),
+        (lambda p: p["model"].update(lr_d=-1.0e-4), f"{S0}.train", "lr_d: must be > 0"),
+        (
+            lambda p: p["variants"]["s0_wgan_gp_jsb"]["quick"].update(lr_g=0.0),
+            f"{S0}.train",
+            "lr_g: must be > 0",
+        ),
+        # zero iterations, epochs or steps
+        (
+            lambda p: p["variants"]["s0_wgan_gp_jsb"]["quick"].update(iterations=0),
+            S0,
+            "iterations: must be > 0",
+        ),
+        (lambda p: p["defaults"]["s1_gan"].update(iterations=0), S1, "iterations: must be > 0"),
+        (lambda p: p["variants"]["s4_lstm_erk"]["quick"].update(epochs=0), S4, "epochs: must be > 0"),
+        (lambda p: p["variants"]["s4_lstm_erk"]["train"].update(max_steps=-1), S4, "max_steps: must be >= 0"),
+        (lambda p: p["variants"]["s3_lstm_mse"]["train"].update(iterations=0), "s3_lstm_mse", "iterations"),
+        # a pitch range the codec cannot hold
+        (
+            lambda p: p["datasets"]["jsb_roll"].update(pitch_high=200),
+            "datasets.jsb_roll",
+            "pitch_high <= 128",
+        ),
+        (lambda p: p["datasets"]["jsb_roll"].update(pitch_low=-4), "datasets.jsb_roll", "0 <= pitch_low"),
+        (
+            lambda p: p["datasets"]["erk_tokens"].update(pitch_low=90, pitch_high=50),
+            "erk_tokens",
+            "pitch_low <",
+        ),
+        (lambda p: p["datasets"]["jsb_roll"].update(pitch_high=100), S0, "must be divisible by 16"),
+        # a threshold outside [0, 1]
+        (
+            lambda p: p["variants"]["s0_wgan_gp_jsb"]["sample"].update(threshold=1.5),
+            S0,
+            "threshold: must be in [0, 1]",
+        ),
+        (
+            lambda p: p["variants"]["s0_wgan_gp_jsb"]["sample"].update(threshold=-0.1),
+            S0,
+            "threshold: must be in",
+        ),
+        (
+            lambda p: p["variants"]["s3_lstm_mse"]["train"].update(threshold=0.0),
+            "s3_lstm_mse",
+            "threshold: must be",
+        ),
+        # a batch the processes cannot split, and the compute keys
+        (lambda p: p["compute"].update(processes=3), S0, "does not split into compute.processes = 3"),
+        (lambda p: p["compute"].update(processes=0), "compute.processes", "must be >= 1"),
+        (lambda p: p["compute"].update(compile="yes"), "compute.compile", "expected true or false"),
+        (lambda p: p["base"].update(device="tpu"), "base.device", "not one of"),
+        (
+            lambda p: p["variants"]["s4_lstm_erk"]["sample"].update(temperature=0),
+            S4,
+            "temperature: must be > 0",
+        ),
+    ],
+)
+def test_bad_values_fail_naming_the_key_and_the_reason(edit, key, reason):
+    """Values of the right type but out of range fail at validation (every stage validates
+    before any work), naming where and why. A batch larger than the data needs the data:
+    tests/test_faults.py checks it in the train stage, before the first step."""
+    p = copy.deepcopy(PARAMS)
+    edit(p)
+    with pytest.raises(ParamsError) as err:
+        validate(p)
+    assert key in str(err.value) and reason in str(err.value), str(err.value)
+
+
 def test_yaml_float_pitfall_is_caught(tmp_path):
     text = (
         (Path(__file__).resolve().parents[1] / "params.yaml")

@@ -203,6 +203,32 @@ def _validate_set(params: dict, key: str) -> None:
         raise
 
 
+def _check_model_fits_codec(params: dict, spec: VariantSection, arch: dict, where: str) -> None:
+    """Build the variant's networks on the meta device (no memory, no random draws: ~1 ms)
+    for the encoding its codec settings describe, so a shape the model cannot take (a
+    pitch range that is not a multiple of 16 for S0's U-Net) fails here, before the corpus
+    is read, not in the train stage after it. Only the models' own deliberate
+    :class:`ParamsError` counts: an encoding known only from the data (a vocabulary, the
+    corpus's track count, taken as 1 here) can make a builder fail otherwise, and the
+    train stage decides those."""
+    import torch
+
+    from scorelab.codecs import get_codec
+    from scorelab.models import get_model_spec, parse_arch
+
+    d = params["datasets"][spec.dataset]
+    encoding = get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")}).describe()
+    if isinstance(encoding.get("shape"), list):
+        encoding["shape"] = [s if s is not None else 1 for s in encoding["shape"]]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            get_model_spec(spec.model).builder(parse_arch(spec.model, arch), encoding)
+    except ParamsError as exc:
+        raise ParamsError(f"{where}: model {spec.model} cannot take dataset {spec.dataset}: {exc}") from exc
+    except Exception:  # noqa: BLE001 - a partial encoding; the train stage builds with the real one
+        return
+
+
 def _validate(params: dict) -> dict:
     """:func:`validate` of one merged namespace."""
     from scorelab.codecs import get_codec
@@ -226,9 +252,7 @@ def _validate(params: dict) -> dict:
     if compute.threads < 0:
         raise ParamsError(f"compute.threads: must be >= 0 (0: every core), got {compute.threads}")
     if compute.processes < 1:
-        raise ParamsError(
-            f"compute.processes: must be >= 1 (1: one process), got {compute.processes}"
-        )
+        raise ParamsError(f"compute.processes: must be >= 1 (1: one process), got {compute.processes}")
     for name, prof in params["profiles"].items():
         from_dict(ProfileSection, prof, f"profiles.{name}")
     if base.profile not in params["profiles"]:
@@ -288,6 +312,8 @@ def _validate(params: dict) -> dict:
             train = resolve_train(params, name, profile=pname)
             cfg = from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")
             from_dict(trainer.sample_config, resolve_sample(params, name, pname), f"{where}.sample ({pname})")
+            if pname == base.profile:
+                _check_model_fits_codec(params, spec, resolve_arch(params, name, pname), where)
             if pname == base.profile and getattr(cfg, "batch_size", 0) % compute.processes:
                 raise ParamsError(
                     f"{where}.train (with {spec.defaults} and {pname}).batch_size: {cfg.batch_size} does not "
