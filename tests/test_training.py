@@ -277,3 +277,68 @@ def test_valid_log_has_one_row_per_epoch(tmp_path):
     train_rows = [float(r.split("\t")[2]) for r in (tmp_path / "train_log.tsv").read_text().splitlines()[1:]]
     assert float(rows[0][2]) == pytest.approx(np.mean(train_rows[:steps_per_epoch]), rel=1e-4)
     assert len((tmp_path / "train_log.tsv").read_text().splitlines()) == 1 + 2 * steps_per_epoch
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random"])
+def test_an_unreadable_resume_file_is_an_error_naming_it_and_is_kept(tmp_path, damage):
+    """A resume file is written atomically, so an unreadable one is damage: training stops
+    with the file's name and what to do, and the file is left for the user."""
+    run_gan(tmp_path / "cut", max_steps=2)
+    resume = tmp_path / "cut" / "resume.pt"
+    data = resume.read_bytes()
+    bad = data[: len(data) // 2] if damage == "truncated" else np.random.default_rng(0).bytes(len(data))
+    resume.write_bytes(bad)
+    with pytest.raises(CheckpointError, match=r"resume\.pt: not a readable checkpoint .*delete it"):
+        run_gan(tmp_path / "cut")
+    assert resume.read_bytes() == bad
+
+
+def test_a_resume_file_of_other_params_is_ignored_with_a_warning(tmp_path, caplog):
+    run_gan(tmp_path / "stale", max_steps=2, lr_g=2e-3)
+    with caplog.at_level("WARNING", logger="scorelab"):
+        run_gan(tmp_path / "stale")
+    assert "belongs to another run (params, seed or data changed); starting fresh" in caplog.text
+
+
+def test_compile_gives_the_same_loss_curve_within_tolerance(tmp_path):
+    """``compute.compile`` (torch.compile, inductor on the CPU) is opt-in: kernels fused
+    differently round differently, so the curve is compared with a tolerance, not bytes.
+    Measured on this machine: the LSTM's logged losses agreed to about 1e-6 relative."""
+    run_lstm(tmp_path / "eager", max_steps=6)
+    splits = {"train": STREAM, "valid": STREAM[:9], "test": STREAM[9:20]}
+    train_variant(
+        "likelihood",
+        "s4_lstm",
+        LSTM_ARCH,
+        LSTM_TRAIN,
+        {k: {"x": v} for k, v in splits.items()},
+        {"vocab_size": 6},
+        tmp_path / "compiled",
+        tmp_path / "compiled",
+        0,
+        max_steps=6,
+        progress=False,
+        compile=True,
+    )
+
+    def losses(folder: Path) -> list[float]:
+        return [float(r.split("\t")[2]) for r in (folder / "train_log.tsv").read_text().splitlines()[1:]]
+
+    eager, compiled = losses(tmp_path / "eager"), losses(tmp_path / "compiled")
+    assert len(eager) == len(compiled) == 6
+    np.testing.assert_allclose(compiled, eager, rtol=1e-4)
+    ckpt = load_checkpoint(tmp_path / "compiled" / "checkpoint.pt")
+    assert set(ckpt.modules["model"]) == set(
+        load_checkpoint(tmp_path / "eager" / "checkpoint.pt").modules["model"]
+    )
+
+
+def test_base_device_picks_and_refuses(monkeypatch):
+    from scorelab.training.device import device_name, pick_device
+
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert device_name(torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ParamsError, match="base.device: cuda, but torch sees no GPU"):
+        pick_device("cuda")

@@ -13,6 +13,7 @@ def run_report(
     out: Path,
     evaluation: Path | None = None,
     seeds: Path | None = None,
+    models: Path | None = None,
 ) -> None:
     """Build the report over every dataset and variant in params."""
     from scorelab.report.build import build_report
@@ -25,4 +26,5 @@ def run_report(
         params,
         Path(evaluation) if evaluation else None,
         Path(seeds) if seeds else None,
+        Path(models) if models else None,
     )

@@ -10,6 +10,7 @@ Inputs (all paths as the report stage receives them)::
                                                        bins (histograms, matrices) (optional)
     evaluation_dir/<same paths>.pieces.parquet         per-piece tables, for MGEval (optional)
     logs_dir/<variant>/train_log.tsv (+ valid_log.tsv, latent_log.tsv) optional
+    models_dir/<variant>/run_info.json                 optional (the device it trained on)
     samples_dir/<variant>/rolls.png, accompaniment.png, pieces.parquet, midi/*.mid,
         audio/*.wav                                    optional
 
@@ -646,15 +647,37 @@ def _published_blocks(tables: dict[str, list[tuple[str, dict]]] | None = None) -
     return blocks
 
 
-def _run_blocks(params: dict, variants: list[Variant]) -> list[Block]:
+def trained_on(models_dir: Path | None, name: str) -> str:
+    """Where a variant trained, from its ``run_info.json``: "Intel Xeon (cpu, 2 threads)",
+    "NVIDIA A100 (cuda:0, 2 processes)"; MISSING when the file is absent."""
+    info_path = Path(models_dir) / name / "run_info.json" if models_dir else None
+    if info_path is None or not info_path.is_file():
+        return MISSING
+    info = _read_json(info_path)
+    how = [str(info.get("device", MISSING))]
+    if info.get("device") == "cpu":
+        how.append(f"{info.get('compute', {}).get('threads', MISSING)} threads")
+    if int(info.get("processes", 1)) > 1:
+        how.append(f"{info['processes']} processes")
+    if info.get("compile"):
+        how.append("compiled")
+    return f"{info.get('device_name') or MISSING} ({', '.join(how)})"
+
+
+def _run_blocks(params: dict, variants: list[Variant], models_dir: Path | None = None) -> list[Block]:
     base = params.get("base", {})
     blocks: list[Block] = [
         Heading(1, TITLE),
         Paragraph(f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
     ]
     if variants:
-        rows = tuple((v.name, v.trainer, v.model, v.dataset) for v in variants)
-        blocks += [Heading(2, "Variants"), Table(("variant", "trainer", "model", "dataset"), rows)]
+        rows = tuple(
+            (v.name, v.trainer, v.model, v.dataset, trained_on(models_dir, v.name)) for v in variants
+        )
+        blocks += [
+            Heading(2, "Variants"),
+            Table(("variant", "trainer", "model", "dataset", "trained on"), rows),
+        ]
     return blocks
 
 
@@ -666,6 +689,7 @@ def build_report(
     params: dict,
     evaluation_dir: Path | None = None,
     seeds_path: Path | None = None,
+    models_dir: Path | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -686,6 +710,9 @@ def build_report(
         See the module docstring for the layout read.
     params
         The parsed params.yaml (``base``, ``datasets``, ``variants``, ``evaluate``).
+    models_dir
+        ``<variant>/run_info.json`` of each variant: the device it trained on (and its
+        name, thread or process count) in the variants table.
 
     Raises
     ------
@@ -699,7 +726,7 @@ def build_report(
     with atomic_dir(out_dir) as tmp:
         figures = tmp / "figures"
         figures.mkdir()
-        blocks = _run_blocks(params, variants)
+        blocks = _run_blocks(params, variants, models_dir)
         blocks += _metric_blocks(tables, params, figures)
         blocks += fidelity_blocks(params, evaluation)
         blocks += seed_blocks(seeds_path)

@@ -195,7 +195,7 @@ def load_checkpoint(path: Path | str, device: str | torch.device = "cpu") -> Che
     try:
         obj = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises many types for a bad zip or pickle; all mean "corrupt"
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(exc)})") from exc
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a scorelab checkpoint (no format={FORMAT!r} key)")
     if obj.get("version") != VERSION:
@@ -212,6 +212,18 @@ def load_checkpoint(path: Path | str, device: str | torch.device = "cpu") -> Che
         rng=obj.get("rng"),
         state=obj.get("state"),
     )
+
+
+def _reason(exc: Exception) -> str:
+    """One short line for why torch could not read a file (its own messages run to a page,
+    and for a weights-only unpickling failure advise ``weights_only=False``, which is
+    wrong for a damaged file and unsafe for a foreign one)."""
+    import pickle
+
+    if isinstance(exc, pickle.UnpicklingError):
+        return "UnpicklingError: its content is not a checkpoint's plain data (damaged or foreign bytes)"
+    first = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first[:160]}"
 
 
 def array_digest(array: np.ndarray) -> str:
