@@ -33,13 +33,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def train_seconds(name: str, params: dict, processes: int, steps: int, work: Path) -> float:
-    """The trainer's seconds for ``steps`` steps of ``name`` with ``processes`` processes."""
-    run_dir = work / f"p{processes}"
+def train_seconds(name: str, params: dict, processes: int, steps: int, work: Path, threads: int) -> float:
+    """The trainer's seconds for ``steps`` steps of ``name`` with ``processes`` processes
+    sharing ``threads`` threads."""
+    run_dir = work / f"p{processes}t{threads}"
     run_dir.mkdir()
     (run_dir / "data").mkdir()
     (run_dir / "data" / "encoded").symlink_to(REPO / "data" / "encoded", target_is_directory=True)
-    p = {**params, "compute": {**params["compute"], "processes": processes}}
+    p = {**params, "compute": {**params["compute"], "processes": processes, "threads": threads}}
     (run_dir / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     scorelab = Path(sys.executable).parent / "scorelab"
     proc = subprocess.run(
@@ -70,20 +71,26 @@ def main() -> None:
 
     params = load_params(args.params)
     device = pick_device(params["base"].get("device", "auto"))
-    print(f"device {device} ({device_name(device)}), {os.cpu_count()} cores visible, ")
-    print(f"compute.threads {params['compute']['threads']} in all (each of N processes: threads / N)")
-    print(f"{'variant':22} {'batch':>5} {'steps':>5} {'1 proc samples/s':>17} "
-          f"{f'{args.processes} procs samples/s':>18} {'speed-up':>8} {'efficiency':>10}")  # fmt: skip
+    n, total = args.processes, int(params["compute"]["threads"]) or os.cpu_count() or 1
+    print(f"device {device} ({device_name(device)}), {os.cpu_count()} cores visible, torch threads below")
+    print("same machine: 1 process with all the threads against N sharing them (what to choose here);")
+    print("same threads per process: 1 x 1 thread against N x 1 (the data-parallel scaling itself)")
+    print(f"{'variant':22} {'mode':26} {'batch':>5} {'steps':>5} {'1 proc samples/s':>17} "
+          f"{f'{n} procs samples/s':>18} {'speed-up':>8} {'efficiency':>10}")  # fmt: skip
     for name in args.variants:
         batch = int(resolve_train(params, name).get("batch_size", 1))
-        with tempfile.TemporaryDirectory() as tmp:
-            one = train_seconds(name, params, 1, args.steps, Path(tmp))
-            many = train_seconds(name, params, args.processes, args.steps, Path(tmp))
-        sps1, spsn = args.steps * batch / one, args.steps * batch / many
-        print(
-            f"{name:22} {batch:5d} {args.steps:5d} {sps1:17.1f} {spsn:18.1f} "
-            f"{spsn / sps1:8.2f} {spsn / sps1 / args.processes:10.2f}"
-        )
+        for mode, one_threads, many_threads in (
+            (f"same machine ({total} threads)", total, total),
+            ("same threads per process (1)", 1, n),
+        ):
+            with tempfile.TemporaryDirectory() as tmp:
+                one = train_seconds(name, params, 1, args.steps, Path(tmp), one_threads)
+                many = train_seconds(name, params, n, args.steps, Path(tmp), many_threads)
+            sps1, spsn = args.steps * batch / one, args.steps * batch / many
+            print(
+                f"{name:22} {mode:26} {batch:5d} {args.steps:5d} {sps1:17.1f} {spsn:18.1f} "
+                f"{spsn / sps1:8.2f} {spsn / sps1 / n:10.2f}"
+            )
 
 
 if __name__ == "__main__":

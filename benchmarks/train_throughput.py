@@ -45,6 +45,7 @@ from scorelab.models import build_model
 from scorelab.params import load_params, resolve_arch, resolve_compute, resolve_train
 from scorelab.sampling.generators import generate
 from scorelab.training import get_trainer, pick_device, train_variant
+from scorelab.training.device import device_name
 from scorelab.training.adversarial import MODE_SEEKING_EPS, generate_pair
 from scorelab.training.losses import ADVERSARIAL_LOSSES, window_loss
 from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
@@ -253,10 +254,10 @@ def main() -> None:
     args = ap.parse_args()
     params = load_params(args.params)
     apply_threads(resolve_compute(params))
-    device = pick_device()
+    device = pick_device(params["base"].get("device", "auto"))  # base.device, as the train stage
     names = [n for n in params["variants"] if not args.variants or n in args.variants.split(",")]
-    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
-          f"torch threads {torch.get_num_threads()}, {args.steps} steps")  # fmt: skip
+    print(f"device {device} ({device_name(device)}), torch threads {torch.get_num_threads()}, "
+          f"{args.steps} steps")  # fmt: skip
     print(f"compute: {compute_info()}")
     header = f"{'variant':24} {'trainer':12} {'samples/step':>12} {'loop /s':>9} {'bare /s':>9} {'ratio':>6}"
     print(header)
