@@ -227,8 +227,9 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-            log.append(step, batches.passes, loss_g.item(), nan, *(nan for _ in loss_fn.columns))
-            run.show(pretrain=loss_g.item())
+            value_g = loss_g.item()  # the step's one host sync
+            log.append(step, batches.passes, value_g, nan, *(nan for _ in loss_fn.columns))
+            run.show(pretrain=value_g)
             continue
         # (1) update the critic: n_critic steps on fresh real batches and fakes made without gradients
         sums = torch.zeros(1 + len(loss_fn.columns), device=run.device)
@@ -267,9 +268,10 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
         if cfg.lr_decay != 1.0 and ended > 0:
             for opt in (opt_g, opt_d):
                 decay_lr(opt, cfg.lr_decay**ended)
-        means = (sums / cfg.n_critic).tolist()  # the one host sync of the step, with loss_g below
-        log.append(step, batches.passes, loss_g.item(), *means)
-        run.show(loss_g=loss_g.item(), loss_d=means[0])
+        # the step's one host sync: every logged scalar in one copy
+        value_g, *means = torch.cat([loss_g.detach().float().reshape(1), sums / cfg.n_critic]).tolist()
+        log.append(step, batches.passes, value_g, *means)
+        run.show(loss_g=value_g, loss_d=means[0])
 
 
 def sample_adversarial(
