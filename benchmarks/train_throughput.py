@@ -45,8 +45,8 @@ from scorelab.models import build_model
 from scorelab.params import load_params, resolve_arch, resolve_compute, resolve_train
 from scorelab.sampling.generators import generate
 from scorelab.training import get_trainer, pick_device, train_variant
-from scorelab.training.device import device_name
 from scorelab.training.adversarial import MODE_SEEKING_EPS, generate_pair
+from scorelab.training.device import device_name
 from scorelab.training.losses import ADVERSARIAL_LOSSES, window_loss
 from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
 from scorelab.utils import load_npz, seed_everything
