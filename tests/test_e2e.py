@@ -68,25 +68,31 @@ def tree_digest(root: Path, rel: list[str]) -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = _env(tmp)
-    dest = tmp / "repo"
+def copy_worktree(dest: Path, env: dict) -> None:
+    """The working tree's tracked and new files into ``dest``, without the committed
+    outputs of the default run (dvc.lock, metrics, logs, the report), which would make a
+    first repro there a no-op."""
     files = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO, env).stdout.split()
     for rel in files:
         src = REPO / rel
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-    # The committed outputs of the default run would make this a no-op repro; start clean.
     for generated in ("dvc.lock", "metrics", "logs", "reports"):
         p = dest / generated
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
             p.unlink()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = _env(tmp)
+    dest = tmp / "repo"
+    copy_worktree(dest, env)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["base"]["profile"] = "tiny"
     params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change

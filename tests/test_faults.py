@@ -25,7 +25,7 @@ import psutil
 import pytest
 import yaml
 
-from test_e2e import BIN, REPO, _env, ran_stages, run
+from test_e2e import BIN, _env, copy_worktree, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
@@ -83,16 +83,7 @@ def clone(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
     env = _env(tmp)
     dest = tmp / "repo"
-    for rel in run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], REPO, env
-    ).stdout.split():
-        src = REPO / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    for generated in ("dvc.lock", "metrics", "logs", "reports"):
-        p = dest / generated
-        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    copy_worktree(dest, env)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["base"]["profile"] = "tiny"
     params["corpora"] = {"essen_erk": params["corpora"]["essen_erk"]}
