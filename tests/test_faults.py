@@ -47,7 +47,7 @@ def wait_for(check, timeout: float = 120.0, what: str = "") -> None:
     while not check():
         if time.monotonic() - t0 > timeout:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def stage_process(proc: subprocess.Popen, script: str) -> psutil.Process | None:
@@ -130,19 +130,18 @@ def test_kill_during_a_stage_commits_nothing_half_written(clone, script, stage, 
     dest, env, tmp = clone
     log = tmp / f"kill_{stage}.log"
     proc = start(["dvc", "repro"], dest, env, log)
-    t0 = []
-    kill_during(proc, script, ready=lambda: t0.append(time.monotonic()) or time.monotonic() - t0[0] > 1.0)
-    assert not (dest / out).exists(), sorted(p.name for p in (dest / out).iterdir())
+    out_path = dest / out
+    writing = lambda: any(out_path.parent.glob(f".{out_path.name}.tmp*"))  # noqa: E731
+    kill_during(proc, script, ready=writing)  # mid-write: its temporary folder exists
+    assert not out_path.exists(), sorted(p.name for p in out_path.iterdir())
+    # the killed writer's temporary folder stays behind as a hidden sibling (measured; no
+    # stage reads it, DVC does not track it, and a later write uses a new name)
+    assert writing()
     assert stage not in lock_names(dest)
     status = run(["dvc", "status", stage], dest, env).stdout
     assert "changed outs" in status or "deleted" in status or "not in cache" in status, status
     ran = ran_stages(log.read_text())
     assert stage in ran and not any(s.startswith(("evaluate@", "report")) for s in ran)
-    leftovers = [p for p in (dest / Path(out).parent).glob(f".{Path(out).name}.tmp*")]
-    FAULTS[stage] = f"killed after {len(ran)} stage(s) began; temporary leftovers: {len(leftovers)}"
-
-
-FAULTS: dict[str, str] = {}
 
 
 def test_repro_after_the_kills_completes(clone):
@@ -228,7 +227,6 @@ def test_two_repros_at_once_the_second_fails_fast_and_the_first_completes(clone)
     assert first.wait(timeout=300) == 0, log.read_text()
     assert sha(dest / "models" / V / "checkpoint.pt") == REF["checkpoint"]
     assert run(["dvc", "status"], dest, env).stdout.strip().endswith("up to date.")
-    FAULTS["two repros"] = f"second failed in {took:.1f} s: {message.strip().splitlines()[-1]}"
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random"])
@@ -291,7 +289,8 @@ def test_a_resume_file_of_other_params_is_ignored_with_a_visible_warning(clone):
 
 
 def remote_objects(remote: Path) -> list[Path]:
-    return [p for p in (remote / "files" / "md5").rglob("*") if p.is_file()]
+    """The objects on a local remote (DVC's own temporary files start with a dot)."""
+    return [p for p in (remote / "files" / "md5").rglob("*") if p.is_file() and not p.name.startswith(".")]
 
 
 def test_a_corrupted_object_in_the_remote_is_refused_by_pull(clone, tmp_path):
@@ -318,7 +317,6 @@ def test_a_corrupted_object_in_the_remote_is_refused_by_pull(clone, tmp_path):
     assert f"models/{V}" in pulled.stdout + pulled.stderr
     assert not (fresh / "models" / V / "checkpoint.pt").exists()  # no wrong file handed over
     assert (fresh / "data" / "encoded" / "erk_tokens").is_dir()  # the sound objects arrived
-    FAULTS["corrupt remote"] = (pulled.stdout + pulled.stderr).strip().splitlines()[-3]
 
 
 def test_an_interrupted_push_completes_when_rerun(clone, tmp_path):
@@ -340,11 +338,12 @@ def test_an_interrupted_push_completes_when_rerun(clone, tmp_path):
     rerun = run(["dvc", "push"], dest, env)
     objects = remote_objects(remote)
     assert part < len(objects) and "files pushed" in rerun.stdout
+    # a kill mid-copy can leave DVC's hidden temporary file (measured: an empty
+    # files/md5/3d/.esGJ...tmp); it is never taken for an object, and pull ignores it
     for obj in objects:  # every object whole: its content hashes to its name
         digest = hashlib.md5(obj.read_bytes()).hexdigest()
         assert obj.parent.name + obj.name.removesuffix(".dir") == digest, obj
     assert "are in sync" in run(["dvc", "status", "--cloud"], dest, env).stdout
-    FAULTS["interrupted push"] = f"{part} of {len(objects)} objects before the kill; rerun pushed the rest"
     shutil.rmtree(bulk)
     (dest / "bulk.dvc").unlink()
 
