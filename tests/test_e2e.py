@@ -86,28 +86,39 @@ def copy_worktree(dest: Path, env: dict) -> None:
             p.unlink()
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
-    tmp = tmp_path_factory.mktemp("e2e")
+def tiny_clone(tmp_path_factory, name: str, edit) -> tuple[Path, dict, Path]:
+    """A fresh git repo of the working tree on the tiny profile, its params changed by
+    ``edit(params)`` and committed, not yet reproduced; returns (repo, env, its tmp folder)."""
+    tmp = tmp_path_factory.mktemp(name)
     env = _env(tmp)
     dest = tmp / "repo"
     copy_worktree(dest, env)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["base"]["profile"] = "tiny"
-    params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
-    # the variants cut from the default run for time run here too (tiny), as
-    # `external: *experiments` builds them; S3's 3- and 4-channel GANs are the 1-channel
-    # ones' code on another codec setting (tests/test_variants.py runs them), left out for time
-    other = ("_c3", "_c4")
-    params["external"] = {
-        section: {k: v for k, v in params["experiments"][section].items() if not k.endswith(other)}
-        for section in ("corpora", "datasets", "variants")
-    }
+    edit(params)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "tiny"], dest, env)
+    return dest, env, tmp
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
+
+    def edit(params: dict) -> None:
+        params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
+        # the variants cut from the default run for time run here too (tiny), as
+        # `external: *experiments` builds them; S3's 3- and 4-channel GANs are the 1-channel
+        # ones' code on another codec setting (tests/test_variants.py runs them), left out for time
+        other = ("_c3", "_c4")
+        params["external"] = {
+            section: {k: v for k, v in params["experiments"][section].items() if not k.endswith(other)}
+            for section in ("corpora", "datasets", "variants")
+        }
+
+    dest, env, _ = tiny_clone(tmp_path_factory, "e2e", edit)
     first = run(["dvc", "repro"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "first run"], dest, env)
@@ -308,26 +319,22 @@ def test_push_then_pull_through_s3_restores_outputs(project):
 
 def test_code_edit_and_new_variant_are_seen(project):
     dest, env, _ = project
-    target = dest / "src/scorelab/metrics/__init__.py"
-    original = target.read_text()
-    try:
-        target.write_text(original + "\n# touched by the e2e test\n")
-        status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
-        assert any(k.startswith("evaluate_data@") for k in status), status
-        assert not any(k.startswith(("corpus@", "train@")) for k in status), status
-    finally:
-        target.write_text(original)
-    # the codecs' own I/O is a dependency of the stages that run the codecs
-    target = dest / "src/scorelab/io/hilbert.py"
-    original = target.read_text()
-    try:
-        target.write_text(original + "\n# touched by the e2e test\n")
-        status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
-        assert any(k.startswith("encode@") for k in status), status
-        assert any(k.startswith("sample@") for k in status), status
-        assert not any(k.startswith(("corpus@", "train@")) for k in status), status
-    finally:
-        target.write_text(original)
+    # a touched module makes exactly the stages that run it stale (the codecs' own I/O is
+    # a dependency of the stages that run the codecs)
+    for rel, stale in [
+        ("src/scorelab/metrics/__init__.py", ("evaluate_data@",)),
+        ("src/scorelab/io/hilbert.py", ("encode@", "sample@")),
+    ]:
+        target = dest / rel
+        original = target.read_text()
+        try:
+            target.write_text(original + "\n# touched by the e2e test\n")
+            status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
+            for prefix in stale:
+                assert any(k.startswith(prefix) for k in status), (rel, status)
+            assert not any(k.startswith(("corpus@", "train@")) for k in status), (rel, status)
+        finally:
+            target.write_text(original)
     params_path = dest / "params.yaml"
     original_params = params_path.read_text()
     try:

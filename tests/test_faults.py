@@ -25,7 +25,7 @@ import psutil
 import pytest
 import yaml
 
-from test_e2e import BIN, _env, copy_worktree, ran_stages, run
+from test_e2e import BIN, ran_stages, run, tiny_clone
 
 pytestmark = pytest.mark.e2e
 
@@ -80,30 +80,23 @@ def rows(path: Path) -> int:
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     """The small clone, committed, not yet reproduced."""
-    tmp = tmp_path_factory.mktemp("faults")
-    env = _env(tmp)
-    dest = tmp / "repo"
-    copy_worktree(dest, env)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["base"]["profile"] = "tiny"
-    params["corpora"] = {"essen_erk": params["corpora"]["essen_erk"]}
-    params["datasets"] = {"erk_tokens": params["datasets"]["erk_tokens"]}
-    v = params["variants"][V]
-    v["tiny"] = {
-        "epochs": 1,
-        "max_steps": STEPS,
-        "batch_size": 4,
-        "checkpoint_every": EVERY,
-        "arch": {"hidden": 32, "dropout": 0.0},
-    }
-    params["variants"] = {V: v}
-    for catalogue in ("seeds", "experiments"):  # they name corpora this clone does not have
-        params.pop(catalogue, None)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "init", "-q", "-b", "main"], dest, env)
-    run(["git", "add", "-A"], dest, env)
-    run(["git", "commit", "-q", "-m", "small"], dest, env)
-    return dest, env, tmp
+
+    def edit(params: dict) -> None:
+        params["corpora"] = {"essen_erk": params["corpora"]["essen_erk"]}
+        params["datasets"] = {"erk_tokens": params["datasets"]["erk_tokens"]}
+        v = params["variants"][V]
+        v["tiny"] = {
+            "epochs": 1,
+            "max_steps": STEPS,
+            "batch_size": 4,
+            "checkpoint_every": EVERY,
+            "arch": {"hidden": 32, "dropout": 0.0},
+        }
+        params["variants"] = {V: v}
+        for catalogue in ("seeds", "experiments"):  # they name corpora this clone does not have
+            params.pop(catalogue, None)
+
+    return tiny_clone(tmp_path_factory, "faults", edit)
 
 
 REF: dict[str, str] = {}  # the uninterrupted run's checkpoint and log, for the later checks
