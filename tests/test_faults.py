@@ -344,27 +344,35 @@ def test_an_interrupted_push_completes_when_rerun(clone, tmp_path):
 # ------------------------------------------------------------------- bad params
 
 
-def _bad_params(dest: Path, edit) -> Path:
+def edited_params(dest: Path, edit, name: str) -> Path:
+    """The clone's params.yaml changed by ``edit(params)``, written beside the clone as ``name``."""
     params = yaml.safe_load((dest / "params.yaml").read_text())
     edit(params)
-    bad = dest.parent / "bad_params.yaml"
-    bad.write_text(yaml.safe_dump(params, sort_keys=False))
-    return bad
+    path = dest.parent / name
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def train_cmd(out: Path, params: Path) -> list[str]:
+    """The train stage's command for the variant, into ``out/models/V`` and ``out/logs/V``."""
+    return [
+        "python", "stages/train.py", V, "--data", "data/encoded/erk_tokens",
+        "--out", str(out / "models" / V), "--logs", str(out / "logs" / V), "--params", str(params),
+    ]  # fmt: skip
 
 
 def test_a_batch_larger_than_the_data_fails_before_the_first_step(clone, tmp_path):
     dest, env, _ = clone
-    bad = _bad_params(dest, lambda p: p["variants"][V]["tiny"].update(batch_size=10**7))
-    out = tmp_path / "out"
-    cmd = ["python", "stages/train.py", V, "--data", "data/encoded/erk_tokens", "--out", str(out)]
-    proc = run([*cmd, "--logs", str(tmp_path / "logs"), "--params", str(bad)], dest, env, check=False)
+    bad = edited_params(dest, lambda p: p["variants"][V]["tiny"].update(batch_size=10**7), "bad.yaml")
+    proc = run(train_cmd(tmp_path, bad), dest, env, check=False)
+    out, logs = tmp_path / "models" / V, tmp_path / "logs" / V
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith(
         f"error: variants.{V}: train.batch_size: 10000000 is larger than the"
     )
     assert "training windows" in proc.stderr and "Traceback" not in proc.stderr
     assert not (out / "checkpoint.pt").exists() and not (out / "resume.pt").exists()
-    assert not list((tmp_path / "logs").glob("*.tsv"))  # no step ran: no log was started
+    assert not list(logs.glob("*.tsv"))  # no step ran: no log was started
 
 
 def test_bad_params_stop_dvc_repro_before_any_stage_works(clone):
@@ -377,8 +385,7 @@ def test_bad_params_stop_dvc_repro_before_any_stage_works(clone):
         (lambda p: p["datasets"]["erk_tokens"].update(pitch_high=300), "pitch_high <= 128"),
     ]:
         params_text = (dest / "params.yaml").read_text()
-        bad = _bad_params(dest, edit)
-        shutil.copy(bad, dest / "params.yaml")
+        shutil.copy(edited_params(dest, edit, "bad.yaml"), dest / "params.yaml")
         try:
             proc = run(["dvc", "repro"], dest, env, check=False)
         finally:
@@ -399,17 +406,12 @@ LOSS_RTOL = 1e-4  # measured: the logged losses agree to all 6 printed digits
 
 
 def _ddp_cmd(dest: Path, out: Path) -> list[str]:
-    params = _bad_params(dest, lambda p: p["compute"].update(processes=2))  # same global batch, 4
-    ddp = dest.parent / "ddp_params.yaml"
-    params.rename(ddp)
-    return [
-        "python", "stages/train.py", V, "--data", "data/encoded/erk_tokens",
-        "--out", str(out / "models" / V), "--logs", str(out / "logs" / V), "--params", str(ddp),
-    ]  # fmt: skip
+    ddp = edited_params(dest, lambda p: p["compute"].update(processes=2), "ddp.yaml")  # same batch, 4
+    return train_cmd(out, ddp)
 
 
-def _losses(log: Path) -> list[float]:
-    return [float(line.split("\t")[2]) for line in log.read_text().splitlines()[1:]]
+def _losses(log_text: str) -> list[float]:
+    return [float(line.split("\t")[2]) for line in log_text.splitlines()[1:]]
 
 
 def test_two_gloo_processes_finish_write_one_checkpoint_and_match_one_process(clone, tmp_path_factory):
@@ -420,8 +422,8 @@ def test_two_gloo_processes_finish_write_one_checkpoint_and_match_one_process(cl
     model_dir = out / "models" / V
     assert sorted(p.name for p in model_dir.iterdir()) == ["checkpoint.pt", "run_info.json"]
     assert '"processes": 2' in (model_dir / "run_info.json").read_text()
-    single = [float(line.split("\t")[2]) for line in REF["log"].splitlines()[1:]]
-    both = _losses(out / "logs" / V / "train_log.tsv")
+    single = _losses(REF["log"])
+    both = _losses((out / "logs" / V / "train_log.tsv").read_text())
     assert len(both) == STEPS
     for step in range(50):  # the same global batch of 4, split 2 + 2
         assert abs(both[step] - single[step]) <= LOSS_RTOL * abs(single[step]), step
