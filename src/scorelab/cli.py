@@ -19,7 +19,6 @@ app = typer.Typer(
 PARAMS = typer.Option(
     Path("params.yaml"), exists=True, dir_okay=False, help="params.yaml to read (validated before any work)"
 )
-SEED = typer.Option(0, min=0, help="random seed, >= 0 (same seed, same result)")
 
 
 def _positive(value: float) -> float:
@@ -225,7 +224,7 @@ def generate(
     threshold: float = typer.Option(
         0.5, min=0.0, max=1.0, help="piano roll: probability in [0, 1] above which a cell is on"
     ),
-    seed: int = SEED,
+    seed: int = typer.Option(0, min=0, help="random seed, >= 0 (same seed, same music)"),
 ) -> None:
     """Generate music from a trained checkpoint, without DVC or params.yaml."""
     from scorelab.pipeline.generate import generate_to_folder
@@ -249,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: every error the user can fix is one line on stderr.
 
     A bad option value (``--n -3``, ``--temperature 0``, a missing file) is a usage error:
-    ``error: Invalid value for '--n': -3 is not in the range x>=1.`` and exit code 2, the
+    ``error: Invalid value for '--n': Input should be greater than or equal to 1 (how many
+    pieces, >= 1)`` (the option's help, which states its range, in brackets) and exit code 2, the
     convention of click (and so typer) for usage errors, checked before any work. A
     ScorelabError (bad input found while working: a corrupt checkpoint, a wrong params
     key) is one line and exit 1.
