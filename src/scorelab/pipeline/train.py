@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from scorelab.errors import ParamsError
 from scorelab.params import resolve_arch, resolve_compute, resolve_train, variant
 from scorelab.utils import load_npz, write_json
 
@@ -100,10 +101,8 @@ def run_train(
             world=world,
             compile=bool(compute.get("compile", False)),
         )
-    except Exception as exc:
-        from scorelab.errors import ParamsError
-
-        if isinstance(exc, ParamsError) and not str(exc).startswith("variants."):
+    except ParamsError as exc:
+        if not str(exc).startswith("variants."):
             raise ParamsError(f"variants.{name}: {exc}") from exc  # name the variant's key
         raise
     if not world.main:
