@@ -17,15 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-def process_alive(pid: int) -> bool:
-    """True if ``pid`` runs (a zombie does not: it has exited and only waits to be reaped)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
-        return False
+from scorelab.utils import process_alive
 
 
 def clear_stale_locks(repo: Path | str = ".") -> list[tuple[int, str, int]]:

@@ -14,14 +14,19 @@ from pathlib import Path
 import numpy as np
 
 
-def _pid_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True if ``pid`` runs. A zombie does not: it has exited and only waits to be reaped
+    (``psutil.pid_exists`` and ``os.kill(pid, 0)`` call it alive; DVC's lock check is
+    fooled by that, see scorelab.locks). Another user's process counts as not ours to
+    judge: False only when it is known gone."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.AccessDenied:
         return True
-    return True
+    except (psutil.NoSuchProcess, ValueError):
+        return False
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -41,7 +46,7 @@ def _remove_stale_temporaries(path: Path) -> None:
         kind, pid = rest[:3], rest[3:]
         if kind not in ("tmp", "old") or not pid.isdigit():
             continue
-        if int(pid) != os.getpid() and _pid_alive(int(pid)):
+        if int(pid) != os.getpid() and process_alive(int(pid)):
             continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
@@ -189,23 +194,24 @@ _SHELLS = frozenset({"sh", "dash", "bash", "zsh", "fish", "ksh", "mksh", "busybo
 
 
 def _ppid(pid: int) -> int | None:
-    """The parent of ``pid`` from /proc (None when it is gone). The process name in
-    ``/proc/<pid>/stat`` may hold spaces and parentheses: fields follow the last ')'."""
+    """The parent of ``pid`` (None when it is gone)."""
+    import psutil
+
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
         return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 def _is_shell_wrapper(pid: int) -> bool:
     """Whether ``pid`` is a shell running a ``-c`` command (DVC's ``$SHELL -c cmd``)."""
+    import psutil
+
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+        argv = psutil.Process(pid).cmdline()
+    except psutil.Error:
         return False
-    name = os.path.basename(argv[0].decode(errors="replace")).lstrip("-")
-    return name in _SHELLS and b"-c" in argv[1:]
+    return bool(argv) and os.path.basename(argv[0]).lstrip("-") in _SHELLS and "-c" in argv[1:]
 
 
 def die_with_dvc(poll: float = 0.2) -> None:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from scorelab.errors import ParamsError
+from scorelab.errors import ParamsError, TrainingError
 from scorelab.params import resolve_arch, resolve_compute, resolve_train, variant
 from scorelab.utils import load_npz, write_json
 
@@ -57,7 +57,6 @@ def run_train(
     pin_cpu(compute)  # no-op when the stage pinned it already
     import torch
 
-    from scorelab.errors import TrainingError
     from scorelab.training import get_trainer, pick_device, train_variant
     from scorelab.training.device import device_name
     from scorelab.training.distributed import init_from_env, launch, under_torchrun
