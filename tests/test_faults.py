@@ -73,6 +73,17 @@ def kill_during(proc: subprocess.Popen, script: str, ready=lambda: True, reap: b
     return child
 
 
+def running_in(dest: Path, script: str) -> list[psutil.Process]:
+    """Live (not zombie) processes running ``script`` in the clone ``dest``."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "cwd", "status"]):
+        if p.info["status"] == psutil.STATUS_ZOMBIE or p.info["cwd"] != str(dest):
+            continue
+        if any(script in part for part in p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
 def rows(path: Path) -> int:
     return len(path.read_text().splitlines()) - 1 if path.exists() else 0
 
@@ -137,6 +148,8 @@ def test_kill_during_a_stage_commits_nothing_half_written(clone, script, stage, 
     out_path = dest / out
     writing = lambda: any(out_path.parent.glob(f".{out_path.name}.tmp*"))  # noqa: E731
     kill_during(proc, script, ready=writing)  # mid-write: its temporary folder exists
+    # and its helper processes with it (the corpus stage's parse pool had outlived it)
+    wait_for(lambda: not running_in(dest, script), 10, f"every process of {script} to die")
     if out_path.exists():  # renamed whole before the stage died: never half of one
         assert not writing()
         FINISHED[out_path] = tree_digest(dest, [out])

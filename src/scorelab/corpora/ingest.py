@@ -212,8 +212,13 @@ def iter_parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | 
         return _Serial(args)
     from concurrent.futures import ProcessPoolExecutor
 
+    from scorelab.utils import die_with_parent
+
     chunks = (args[i : i + POOL_CHUNK] for i in range(0, len(args), POOL_CHUNK))
-    return _InOrder(ProcessPoolExecutor(max_workers=workers), chunks, workers * POOL_AHEAD)
+    # the workers die with the stage: a `kill -9` of `dvc repro` had left them behind for
+    # good (two 250 MB idle processes per killed corpus stage, seen in the fault tests)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
+    return _InOrder(pool, chunks, workers * POOL_AHEAD)
 
 
 class _Zips:
