@@ -11,6 +11,7 @@ matches one process, resumes after a kill); and two queued DVC experiments run b
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -73,13 +74,14 @@ def kill_during(proc: subprocess.Popen, script: str, ready=lambda: True, reap: b
     return child
 
 
-def running_in(dest: Path, script: str) -> list[psutil.Process]:
-    """Live (not zombie) processes running ``script`` in the clone ``dest``."""
+def running_in(dest: Path, word: str) -> list[psutil.Process]:
+    """Live (not zombie) processes working in the clone ``dest`` (or below it) with an
+    argument containing ``word`` (a stage script, a DVC subcommand)."""
     found = []
     for p in psutil.process_iter(["cmdline", "cwd", "status"]):
-        if p.info["status"] == psutil.STATUS_ZOMBIE or p.info["cwd"] != str(dest):
+        if p.info["status"] == psutil.STATUS_ZOMBIE or not Path(p.info["cwd"] or "/").is_relative_to(dest):
             continue
-        if any(script in part for part in p.info["cmdline"] or []):
+        if any(word in part for part in p.info["cmdline"] or []):
             found.append(p)
     return found
 
@@ -508,10 +510,9 @@ def test_a_killed_data_parallel_run_resumes(clone, tmp_path_factory):
 
 
 def stop_queue_workers(dest: Path) -> None:
-    """Kill the DVC queue workers (and their `exp run`) running in ``dest``."""
-    for p in psutil.process_iter(["cmdline", "cwd"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "dvc exp" in cmd and str(p.info["cwd"] or "").startswith(str(dest)):
+    """Kill the DVC queue workers (and their `exp run --run-all`) running in ``dest``."""
+    for p in running_in(dest, "queue-worker") + running_in(dest, "--run-all"):
+        with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
 
 
