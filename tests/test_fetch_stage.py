@@ -1,7 +1,8 @@
-"""The fetch step and the seeds switch, below DVC: params, fetch@C and corpus@C on a fetched corpus.
+"""The fetch step and the papers catalogue, below DVC: params, fetch@C and corpus@C on a
+fetched corpus, and the same through `scorelab fetch` and `scorelab corpus`.
 
-(The same through `dvc repro`, with every seed corpus served over HTTP, is
-tests/test_e2e.py::test_seeds_switch_fetches_builds_and_trains_on_the_seed_corpora.)
+(The same through `dvc exp run -S 'catalogues=[papers]'`, with every paper corpus served
+over HTTP, is tests/test_papers_switch.py.)
 """
 
 from __future__ import annotations
@@ -17,32 +18,28 @@ import yaml
 
 from scorelab.corpora.build import CorpusConfig, build_corpus
 from scorelab.errors import DownloadError, ParamsError
-from scorelab.params import load_params
+from scorelab.conf import compose
+from scorelab.params import load_params, validate
 from scorelab.pipeline.corpus import run_corpus
 from scorelab.pipeline.fetch import LOCAL_TAR, run_fetch
 from test_corpus_readers import write_local_folder
 
 REPO = Path(__file__).resolve().parents[1]
-SWITCH_OFF = "external: {corpora: {}, datasets: {}, variants: {}}"
+PAPERS = yaml.safe_load((REPO / "conf/catalogues/papers.yaml").read_text())
 
 
-def repo_params_text() -> str:
-    text = (REPO / "params.yaml").read_text()
-    assert text.count(SWITCH_OFF) == 1, "params.yaml's switch line changed: update README and this test"
-    return text
-
-
-def test_the_switch_is_one_line_and_adds_every_seed_corpus_dataset_and_variant(tmp_path):
+def test_the_papers_catalogue_adds_every_corpus_dataset_and_variant_by_name():
+    """`catalogues=[papers]` (what `dvc exp run -S` and `scorelab params -S` pass) adds the
+    catalogue's corpora under fetched:, its datasets and variants, and nothing else."""
     off = load_params(REPO / "params.yaml")
-    raw = yaml.safe_load(repo_params_text())
-    assert not set(raw["seeds"]["corpora"]) & set(off["corpora"])  # off: only the embedded ones
-    on_path = tmp_path / "params.yaml"
-    on_path.write_text(repo_params_text().replace(SWITCH_OFF, "external: *seeds"))
-    on = load_params(on_path)
-    assert set(on["corpora"]) == set(off["corpora"]) | set(raw["seeds"]["corpora"])
-    assert set(on["datasets"]) == set(off["datasets"]) | set(raw["seeds"]["datasets"])
-    assert set(on["variants"]) == set(off["variants"]) | set(raw["seeds"]["variants"])
-    # a seed variant is its offline variant (YAML merge) on its paper's data
+    assert off["fetched"] == {} and off["catalogues"] == {}  # the default run is offline
+    on = compose(REPO / "conf", ["papers"])
+    validate(on)
+    assert set(on["fetched"]) == set(PAPERS["fetched"])
+    assert set(on["datasets"]) == set(off["datasets"]) | set(PAPERS["datasets"])
+    assert set(on["variants"]) == set(off["variants"]) | set(PAPERS["variants"])
+    assert set(on["catalogues"]) == {"papers"}
+    # a paper variant is its offline variant (Hydra interpolation, resolved) on its paper's data
     s0, s0_jsb16 = on["variants"]["s0_wgan_gp_jsb"], on["variants"]["s0_wgan_gp_jsb16"]
     assert s0_jsb16["dataset"] == "jsb16_roll"
     assert {k: v for k, v in s0_jsb16.items() if k != "dataset"} == {
@@ -50,42 +47,47 @@ def test_the_switch_is_one_line_and_adds_every_seed_corpus_dataset_and_variant(t
     }
     assert on["variants"]["s1_bilstm_gan_lpd"]["dataset"] == "lpd_piano"
     assert on["datasets"]["lpd_piano"]["corpus"] == "lpd5_cleansed"
-    # every pinned seed download names its size and sha256 (LPD: none published)
-    for name, corpus in raw["seeds"]["corpora"].items():
+    # every pinned paper download names its size and sha256 (LPD: none published)
+    for name, corpus in PAPERS["fetched"].items():
         d = corpus["download"]
         assert bool(d["sha256"]) == bool(d["size"]) == (name != "lpd5_cleansed"), name
 
 
-def _params_with(tmp_path: Path, **external) -> dict:
-    params = yaml.safe_load(repo_params_text())
-    params["external"] = {"corpora": {}, "datasets": {}, "variants": {}, **external}
+def _params_with(tmp_path: Path, **fetched) -> dict:
+    """params.yaml with ``fetched`` set (a plain params file: no conf/ beside it)."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["fetched"] = dict(fetched.get("corpora", {}))
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return load_params(path)
 
 
 def test_names_must_differ_between_the_sets(tmp_path):
-    with pytest.raises(ParamsError, match=r"external\.corpora\.jsb: the name is also in corpora"):
+    with pytest.raises(ParamsError, match=r"fetched\.jsb: the name is also in corpora"):
         _params_with(tmp_path, corpora={"jsb": {"source": "local", "paths": ["x"]}})
-    with pytest.raises(ParamsError, match=r"external\.corpora\.x\.download\.sha256"):
+    with pytest.raises(ParamsError, match=r"fetched\.x\.download\.sha256"):
         _params_with(
             tmp_path, corpora={"x": {"source": "abc_zip", "download": {"filename": "a.zip", "sha256": "zz"}}}
         )
+    with pytest.raises(ParamsError, match=r"corpora\.bach: a corpus from outside the repository"):
+        params = yaml.safe_load((REPO / "params.yaml").read_text())
+        params["corpora"]["bach"] = {"source": "local", "paths": ["x"]}
+        validate(params)
 
 
 def test_a_bundled_corpus_has_nothing_to_fetch(tmp_path):
-    params = _params_with(
-        tmp_path, corpora={"bach": {"source": "music21", "paths": ["chorales"], "tracks": 4}}
-    )
-    with pytest.raises(ParamsError, match="corpora.bach: nothing to fetch"):
-        run_fetch(params, "bach", tmp_path / "raw")
+    with pytest.raises(ParamsError, match="fetched.bach: nothing to fetch"):
+        _params_with(tmp_path, corpora={"bach": {"source": "music21", "paths": ["chorales"], "tracks": 4}})
+    params = load_params(REPO / "params.yaml")
+    with pytest.raises(ParamsError, match="fetched.jsb: nothing to fetch"):
+        run_fetch(params, "jsb", tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
 
 
 def test_a_file_without_url_must_be_placed_and_the_message_says_where(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params = _params_with(
-        tmp_path, corpora={"lpd": yaml.safe_load(repo_params_text())["seeds"]["corpora"]["lpd5_cleansed"]}
+        tmp_path, corpora={"lpd": PAPERS["fetched"]["lpd5_cleansed"]}
     )
     with pytest.raises(DownloadError) as err:
         run_fetch(params, "lpd", Path("data/raw/lpd"), offline=False, progress=False)
@@ -152,3 +154,32 @@ def test_an_empty_folder_is_refused_by_the_fetch_stage(tmp_path):
         run_fetch(params, "e", tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
     shutil.rmtree(tmp_path / "empty")
+
+
+def test_scorelab_fetch_then_corpus_builds_a_fetched_corpus(tmp_path, monkeypatch):
+    """`scorelab fetch NAME` writes data/raw/NAME; `scorelab corpus NAME` reads it there
+    (no --raw needed), on a folder corpus packed in its real layout."""
+    from typer.testing import CliRunner
+
+    from scorelab.cli import app
+
+    root = tmp_path / "my music"
+    write_local_folder(root)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["fetched"] = {"mine": {"source": "local", "paths": [str(root)], "tracks": 1, "max_reject_fraction": 0.6}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["corpus", "mine"])
+    assert res.exit_code != 0 and "scorelab fetch mine" in str(res.exception)  # not fetched yet
+    res = runner.invoke(app, ["fetch", "mine"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "data/raw/mine" / LOCAL_TAR).is_file()
+    res = runner.invoke(app, ["corpus", "mine"])
+    assert res.exit_code == 0, res.output
+    assert "'pieces_kept': 6" in res.output or "pieces_kept" in res.output
+    assert len(pd.read_parquet(tmp_path / "data/corpus/mine/pieces.parquet")) == 6
+    res = runner.invoke(app, ["fetch", "jsb"])  # an embedded corpus: nothing to fetch
+    assert res.exit_code != 0 and "fetched.jsb" in str(res.exception)
+    res = runner.invoke(app, ["corpus", "jsb", "--raw", "data/raw/mine"])
+    assert res.exit_code != 0 and "--raw" in str(res.exception)

@@ -1,17 +1,22 @@
-"""params.yaml validation: bad keys and types fail before any work, naming the key."""
+"""params.yaml validation: bad keys and types fail before any work, naming the key; conf/
+composes into params.yaml; a set value that would have no effect is refused."""
 
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from scorelab.conf import catalogue_names, compose, compose_text, resolve_with_sources, write_params
 from scorelab.errors import ParamsError
 from scorelab.params import load_params, resolve_corpus, resolve_sample, resolve_train, validate
 
-PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 
 
 def test_repository_params_are_valid():
@@ -33,7 +38,7 @@ def test_repository_params_are_valid():
         ),
         (lambda p: p["variants"]["s4_lstm_erk"]["train"].update(lr="fast"), "lr"),
         (lambda p: p["variants"]["s4_lstm_erk"].update(trainer="gibbs"), "gibbs"),
-        (lambda p: p["variants"]["s4_lstm_erk"].update(defaults="defaults.nothing"), "defaults.nothing"),
+        (lambda p: p["variants"]["s4_lstm_erk"].update(defaults="shared.nothing"), "shared.nothing"),
         (lambda p: p["variants"]["s4_lstm_erk"].pop("tiny"), "s4_lstm_erk.tiny"),
         (lambda p: p["variants"]["s0_wgan_gp_jsb"]["quick"].update(n_critc=1), "n_critc"),
         (lambda p: p["variants"]["s0_wgan_gp_jsb"]["paper"].update(optimizer_g="lion"), "optimizer_g"),
@@ -79,7 +84,7 @@ S0, S1, S4 = "variants.s0_wgan_gp_jsb", "variants.s1_bilstm_gan_jsb", "variants.
             S0,
             "iterations: must be > 0",
         ),
-        (lambda p: p["defaults"]["s1_gan"].update(iterations=0), S1, "iterations: must be > 0"),
+        (lambda p: p["shared"]["s1_gan"].update(iterations=0), S1, "iterations: must be > 0"),
         (lambda p: p["variants"]["s4_lstm_erk"]["quick"].update(epochs=0), S4, "epochs: must be > 0"),
         (lambda p: p["variants"]["s4_lstm_erk"]["train"].update(max_steps=-1), S4, "max_steps: must be >= 0"),
         (lambda p: p["variants"]["s3_lstm_mse"]["train"].update(iterations=0), "s3_lstm_mse", "iterations"),
@@ -139,7 +144,7 @@ def test_yaml_float_pitfall_is_caught(tmp_path):
     text = (
         (Path(__file__).resolve().parents[1] / "params.yaml")
         .read_text()
-        .replace("lr_g: 1.0e-4", "lr_g: 1e-4")
+        .replace("lr_g: 0.0001", "lr_g: 1e-4")
     )
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(ParamsError, match="lr_g"):
@@ -168,3 +173,105 @@ def test_profile_limits_corpus_and_samples():
     assert resolve_corpus(p, "jsb")["limit"] == p["profiles"]["tiny"]["corpus"]["limit"]
     s = resolve_sample(p, "s4_lstm_erk")
     assert s["n"] == 2 and "accompaniment" not in s
+
+
+# ---- conf/ -> params.yaml (scorelab.conf)
+
+def _project_copy(tmp_path: Path) -> Path:
+    """params.yaml and conf/ of the repository in a temporary folder."""
+    shutil.copytree(REPO_ROOT / "conf", tmp_path / "conf")
+    shutil.copy(REPO_ROOT / "params.yaml", tmp_path / "params.yaml")
+    return tmp_path / "params.yaml"
+
+
+def test_committed_params_yaml_is_conf_composed():
+    """What DVC's `dvc exp run -S` would write with no override is the committed file, byte
+    for byte: nobody edited params.yaml by hand, and `scorelab params` was run after conf/."""
+    assert compose_text(REPO_ROOT / "conf") == (REPO_ROOT / "params.yaml").read_text()
+    text = (REPO_ROOT / "params.yaml").read_text()
+    assert "&" not in text.replace("&amp;", "") and "<<:" not in text and "*" not in text  # plain YAML
+
+
+def test_every_catalogue_composes_and_validates():
+    for name in catalogue_names(REPO_ROOT / "conf"):
+        p = compose(REPO_ROOT / "conf", [name])
+        validate(p)
+        assert name in p["catalogues"]
+    both = compose(REPO_ROOT / "conf", catalogue_names(REPO_ROOT / "conf"))
+    validate(both)
+
+
+def test_a_catalogue_may_not_reuse_a_main_name(tmp_path):
+    params = _project_copy(tmp_path)
+    cat = tmp_path / "conf/catalogues/clash.yaml"
+    cat.write_text("# @package _global_\ncatalogues: {clash: x}\nvariants:\n  s4_lstm_erk: {dataset: jsb_roll}\n")
+    with pytest.raises(ParamsError, match="variants.s4_lstm_erk is also in"):
+        write_params(params, ["catalogues=[clash]"])
+
+
+def test_a_set_value_that_takes_effect_is_accepted_and_resolved(tmp_path):
+    """`-S model.n_critic=1` (here: params.yaml composed with that override): nothing shadows
+    it under quick, so it loads and S0 trains with it."""
+    path = _project_copy(tmp_path)
+    write_params(path, ["model.n_critic=1"])
+    p = load_params(path)
+    assert resolve_train(p, "s0_wgan_gp_jsb")["n_critic"] == 1
+    src = resolve_with_sources(p, "s0_wgan_gp_jsb", path)["training"]["n_critic"]
+    assert src["value"] == 1 and src["from"].startswith("params.yaml: model.n_critic (conf/ has 2)")
+
+
+@pytest.mark.parametrize(
+    "override, refused, shadow",
+    [
+        # quick sets S0's learning rates itself: the issue's silent no-op
+        ("model.lr_g=2e-4", "model.lr_g", "variants.s0_wgan_gp_jsb.quick.lr_g"),
+        # a variant's train: beats its defaults section
+        ("shared.s1_gan.lr_g=0.5", "shared.s1_gan.lr_g", "variants.s1_bilstm_gan_jsb.quick.lr_g"),
+        ("variants.s4_gan_erk.arch.hidden=128", "variants.s4_gan_erk.arch.hidden", "variants.s4_gan_erk.quick.arch.hidden"),
+        ("variants.s4_lstm_erk.train.epochs=3", "variants.s4_lstm_erk.train.epochs", "variants.s4_lstm_erk.quick.epochs"),
+    ],
+)
+def test_a_set_value_that_the_profile_shadows_is_refused_naming_the_shadowing_key(tmp_path, override, refused, shadow):
+    path = _project_copy(tmp_path)
+    write_params(path, [override])
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{refused} = ") and f"{shadow} = " in msg and "has no effect" in msg, msg
+    assert f"Set {shadow} instead" in msg
+
+
+def test_a_hand_edit_of_params_yaml_counts_like_a_set_value(tmp_path):
+    path = _project_copy(tmp_path)
+    path.write_text(path.read_text().replace("  lr_g: 0.0001\n", "  lr_g: 0.0003\n", 1))
+    with pytest.raises(ParamsError, match="model.lr_g = 0.0003 has no effect"):
+        load_params(path)
+
+
+def test_scorelab_config_prints_every_value_with_its_source(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from scorelab.cli import app
+
+    path = _project_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb", "--json", "--params", str(path)])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads(res.output)
+    assert set(cfg) == {"variant", "model", "training", "sampling", "dataset", "corpus"}
+    assert cfg["training"]["lr_g"] == {"value": 5.0e-4, "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.quick.lr_g"}
+    assert cfg["training"]["n_critic"]["from"] == "conf/config.yaml: model.n_critic"
+    assert cfg["training"]["mode_seeking"]["from"] == "conf/config.yaml: variants.s0_wgan_gp_jsb.train.mode_seeking"
+    assert cfg["model"]["latent_channels"]["from"] == "conf/config.yaml: variants.s0_wgan_gp_jsb.arch.latent_channels"
+    assert cfg["dataset"]["pitch_low"] == {"value": 32, "from": "conf/config.yaml: datasets.jsb_roll.pitch_low"}
+    assert cfg["corpus"]["source"]["value"] == "music21"
+    paper = json.loads(CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb", "--json", "--profile", "paper",
+                                                 "--params", str(path)]).output)
+    assert paper["training"]["n_critic"] == {"value": 5, "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.paper.n_critic"}
+    assert paper["training"]["lr_g"]["from"] == "conf/config.yaml: model.lr_g"
+    # a catalogue's variant names its catalogue file
+    write_params(path, ["catalogues=[papers]"])
+    cat = json.loads(CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb16", "--json", "--params", str(path)]).output)
+    assert cat["variant"]["dataset"]["from"] == "conf/catalogues/papers.yaml: variants.s0_wgan_gp_jsb16.dataset"
+    text = CliRunner().invoke(app, ["config", "s4_lstm_erk", "--params", str(path)]).output
+    assert "variants.s4_lstm_erk.quick.max_steps" in text and "training:" in text

@@ -17,7 +17,8 @@ import yaml
 
 from scorelab.codecs import get_codec
 from scorelab.io.audio import read_wav
-from scorelab.params import merge_set, resolve_dataset, validate
+from scorelab.conf import compose
+from scorelab.params import resolve_dataset, validate
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
 from scorelab.score import Score, Track, read_notes
@@ -25,10 +26,9 @@ from scorelab.training import load_checkpoint
 from scorelab.utils import save_npz
 
 REPO = Path(__file__).resolve().parents[1]
-# the main sections plus the `experiments` catalogue (the variants cut from the default
-# run for time must stay runnable: `external: *experiments` builds them)
-PARAMS = merge_set(yaml.safe_load((REPO / "params.yaml").read_text()), "experiments")
-PARAMS.pop("experiments")  # now in the main sections (validating it again would see every name twice)
+# params.yaml with the `extras` catalogue switched on (the variants cut from the default
+# run for time must stay runnable: `-S 'catalogues=[extras]'` builds them)
+PARAMS = compose(REPO / "conf", ["extras"])
 QUARTER = 24  # ticks
 
 

@@ -36,15 +36,115 @@ def _params(path: Path) -> dict:
 
 @app.command()
 def corpus(
-    name: str = typer.Argument(..., help="a key of `corpora:` in params.yaml"),
+    name: str = typer.Argument(..., help="a key of `corpora:` or `fetched:` in params.yaml"),
     out: Path = typer.Option(None, help="default data/corpus/NAME"),
+    raw: Path = typer.Option(
+        None, help="a fetched corpus's files (default data/raw/NAME, what `scorelab fetch NAME` writes)"
+    ),
     params: Path = PARAMS,
 ) -> None:
     """Read corpus NAME into Parquet note/piece tables (+ rejected.parquet)."""
+    from scorelab.errors import ScorelabError
     from scorelab.pipeline.corpus import run_corpus
 
-    summary = run_corpus(_params(params), name, out or Path("data/corpus") / name)
-    typer.echo(summary)
+    p = _params(params)
+    if name in (p.get("fetched") or {}):
+        raw = raw or Path("data/raw") / name
+        if not raw.is_dir():
+            raise ScorelabError(f"{raw}: no such folder: fetch corpus {name} first (`scorelab fetch {name}`)")
+    elif raw is not None:
+        raise ScorelabError(f"--raw: corpus {name} is not under fetched: in params.yaml; it reads no fetched files")
+    summary = run_corpus(p, name, out or Path("data/corpus") / name, raw=raw)
+    typer.echo(f"corpus {name}: {summary}")
+
+
+@app.command()
+def fetch(
+    name: str = typer.Argument(..., help="a key of `fetched:` in params.yaml"),
+    out: Path = typer.Option(None, help="default data/raw/NAME (what `scorelab corpus NAME` reads)"),
+    downloads: Path = typer.Option(
+        None, help="where files are downloaded or placed by hand (default data/downloads/NAME)"
+    ),
+    offline: bool = typer.Option(
+        None, "--offline/--online", help="offline: only files already placed (default: SCORELAB_OFFLINE)"
+    ),
+    params: Path = PARAMS,
+) -> None:
+    """Fetch corpus NAME's pinned downloads (or pack its local folders) into data/raw/NAME."""
+    import logging
+
+    from scorelab.errors import ParamsError
+    from scorelab.pipeline.fetch import run_fetch
+
+    p = _params(params)
+    if name not in (p.get("fetched") or {}):
+        known = ", ".join(p.get("fetched") or {}) or "none (switch a catalogue on: scorelab params -S 'catalogues=[papers]')"
+        raise ParamsError(f"fetched.{name}: no such corpus to fetch; fetched corpora: {known}")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    record = run_fetch(p, name, out or Path("data/raw") / name, downloads_dir=downloads, offline=offline)
+    typer.echo(f"fetch {name}: {len(record['files'])} file(s) in {out or Path('data/raw') / name}")
+
+
+@app.command("params")
+def params_cmd(
+    set_: list[str] = typer.Option(
+        None, "--set", "-S", help="a Hydra override, as for `dvc exp run -S`: model.n_critic=5, 'catalogues=[papers]'"
+    ),
+    check: bool = typer.Option(False, help="only check that params.yaml is conf/ composed (exit 1 if not)"),
+    params: Path = typer.Option(Path("params.yaml"), dir_okay=False, help="the file to write"),
+) -> None:
+    """Compose conf/ (and the catalogues switched on) into params.yaml, as DVC's `-S` does.
+
+    Edit conf/config.yaml or conf/catalogues/*.yaml, then run this. Without a
+    `catalogues=` override, the catalogues params.yaml has on stay on.
+    """
+    import yaml
+
+    from scorelab.conf import changed_keys, compose_text, conf_dir_for, write_params
+
+    if check:
+        conf = conf_dir_for(params)
+        if conf is None:
+            raise typer.BadParameter("no conf/config.yaml beside it", param_hint="--params")
+        current = yaml.safe_load(params.read_text()) if params.is_file() else {}
+        cats = list((current or {}).get("catalogues") or {})
+        ov = ([f"catalogues=[{','.join(cats)}]"] if cats else []) + list(set_ or [])
+        composed = yaml.safe_load(compose_text(conf, ov))
+        diff = sorted(set(changed_keys(current or {}, composed)) | set(changed_keys(composed, current or {})))
+        if diff:
+            typer.echo(f"{params} differs from conf/ at {len(diff)} key(s): {', '.join(diff[:10])}")
+            raise typer.Exit(1)
+        typer.echo(f"{params} is conf/ composed (catalogues: {', '.join(cats) or 'none'})")
+        return
+    text = write_params(params, list(set_ or []))
+    on = list((yaml.safe_load(text) or {}).get("catalogues") or {})
+    typer.echo(f"wrote {params} from conf/ (catalogues: {', '.join(on) or 'none'})")
+
+
+@app.command()
+def config(
+    name: str = typer.Argument(..., help="a variant name"),
+    profile: str = typer.Option(None, help="resolve under this profile (default base.profile)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON: {section: {key: {value, from}}}"),
+    params: Path = PARAMS,
+) -> None:
+    """Print variant NAME's resolved settings and, for each value, the file and key it came from."""
+    import json
+
+    from scorelab.conf import resolve_with_sources
+
+    p = _params(params)
+    if profile is not None and profile not in p["profiles"]:
+        raise typer.BadParameter(f"{profile!r} is not one of {sorted(p['profiles'])}", param_hint="--profile")
+    resolved = resolve_with_sources(p, name, params, profile)
+    if as_json:
+        typer.echo(json.dumps(resolved, indent=2))
+        return
+    for section, values in resolved.items():
+        typer.echo(f"{section}:")
+        width = max((len(k) for k in values), default=0)
+        for key, entry in values.items():
+            typer.echo(f"  {key:<{width}}  {json.dumps(entry['value'])!s:<24}  {entry['from']}")
 
 
 @app.command()

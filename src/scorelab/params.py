@@ -8,8 +8,9 @@ training. Every section is checked by a dataclass through the one strict helper
 codec registry), model architectures (``MODELS``) and training and sampling settings
 (``TRAINERS``); no other validator exists.
 
+params.yaml is composed from conf/ (:mod:`scorelab.conf`); this module reads the result.
 A variant names its trainer, model, dataset and the section of shared defaults it
-inherits (``defaults: model`` for S0's WGAN-GP runs, ``defaults: defaults.s4_gan`` for
+inherits (``defaults: model`` for S0's WGAN-GP runs, ``defaults: shared.s4_gan`` for
 S4's four GANs). Its training settings resolve as
 
     the defaults section  <  variant ``train:``  <  variant ``<profile>:``
@@ -20,7 +21,9 @@ every system. A profile entry may also hold an ``arch:`` mapping that overrides 
 variant's ``arch:`` (the paper's network sizes, a smaller one that fits the CPU budget).
 dvc.yaml declares exactly these sections per stage, which is why
 ``dvc exp run -S model.n_critic=5`` reruns the variants with ``defaults: model`` and
-nothing else.
+nothing else. A value set by ``-S`` (or by hand in params.yaml) that the active profile
+would shadow is refused before any work (:func:`scorelab.conf.check_shadowing`), and
+``scorelab config VARIANT`` prints every resolved value with the key it came from.
 """
 
 from __future__ import annotations
@@ -36,17 +39,15 @@ from scorelab.config import check_value, from_dict
 from scorelab.constants import CPU_KERNELS
 from scorelab.errors import ParamsError
 
-TOP_KEYS = ("base", "compute", "profiles", "corpora", "datasets", "model", "defaults", "variants")
-# Optional sections. ``seeds``: the catalogue of the seed systems' own corpora (pinned
-# downloads) and the datasets and variants on them; ``experiments``: variants on the
-# embedded corpora cut from the default run for its time budget (S3's 3- and 4-channel
-# image GANs); ``external``: the set the pipeline builds beyond the default, empty by
-# default (offline). The one switch is ``external: *seeds`` (or ``*experiments``, or
-# both merged) in params.yaml (README, "The seeds' own corpora"). Catalogues are
-# validated as if switched on, so they stay runnable while off.
-CATALOGUES = ("seeds", "experiments")
-OPTIONAL_KEYS = (*CATALOGUES, "external")
-SET_KEYS = ("corpora", "datasets", "variants")  # what a ``seeds``/``external`` set holds
+TOP_KEYS = (
+    "base", "compute", "profiles", "corpora", "fetched", "datasets", "model", "shared", "variants", "catalogues",
+)
+# ``fetched``: corpora from outside the repository (a ``download:`` entry, or a user's
+# ``local``/``midi_folder`` folders), each built by a fetch stage first; ``catalogues``:
+# the catalogues (conf/catalogues/<name>.yaml) composed into this file, each with a line
+# saying what it adds. Both are empty in the default, offline run (scorelab.conf).
+OPTIONAL_KEYS = ("fetched", "catalogues")
+FOLDER_SOURCES = ("local", "midi_folder")  # read from folders outside the repo: fetched
 
 
 @dataclass(frozen=True)
@@ -139,68 +140,17 @@ def _section(params: dict, dotted: str, where: str) -> dict:
     return node
 
 
-def _check_set(params: dict, key: str) -> dict:
-    """A ``seeds``/``external`` section: a mapping of (only) corpora, datasets, variants."""
-    node = params.get(key, {})
-    if node is None:
-        node = {}
-    if not isinstance(node, dict):
-        raise ParamsError(f"{key}: expected a mapping with {list(SET_KEYS)}")
-    unknown = sorted(set(node) - set(SET_KEYS))
-    if unknown:
-        raise ParamsError(f"{key}.{unknown[0]}: unknown key; valid keys are {list(SET_KEYS)}")
-    for sub in SET_KEYS:
-        if not isinstance(node.get(sub, {}) or {}, dict):
-            raise ParamsError(f"{key}.{sub}: expected a mapping")
-    return node
-
-
-def merge_set(params: dict, key: str = "external") -> dict:
-    """``params`` with the ``key`` set's corpora, datasets and variants added to the main ones.
-
-    Every stage sees one namespace, so a variant of ``external`` resolves, trains and is
-    reported like any other; only dvc.yaml keeps the two groups apart (the ``external``
-    stages iterate over ``external.*``, which is empty by default). A name in both is
-    refused: its stages would write the same folders.
-    """
-    extra = _check_set(params, key)
-    out = dict(params)
-    for sub in SET_KEYS:
-        main = dict(params.get(sub) or {})
-        for name, entry in (extra.get(sub) or {}).items():
-            if name in main:
-                raise ParamsError(f"{key}.{sub}.{name}: the name is also in {sub}; names must be unique")
-            main[name] = entry
-        out[sub] = main
-    return out
+def all_corpora(params: dict) -> dict:
+    """Every corpus by name: the embedded ``corpora`` and the ``fetched`` ones."""
+    return {**(params.get("corpora") or {}), **(params.get("fetched") or {})}
 
 
 def validate(params: dict) -> dict:
     """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key.
 
-    Each catalogue (``seeds``, ``experiments``) is checked as if it were switched on
-    (merged with the main sections), so its pins and variants stay valid while it is off.
+    The catalogues (conf/catalogues/) are checked when composed: tests compose each one.
     """
-    if isinstance(params, dict) and any(k in params for k in OPTIONAL_KEYS):
-        for key in ("external", *CATALOGUES):
-            _validate_set(params, key)
-        return params
     return _validate(params)
-
-
-def _validate_set(params: dict, key: str) -> None:
-    """:func:`_validate` of the main sections merged with set ``key``; errors name ``key.``."""
-    merged = merge_set(params, key)
-    try:
-        _validate(merged)
-    except ParamsError as exc:
-        msg = str(exc)
-        extra = _check_set(params, key)
-        for sub in SET_KEYS:
-            for name in extra.get(sub) or {}:
-                if msg.startswith((f"{sub}.{name}.", f"{sub}.{name}:")):
-                    raise ParamsError(f"{key}.{msg}") from exc
-        raise
 
 
 def _check_model_fits_codec(params: dict, spec: VariantSection, arch: dict, where: str) -> None:
@@ -237,12 +187,13 @@ def _validate(params: dict) -> dict:
 
     if not isinstance(params, dict):
         raise ParamsError("params: expected a mapping at the top level")
-    unknown = sorted(set(params) - set(TOP_KEYS) - set(OPTIONAL_KEYS))
+    unknown = sorted(set(params) - set(TOP_KEYS))
     if unknown:
-        raise ParamsError(
-            f"params.{unknown[0]}: unknown key; valid keys are {list(TOP_KEYS + OPTIONAL_KEYS)}"
-        )
-    for key in TOP_KEYS:
+        raise ParamsError(f"params.{unknown[0]}: unknown key; valid keys are {list(TOP_KEYS)}")
+    for key in OPTIONAL_KEYS:
+        if not isinstance(params.get(key) or {}, dict):
+            raise ParamsError(f"{key}: expected a mapping")
+    for key in (k for k in TOP_KEYS if k not in OPTIONAL_KEYS):
         if not isinstance(params.get(key), dict):
             raise ParamsError(f"{key}: required section missing or not a mapping")
     base = from_dict(BaseSection, params["base"], "base")
@@ -257,21 +208,36 @@ def _validate(params: dict) -> dict:
         from_dict(ProfileSection, prof, f"profiles.{name}")
     if base.profile not in params["profiles"]:
         raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
-    for name, c in params["corpora"].items():
-        corpus = from_dict(CorpusSection, c, f"corpora.{name}")
-        from scorelab.corpora.readers import PATHLESS_SOURCES
+    from scorelab.corpora.readers import PATHLESS_SOURCES
 
-        if corpus.download is not None:
-            from scorelab.corpora.fetch import parse_downloads
+    for name in sorted(set(params["corpora"]) & set(params.get("fetched") or {})):
+        raise ParamsError(f"fetched.{name}: the name is also in corpora; names must be unique")
+    for section in ("corpora", "fetched"):
+        for name, c in (params.get(section) or {}).items():
+            corpus = from_dict(CorpusSection, c, f"{section}.{name}")
+            outside = corpus.download is not None or corpus.source in FOLDER_SOURCES
+            if section == "corpora" and outside:
+                raise ParamsError(
+                    f"corpora.{name}: a corpus from outside the repository (download: or source "
+                    f"{corpus.source}) goes under fetched:, which gives it a fetch stage"
+                )
+            if section == "fetched" and not outside:
+                raise ParamsError(
+                    f"fetched.{name}: nothing to fetch (no download: entry and source {corpus.source!r} "
+                    f"is not one of {list(FOLDER_SOURCES)}); put it under corpora:"
+                )
+            if corpus.download is not None:
+                from scorelab.corpora.fetch import parse_downloads
 
-            parse_downloads(corpus.download, name)
-        elif not corpus.paths and corpus.source not in PATHLESS_SOURCES:
-            raise ParamsError(f"corpora.{name}.paths: required (or a download: entry)")
+                parse_downloads(corpus.download, name)
+            elif not corpus.paths and corpus.source not in PATHLESS_SOURCES:
+                raise ParamsError(f"{section}.{name}.paths: required (or a download: entry)")
+    corpora = all_corpora(params)
     for name, d in params["datasets"].items():
         where = f"datasets.{name}"
         if not isinstance(d, dict) or "corpus" not in d or "codec" not in d:
             raise ParamsError(f"{where}: needs 'corpus' and 'codec' keys")
-        if d["corpus"] not in params["corpora"]:
+        if d["corpus"] not in corpora:
             raise ParamsError(f"{where}.corpus: unknown corpus {d['corpus']!r}")
         try:
             get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")})
@@ -332,7 +298,10 @@ def load_params(path: Path | str = "params.yaml") -> dict:
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
     validate(params)
-    return merge_set(params, "external") if "external" in params else params
+    from scorelab.conf import check_shadowing
+
+    check_shadowing(params, path)
+    return params
 
 
 def profile(params: dict, name: str | None = None) -> dict:
@@ -350,9 +319,10 @@ def variant(params: dict, name: str) -> dict:
 
 def resolve_corpus(params: dict, name: str) -> dict:
     """A corpus entry with the profile's ``corpus.limit`` applied."""
-    if name not in params["corpora"]:
-        raise ParamsError(f"corpora.{name}: no such corpus")
-    out = dict(params["corpora"][name])
+    corpora = all_corpora(params)
+    if name not in corpora:
+        raise ParamsError(f"corpora.{name}: no such corpus (nor under fetched:)")
+    out = dict(corpora[name])
     limit = profile(params).get("corpus", {}).get("limit", 0)
     if limit:
         out["limit"] = limit

@@ -42,10 +42,10 @@ def parse_downloads(spec: Mapping | Sequence[Mapping], corpus: str) -> list[Down
     Raises
     ------
     ParamsError
-        Naming ``corpora.<corpus>.download`` and the key, for an unknown or missing key, a
+        Naming ``fetched.<corpus>.download`` and the key, for an unknown or missing key, a
         file name with a folder in it, or two entries with one file name.
     """
-    where = f"corpora.{corpus}.download"
+    where = f"fetched.{corpus}.download"
     items = [spec] if isinstance(spec, Mapping) else list(spec)
     if not items:
         raise ParamsError(f"{where}: no file listed")
@@ -129,7 +129,8 @@ def fetch_corpus(
         if not f.pinned:
             log.warning(
                 "corpus %s: %s is not pinned; it was accepted once with sha256 %s and size %d. "
-                "Pin it: set corpora.%s.download sha256 and size to these values",
+                "Pin it: set fetched.%s.download's sha256 and size to these values in conf/ "
+                "(config.yaml or the catalogue that defines it), then run `scorelab params`",
                 corpus,
                 d.filename,
                 f.sha256,

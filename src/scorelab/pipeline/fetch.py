@@ -1,6 +1,6 @@
 """fetch@<corpus>: a corpus's files from outside the repository into ``data/raw/<corpus>/``.
 
-Two kinds of corpus are fetched (both live in the ``external`` set of params.yaml):
+Two kinds of corpus are fetched (both live under ``fetched:`` in params.yaml):
 
 - one with a ``download:`` entry: every file is downloaded (or taken from where the user
   placed it, ``data/downloads/<corpus>/``) and verified against its pins by
@@ -25,18 +25,17 @@ from pathlib import Path
 from scorelab.corpora.fetch import FETCH_RECORD, fetch_corpus, parse_downloads
 from scorelab.corpora.local import LOCAL_SUFFIXES
 from scorelab.errors import ParamsError, ScorelabError
-from scorelab.params import resolve_corpus
+from scorelab.params import FOLDER_SOURCES, resolve_corpus
 from scorelab.utils import atomic_dir, write_json
 
 LOCAL_TAR = "local.tar"
-FOLDER_SOURCES = ("local", "midi_folder")
 
 
 def _folder_names(paths: list[str], corpus: str) -> list[str]:
     names = [Path(p).resolve().name for p in paths]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
-        raise ParamsError(f"corpora.{corpus}.paths: two folders are named {dup!r}; piece ids would collide")
+        raise ParamsError(f"fetched.{corpus}.paths: two folders are named {dup!r}; piece ids would collide")
     return names
 
 
@@ -120,6 +119,6 @@ def run_fetch(
     if cfg["source"] in FOLDER_SOURCES:
         return pack_folders(name, list(cfg["paths"]), Path(out))
     raise ParamsError(
-        f"corpora.{name}: nothing to fetch: no download: entry and source {cfg['source']!r} reads no "
-        f"folder of the user's (a corpus bundled with a package belongs in corpora:, not external:)"
+        f"fetched.{name}: nothing to fetch: no download: entry and source {cfg['source']!r} reads no "
+        f"folder of the user's (a corpus bundled with a package belongs in corpora:, not fetched:)"
     )

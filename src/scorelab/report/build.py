@@ -37,6 +37,7 @@ import pandas as pd
 from scorelab.constants import MIDI_PITCHES
 from scorelab.metrics.compare import MGEvalResult, mgeval_compare
 from scorelab.metrics.musical import LENGTH_LABELS, PC_LABELS
+from scorelab.report.dvc_plots import write_plot_data
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
 from scorelab.metrics.sets import evenly_spread
 from scorelab.pipeline.evaluate import REFERENCE_PIECES
@@ -84,6 +85,9 @@ MAIN_SET = "samples"  # the set every variant has: its pictures and its plot-dat
 # MGEval's scalar features drawn as distance densities (S4 draws these among others).
 KDE_FEATURES = ("unique_pitches", "pitch_range", "avg_IOI", "bar_used_note")
 PLOT_DATA = "plots/headline.json"  # in out_dir; dvc.yaml's plots read it
+# in out_dir: the one DVC metrics file (dvc.yaml `metrics:`), one headline number per
+# variant, so `dvc exp show` and `dvc metrics diff` have one column per variant
+SUMMARY_METRICS = "metrics.json"
 
 
 def glossary() -> str:
@@ -614,6 +618,22 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
     return rows
 
 
+def summary_metrics(variants: list[Variant], metrics_dir: Path) -> dict:
+    """``{variant: headline score}`` of every variant with note metrics (rounded to 6 digits).
+
+    The headline score is the variant's ``norm_dev`` on its samples. Per-feature values
+    stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show --targets`` reads them):
+    declaring those as DVC metrics gave ``dvc exp show`` seven columns per variant.
+    """
+    out = {}
+    for v in variants:
+        if is_audio_variant(metrics_dir, v.name):
+            continue
+        value = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json").get("norm_dev")
+        out[v.name] = None if value is None else round(float(value), 6)
+    return out
+
+
 def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
     """Our rows for a published table: the same quantities on its stand-in dataset."""
     out = []
@@ -740,3 +760,5 @@ def build_report(
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
         write_json(tmp / PLOT_DATA, plot_rows(variants, metrics_dir))
+        write_json(tmp / SUMMARY_METRICS, summary_metrics(variants, metrics_dir))
+        write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
