@@ -25,6 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 repro: setup
 	$(BIN)/dvc repro
+	$(BIN)/scorelab prune-lock
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module-scoped
 # end-to-end clone in one worker): the end-to-end files run side by side. Measured on this

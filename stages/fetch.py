@@ -20,9 +20,6 @@ def main(
     offline: bool = typer.Option(None, "--offline/--online", help="default: SCORELAB_OFFLINE"),
 ) -> None:
     """Fetch and verify corpus NAME of params.yaml into OUT."""
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     record = run_fetch(load_params(params), name, out, downloads_dir=downloads, offline=offline)
     typer.echo(f"fetch {name}: {len(record['files'])} file(s) in {out}")
 

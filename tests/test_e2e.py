@@ -87,36 +87,51 @@ def copy_worktree(dest: Path, env: dict) -> None:
 
 
 def tiny_clone(tmp_path_factory, name: str, edit) -> tuple[Path, dict, Path]:
-    """A fresh git repo of the working tree on the tiny profile, its params changed by
-    ``edit(params)`` and committed, not yet reproduced; returns (repo, env, its tmp folder)."""
+    """A fresh git repo of the working tree on the tiny profile, its conf/ changed by
+    ``edit(conf, conf_dir)`` (conf: conf/config.yaml parsed; the catalogue files may be
+    edited in place) and params.yaml composed from it, committed, not yet reproduced;
+    returns (repo, env, its tmp folder). conf/ is the source: `dvc exp run -S` recomposes
+    params.yaml from it, so an edit of params.yaml alone would be undone by the first -S."""
     tmp = tmp_path_factory.mktemp(name)
     env = _env(tmp)
     dest = tmp / "repo"
     copy_worktree(dest, env)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["base"]["profile"] = "tiny"
-    edit(params)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    conf_path = dest / "conf/config.yaml"
+    conf = yaml.safe_load(conf_path.read_text())
+    conf["base"]["profile"] = "tiny"
+    edit(conf, dest / "conf")
+    conf_path.write_text(yaml.safe_dump(conf, sort_keys=False))
+    run([str(BIN / "scorelab"), "params", "--params", str(dest / "params.yaml")], dest, env)
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "tiny"], dest, env)
     return dest, env, tmp
 
 
+def switch_on(conf: dict, *catalogues: str) -> None:
+    """Make ``catalogues`` conf/'s default selection (the clone's `dvc exp run -S` keeps them)."""
+    conf["defaults"] = ["_self_", {"catalogues": list(catalogues)}]
+
+
+def drop_from_catalogue(path: Path, suffixes: tuple[str, ...]) -> None:
+    """Remove a catalogue's datasets and variants whose names end with ``suffixes``."""
+    cat = yaml.safe_load(path.read_text())
+    for section in ("datasets", "variants"):
+        cat[section] = {k: v for k, v in (cat.get(section) or {}).items() if not k.endswith(suffixes)}
+    path.write_text("# @package _global_\n" + yaml.safe_dump(cat, sort_keys=False))
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A copy of the working tree (tracked + new files) as a fresh git repo, tiny profile, repro'd."""
 
-    def edit(params: dict) -> None:
-        params["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
+    def edit(conf: dict, conf_dir: Path) -> None:
+        conf["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
         # the variants cut from the default run for time run here too (tiny), as
-        # `external: *experiments` builds them; S3's 3- and 4-channel GANs are the 1-channel
+        # the extras catalogue builds them; S3's 3- and 4-channel GANs are the 1-channel
         # ones' code on another codec setting (tests/test_variants.py runs them), left out for time
-        other = ("_c3", "_c4")
-        params["external"] = {
-            section: {k: v for k, v in params["experiments"][section].items() if not k.endswith(other)}
-            for section in ("corpora", "datasets", "variants")
-        }
+        switch_on(conf, "extras")
+        drop_from_catalogue(conf_dir / "catalogues/extras.yaml", ("_c3", "_c4"))
 
     dest, env, _ = tiny_clone(tmp_path_factory, "e2e", edit)
     first = run(["dvc", "repro"], dest, env)
@@ -126,7 +141,7 @@ def project(tmp_path_factory):
 
 
 # README: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
-GLANCE = r"Experiment|rev|metrics/variants/[^/]+/samples\.json:norm_dev"
+GLANCE = r"^(Experiment|rev|(reports/metrics\.json:)?s\d_\w+)$"
 
 
 def test_first_repro_writes_every_output(project):
@@ -248,22 +263,27 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
     after = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
     assert after != before
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], dest, env).stdout)
-    changed = diff.get("metrics/variants/s0_wgan_gp_jsb/samples.json", {})
-    assert changed, diff
-    assert all(k not in diff for k in diff if "erk" in k), diff
+    changed = diff.get("reports/metrics.json", {})
+    assert set(changed) == {"s0_wgan_gp_jsb"}, diff  # one headline per variant; only S0's moved
     md = run(["dvc", "metrics", "diff", "HEAD", "--md"], dest, env).stdout
     assert "s0_wgan_gp_jsb" in md
-    # the README's at-a-glance call: few columns, every variant's normalized deviation
+    # the README's at-a-glance call: few columns, every variant's headline score
     shown = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", GLANCE], dest, env).stdout
     header = shown.splitlines()[0].split(",")
-    # only the norm_dev columns: one per variant scored on notes (the audio model has none)
-    assert all(h in ("Experiment", "rev") or h.endswith("/samples.json:norm_dev") for h in header), header
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    n_variants = len(params["variants"]) + len(params["external"]["variants"])
-    assert len(header) == 2 + n_variants - 1, header  # s3_hilbert_ae reports MSE and SNR instead
-    assert any("s0_wgan_gp_jsb/samples.json:norm_dev" in h for h in header), header
+    scored = set(json.loads((dest / "reports/metrics.json").read_text()))
+    assert scored == set(params["variants"]) - {"s3_hilbert_ae"}  # it reports MSE and SNR instead
+    assert {h.rsplit(":", 1)[-1] for h in header} == {"Experiment", "rev"} | scored, header
+    # a plain `dvc exp show`: measured, not bounded (DVC makes a column of every key of
+    # params.yaml and of every dependency path; the README says so and gives the call above)
+    plain = run(["dvc", "exp", "show", "--csv"], dest, env).stdout.splitlines()[0].split(",")
+    assert len(plain) > len(header)
     run(["dvc", "plots", "diff", "HEAD", "-o", str(dest.parent / "plots")], dest, env)
     assert (dest.parent / "plots" / "index.html").is_file()
+    # params.yaml as DVC rewrote it: still plain, still conf/ with the one override
+    assert (
+        run([str(BIN / "scorelab"), "params", "--check", "-S", "model.n_critic=2"], dest, env).returncode == 0
+    )
     # back to the committed state for the checks that follow
     run(["git", "checkout", "--", "."], dest, env)
     run(["dvc", "checkout", "-q"], dest, env, check=False)
@@ -374,3 +394,92 @@ def test_bad_params_fail_before_work(project):
     assert proc.returncode != 0
     assert "model.n_critc" in proc.stderr
     assert not (dest / "y").exists()
+
+
+def test_every_training_log_is_a_plot_with_x_and_y(project):
+    """`dvc plots show --json`: each kind of curve is drawn from every variant that logs it,
+    with its declared x and y (a plot without y drew only a log's last column)."""
+    dest, env, _ = project
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], dest, env).stdout)["data"]
+    expect = {
+        "reports/plots/losses": ("loss_g", "loss_d"),
+        "reports/plots/d_accuracy": ("d_acc_real", "d_acc_fake"),
+        "reports/plots/wasserstein_gp": ("wasserstein", "gradient_penalty"),
+        "reports/plots/wasserstein": ("wasserstein",),
+        "reports/plots/train_valid_loss": ("train_loss", "valid_loss"),
+        "reports/plots/train_test_loss": ("train_loss", "test_loss"),
+        "reports/plots/vae_terms": ("bce", "kl"),
+        "reports/plots/density": ("density",),
+    }
+    for folder, ys in expect.items():
+        files = sorted((dest / folder).glob("*.tsv"))
+        assert files, folder
+        for f in files:
+            rel = str(f.relative_to(dest))
+            assert rel in shown, (rel, list(shown)[:5])
+            plot = shown[rel][0]
+            props = plot["content"] if "content" in plot else plot
+            text = json.dumps(props)
+            for y in ys:
+                assert f'"{y}"' in text, (rel, y)
+            header = f.read_text().splitlines()[0].split("\t")
+            assert header == ["step", *ys], (rel, header)
+            assert len(f.read_text().splitlines()) > 1, rel
+    assert {p.stem for p in (dest / "reports/plots/losses").glob("*.tsv")} >= {"s0_wgan_gp_jsb", "s4_gan_erk"}
+    assert (dest / "reports/plots/train_valid_loss/s4_lstm_erk.tsv").is_file()
+
+
+def test_dvc_lock_holds_only_stages_that_exist(project):
+    """DVC keeps the lock entries of stages that left dvc.yaml (a renamed group, a catalogue
+    switched off); `scorelab prune-lock` drops them, and the committed lock has none."""
+    dest, env, _ = project
+    for repo in (REPO, dest):
+        stages = set(run(["dvc", "stage", "list", "--name-only"], repo, env).stdout.split())
+        locked = set(yaml.safe_load((repo / "dvc.lock").read_text())["stages"])
+        assert locked <= stages, sorted(locked - stages)
+    lock = yaml.safe_load((dest / "dvc.lock").read_text())
+    lock["stages"]["train@gone"] = lock["stages"]["train@s4_lstm_erk"]
+    (dest / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    out = run([str(BIN / "scorelab"), "prune-lock"], dest, env).stdout
+    assert "train@gone" in out
+    assert "train@gone" not in yaml.safe_load((dest / "dvc.lock").read_text())["stages"]
+    assert json.loads(run(["dvc", "status", "--json"], dest, env).stdout) == {}
+    run(["git", "checkout", "--", "dvc.lock"], dest, env)
+
+
+def test_exp_run_switches_a_catalogue_on_by_name(project):
+    """`-S 'catalogues=[...]'` composes the catalogue into params.yaml (DVC's Hydra
+    composition): its variants get stages and train; params.yaml stays plain YAML, and a
+    second -S run after it works (the old anchors broke the second run)."""
+    dest, env, _ = project
+    cat = dest / "conf/catalogues/mine.yaml"
+    cat.write_text(
+        "# @package _global_\ncatalogues: {mine: a user's own variant}\nvariants:\n"
+        "  s4_lstm_small:\n"
+        + "".join(
+            f"    {k}: ${{variants.s4_lstm_erk.{k}}}\n"
+            for k in ("trainer", "defaults", "dataset", "model", "train", "quick", "paper", "tiny", "sample")
+        )
+        + "    arch: {hidden: 8, dropout: 0.0}\n"
+    )
+    run(["git", "add", "-A"], dest, env)
+    run(["git", "commit", "-q", "-m", "a catalogue of my own"], dest, env)
+    try:
+        exp = run(["dvc", "exp", "run", "-S", "catalogues=[extras,mine]"], dest, env)
+        stages = ran_stages(exp.stdout + exp.stderr)
+        assert {"train@s4_lstm_small", "sample@s4_lstm_small", "evaluate@s4_lstm_small", "report"} <= stages
+        assert not any(s.startswith(("corpus@", "encode@", "train@s0")) for s in stages), stages
+        params = yaml.safe_load((dest / "params.yaml").read_text())
+        assert set(params["catalogues"]) == {"extras", "mine"}
+        assert params["variants"]["s4_lstm_small"]["arch"]["hidden"] == 8
+        assert "s4_lstm_small" in json.loads((dest / "reports/metrics.json").read_text())
+        # and a knob after it: the catalogues stay as conf/ selects them, n_critic moves
+        again = run(
+            ["dvc", "exp", "run", "-S", "catalogues=[extras,mine]", "-S", "model.n_critic=2"], dest, env
+        )
+        assert "train@s0_wgan_gp_jsb" in ran_stages(again.stdout + again.stderr)
+        assert yaml.safe_load((dest / "params.yaml").read_text())["model"]["n_critic"] == 2
+    finally:
+        run(["git", "checkout", "--", "."], dest, env)
+        run(["git", "reset", "-q", "--hard", "HEAD~1"], dest, env)
+        run(["dvc", "checkout", "-q"], dest, env, check=False)

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from scorelab.conf import compose
 from scorelab.corpora.build import CorpusConfig, build_corpus
 from scorelab.errors import DownloadError, ParamsError
-from scorelab.conf import compose
 from scorelab.params import load_params, validate
 from scorelab.pipeline.corpus import run_corpus
 from scorelab.pipeline.fetch import LOCAL_TAR, run_fetch
@@ -86,9 +86,7 @@ def test_a_bundled_corpus_has_nothing_to_fetch(tmp_path):
 
 def test_a_file_without_url_must_be_placed_and_the_message_says_where(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    params = _params_with(
-        tmp_path, corpora={"lpd": PAPERS["fetched"]["lpd5_cleansed"]}
-    )
+    params = _params_with(tmp_path, corpora={"lpd": PAPERS["fetched"]["lpd5_cleansed"]})
     with pytest.raises(DownloadError) as err:
         run_fetch(params, "lpd", Path("data/raw/lpd"), offline=False, progress=False)
     msg = str(err.value)
@@ -166,7 +164,9 @@ def test_scorelab_fetch_then_corpus_builds_a_fetched_corpus(tmp_path, monkeypatc
     root = tmp_path / "my music"
     write_local_folder(root)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetched"] = {"mine": {"source": "local", "paths": [str(root)], "tracks": 1, "max_reject_fraction": 0.6}}
+    params["fetched"] = {
+        "mine": {"source": "local", "paths": [str(root)], "tracks": 1, "max_reject_fraction": 0.6}
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -183,3 +183,27 @@ def test_scorelab_fetch_then_corpus_builds_a_fetched_corpus(tmp_path, monkeypatc
     assert res.exit_code != 0 and "fetched.jsb" in str(res.exception)
     res = runner.invoke(app, ["corpus", "jsb", "--raw", "data/raw/mine"])
     assert res.exit_code != 0 and "--raw" in str(res.exception)
+
+
+def test_the_unpinned_warning_prints_once_and_names_where_to_pin(tmp_path):
+    """A placed file with no published checksum: the fetch stage accepts it once and says,
+    once (it printed twice: a root handler beside the scorelab one), to pin
+    fetched.<c>.download in conf/."""
+    import subprocess
+    import sys
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["fetched"] = {
+        "mine": {"source": "abc_zip", "download": {"url": "", "filename": "tunes.zip", "size": 0, "sha256": ""}}
+    }
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "data/downloads/mine").mkdir(parents=True)
+    (tmp_path / "data/downloads/mine/tunes.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "stages/fetch.py"), "mine", "--out", "data/raw/mine", "--params", str(path)],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("is not pinned") == 1, proc.stderr
+    assert "fetched.mine.download" in proc.stderr and "conf/" in proc.stderr

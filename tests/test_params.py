@@ -177,6 +177,7 @@ def test_profile_limits_corpus_and_samples():
 
 # ---- conf/ -> params.yaml (scorelab.conf)
 
+
 def _project_copy(tmp_path: Path) -> Path:
     """params.yaml and conf/ of the repository in a temporary folder."""
     shutil.copytree(REPO_ROOT / "conf", tmp_path / "conf")
@@ -204,7 +205,9 @@ def test_every_catalogue_composes_and_validates():
 def test_a_catalogue_may_not_reuse_a_main_name(tmp_path):
     params = _project_copy(tmp_path)
     cat = tmp_path / "conf/catalogues/clash.yaml"
-    cat.write_text("# @package _global_\ncatalogues: {clash: x}\nvariants:\n  s4_lstm_erk: {dataset: jsb_roll}\n")
+    cat.write_text(
+        "# @package _global_\ncatalogues: {clash: x}\nvariants:\n  s4_lstm_erk: {dataset: jsb_roll}\n"
+    )
     with pytest.raises(ParamsError, match="variants.s4_lstm_erk is also in"):
         write_params(params, ["catalogues=[clash]"])
 
@@ -227,11 +230,21 @@ def test_a_set_value_that_takes_effect_is_accepted_and_resolved(tmp_path):
         ("model.lr_g=2e-4", "model.lr_g", "variants.s0_wgan_gp_jsb.quick.lr_g"),
         # a variant's train: beats its defaults section
         ("shared.s1_gan.lr_g=0.5", "shared.s1_gan.lr_g", "variants.s1_bilstm_gan_jsb.quick.lr_g"),
-        ("variants.s4_gan_erk.arch.hidden=128", "variants.s4_gan_erk.arch.hidden", "variants.s4_gan_erk.quick.arch.hidden"),
-        ("variants.s4_lstm_erk.train.epochs=3", "variants.s4_lstm_erk.train.epochs", "variants.s4_lstm_erk.quick.epochs"),
+        (
+            "variants.s4_gan_erk.arch.hidden=128",
+            "variants.s4_gan_erk.arch.hidden",
+            "variants.s4_gan_erk.quick.arch.hidden",
+        ),
+        (
+            "variants.s4_lstm_erk.train.epochs=3",
+            "variants.s4_lstm_erk.train.epochs",
+            "variants.s4_lstm_erk.quick.epochs",
+        ),
     ],
 )
-def test_a_set_value_that_the_profile_shadows_is_refused_naming_the_shadowing_key(tmp_path, override, refused, shadow):
+def test_a_set_value_that_the_profile_shadows_is_refused_naming_the_shadowing_key(
+    tmp_path, override, refused, shadow
+):
     path = _project_copy(tmp_path)
     write_params(path, [override])
     with pytest.raises(ParamsError) as err:
@@ -259,19 +272,41 @@ def test_scorelab_config_prints_every_value_with_its_source(tmp_path, monkeypatc
     assert res.exit_code == 0, res.output
     cfg = json.loads(res.output)
     assert set(cfg) == {"variant", "model", "training", "sampling", "dataset", "corpus"}
-    assert cfg["training"]["lr_g"] == {"value": 5.0e-4, "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.quick.lr_g"}
+    assert cfg["training"]["lr_g"] == {
+        "value": 5.0e-4,
+        "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.quick.lr_g",
+    }
     assert cfg["training"]["n_critic"]["from"] == "conf/config.yaml: model.n_critic"
-    assert cfg["training"]["mode_seeking"]["from"] == "conf/config.yaml: variants.s0_wgan_gp_jsb.train.mode_seeking"
-    assert cfg["model"]["latent_channels"]["from"] == "conf/config.yaml: variants.s0_wgan_gp_jsb.arch.latent_channels"
-    assert cfg["dataset"]["pitch_low"] == {"value": 32, "from": "conf/config.yaml: datasets.jsb_roll.pitch_low"}
+    assert (
+        cfg["training"]["mode_seeking"]["from"]
+        == "conf/config.yaml: variants.s0_wgan_gp_jsb.train.mode_seeking"
+    )
+    assert (
+        cfg["model"]["latent_channels"]["from"]
+        == "conf/config.yaml: variants.s0_wgan_gp_jsb.arch.latent_channels"
+    )
+    assert cfg["dataset"]["pitch_low"] == {
+        "value": 32,
+        "from": "conf/config.yaml: datasets.jsb_roll.pitch_low",
+    }
     assert cfg["corpus"]["source"]["value"] == "music21"
-    paper = json.loads(CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb", "--json", "--profile", "paper",
-                                                 "--params", str(path)]).output)
-    assert paper["training"]["n_critic"] == {"value": 5, "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.paper.n_critic"}
+    paper = json.loads(
+        CliRunner()
+        .invoke(app, ["config", "s0_wgan_gp_jsb", "--json", "--profile", "paper", "--params", str(path)])
+        .output
+    )
+    assert paper["training"]["n_critic"] == {
+        "value": 5,
+        "from": "conf/config.yaml: variants.s0_wgan_gp_jsb.paper.n_critic",
+    }
     assert paper["training"]["lr_g"]["from"] == "conf/config.yaml: model.lr_g"
     # a catalogue's variant names its catalogue file
     write_params(path, ["catalogues=[papers]"])
-    cat = json.loads(CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb16", "--json", "--params", str(path)]).output)
-    assert cat["variant"]["dataset"]["from"] == "conf/catalogues/papers.yaml: variants.s0_wgan_gp_jsb16.dataset"
+    cat = json.loads(
+        CliRunner().invoke(app, ["config", "s0_wgan_gp_jsb16", "--json", "--params", str(path)]).output
+    )
+    assert (
+        cat["variant"]["dataset"]["from"] == "conf/catalogues/papers.yaml: variants.s0_wgan_gp_jsb16.dataset"
+    )
     text = CliRunner().invoke(app, ["config", "s4_lstm_erk", "--params", str(path)]).output
     assert "variants.s4_lstm_erk.quick.max_steps" in text and "training:" in text

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from scorelab.codecs import get_codec
-from scorelab.io.audio import read_wav
 from scorelab.conf import compose
+from scorelab.io.audio import read_wav
 from scorelab.params import resolve_dataset, validate
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train

@@ -53,7 +53,9 @@ def corpus(
         if not raw.is_dir():
             raise ScorelabError(f"{raw}: no such folder: fetch corpus {name} first (`scorelab fetch {name}`)")
     elif raw is not None:
-        raise ScorelabError(f"--raw: corpus {name} is not under fetched: in params.yaml; it reads no fetched files")
+        raise ScorelabError(
+            f"--raw: corpus {name} is not under fetched: in params.yaml; it reads no fetched files"
+        )
     summary = run_corpus(p, name, out or Path("data/corpus") / name, raw=raw)
     typer.echo(f"corpus {name}: {summary}")
 
@@ -71,16 +73,18 @@ def fetch(
     params: Path = PARAMS,
 ) -> None:
     """Fetch corpus NAME's pinned downloads (or pack its local folders) into data/raw/NAME."""
-    import logging
-
     from scorelab.errors import ParamsError
     from scorelab.pipeline.fetch import run_fetch
+    from scorelab.utils import configure_logging
 
     p = _params(params)
     if name not in (p.get("fetched") or {}):
-        known = ", ".join(p.get("fetched") or {}) or "none (switch a catalogue on: scorelab params -S 'catalogues=[papers]')"
+        known = (
+            ", ".join(p.get("fetched") or {})
+            or "none (switch a catalogue on: scorelab params -S 'catalogues=[papers]')"
+        )
         raise ParamsError(f"fetched.{name}: no such corpus to fetch; fetched corpora: {known}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()  # the scorelab logger's one handler (a root handler too printed twice)
     record = run_fetch(p, name, out or Path("data/raw") / name, downloads_dir=downloads, offline=offline)
     typer.echo(f"fetch {name}: {len(record['files'])} file(s) in {out or Path('data/raw') / name}")
 
@@ -88,7 +92,10 @@ def fetch(
 @app.command("params")
 def params_cmd(
     set_: list[str] = typer.Option(
-        None, "--set", "-S", help="a Hydra override, as for `dvc exp run -S`: model.n_critic=5, 'catalogues=[papers]'"
+        None,
+        "--set",
+        "-S",
+        help="a Hydra override, as for `dvc exp run -S`: model.n_critic=5, 'catalogues=[papers]'",
     ),
     check: bool = typer.Option(False, help="only check that params.yaml is conf/ composed (exit 1 if not)"),
     params: Path = typer.Option(Path("params.yaml"), dir_okay=False, help="the file to write"),
@@ -119,6 +126,22 @@ def params_cmd(
     text = write_params(params, list(set_ or []))
     on = list((yaml.safe_load(text) or {}).get("catalogues") or {})
     typer.echo(f"wrote {params} from conf/ (catalogues: {', '.join(on) or 'none'})")
+
+
+@app.command("prune-lock")
+def prune_lock(lock: Path = typer.Option(Path("dvc.lock"), exists=True, dir_okay=False)) -> None:
+    """Drop dvc.lock's entries of stages that are no longer in dvc.yaml.
+
+    DVC keeps them (a renamed stage group, a catalogue switched off, a variant removed):
+    the committed lock had 37 such entries. `make repro` runs this after `dvc repro`.
+    """
+    from scorelab.locks import prune_lock_entries
+
+    gone = prune_lock_entries(lock)
+    typer.echo(
+        f"dropped {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} of stages not in dvc.yaml"
+        + (f": {', '.join(gone)}" if gone else "")
+    )
 
 
 @app.command()

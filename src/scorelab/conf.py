@@ -80,7 +80,9 @@ def compose_text(conf_dir: Path, overrides: list[str] = ()) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "params.yaml"
         try:
-            compose_and_dump(out, str(Path(conf_dir).resolve()), None, CONFIG_NAME, str(conf_dir), list(overrides))
+            compose_and_dump(
+                out, str(Path(conf_dir).resolve()), None, CONFIG_NAME, str(conf_dir), list(overrides)
+            )
         except Exception as exc:  # noqa: BLE001 - Hydra's many error types, one message
             raise ParamsError(f"{conf_dir}: cannot compose with {list(overrides)}: {exc}") from exc
         text = out.read_text()
@@ -232,7 +234,11 @@ def check_shadowing(params: dict, params_path: Path | str) -> None:
             f"{key} = {get_path(params, key)!r} has no effect: {by} = {get_path(params, by)!r} overrides it "
             f"under profile {params['base']['profile']!r} (conf/ has {key} = "
             f"{_show(get_path(composed, key))}). Set {by} instead"
-            + (f" ({len(found) - 1} more such key(s): {', '.join(k for k, _ in found[1:4])})" if len(found) > 1 else "")
+            + (
+                f" ({len(found) - 1} more such key(s): {', '.join(k for k, _ in found[1:4])})"
+                if len(found) > 1
+                else ""
+            )
         )
 
 
@@ -252,8 +258,9 @@ def _source_file(conf_dir: Path | None, top: str, name: str | None) -> str:
     return str((conf_dir / f"{CONFIG_NAME}.yaml").relative_to(conf_dir.parent))
 
 
-def resolve_with_sources(params: dict, variant: str, params_path: Path | str = "params.yaml",
-                         profile: str | None = None) -> dict:
+def resolve_with_sources(
+    params: dict, variant: str, params_path: Path | str = "params.yaml", profile: str | None = None
+) -> dict:
     """A variant's resolved settings, each value with the file and key path it came from.
 
     Returns ``{section: {key: {"value": v, "from": "file: key.path"}}}`` for the sections
@@ -261,7 +268,8 @@ def resolve_with_sources(params: dict, variant: str, params_path: Path | str = "
     variant's identity (trainer, model, dataset, codec). A value that differs from conf/'s
     composition is attributed to params.yaml (set by ``dvc exp run -S`` or by hand).
     """
-    from scorelab.params import all_corpora, resolve_arch, resolve_corpus, resolve_sample, resolve_train, variant as get_variant
+    from scorelab.params import all_corpora, resolve_arch, resolve_corpus, resolve_sample, resolve_train
+    from scorelab.params import variant as get_variant
 
     prof = profile or params["base"]["profile"]
     v = get_variant(params, variant)
@@ -271,7 +279,9 @@ def resolve_with_sources(params: dict, variant: str, params_path: Path | str = "
 
     def src(key: str) -> str:
         top, _, rest = key.partition(".")
-        name = rest.split(".", 1)[0] if top in ("variants", "datasets", "corpora", "fetched", "shared") else None
+        name = (
+            rest.split(".", 1)[0] if top in ("variants", "datasets", "corpora", "fetched", "shared") else None
+        )
         if key in changed:
             return f"params.yaml: {key} (conf/ has {_show(get_path(composed, key))})"
         if top == "shared":
@@ -281,10 +291,19 @@ def resolve_with_sources(params: dict, variant: str, params_path: Path | str = "
     def entry(value: Any, key: str) -> dict:
         return {"value": value, "from": src(key)}
 
-    out: dict[str, dict] = {"variant": {}, "model": {}, "training": {}, "sampling": {}, "dataset": {}, "corpus": {}}
+    out: dict[str, dict] = {
+        "variant": {},
+        "model": {},
+        "training": {},
+        "sampling": {},
+        "dataset": {},
+        "corpus": {},
+    }
     for k in ("trainer", "model", "dataset", "defaults"):
         out["variant"][k] = entry(v[k], f"variants.{variant}.{k}")
-    out["variant"]["profile"] = entry(prof, "base.profile") if profile is None else {"value": prof, "from": "--profile"}
+    out["variant"]["profile"] = (
+        entry(prof, "base.profile") if profile is None else {"value": prof, "from": "--profile"}
+    )
     sec = v["defaults"]
     for k, value in resolve_train(params, variant, prof).items():
         if k in (v.get(prof) or {}):
@@ -295,7 +314,11 @@ def resolve_with_sources(params: dict, variant: str, params_path: Path | str = "
             key = f"{sec}.{k}"
         out["training"][k] = entry(value, key)
     for k, value in resolve_arch(params, variant, prof).items():
-        key = f"variants.{variant}.{prof}.arch.{k}" if k in ((v.get(prof) or {}).get("arch") or {}) else f"variants.{variant}.arch.{k}"
+        key = (
+            f"variants.{variant}.{prof}.arch.{k}"
+            if k in ((v.get(prof) or {}).get("arch") or {})
+            else f"variants.{variant}.arch.{k}"
+        )
         out["model"][k] = entry(value, key)
     caps = (params["profiles"][prof] or {}).get("sample") or {}
     for k, value in resolve_sample(params, variant, prof).items():

@@ -61,3 +61,26 @@ def clear_stale_locks(repo: Path | str = ".") -> list[tuple[int, str, int]]:
         }
         path.write_text(json.dumps(lock), encoding="utf-8")
     return [(pid, cmd, n) for (pid, cmd), n in sorted(removed.items())]
+
+
+def prune_lock_entries(lock: Path | str = "dvc.lock") -> list[str]:
+    """Drop ``lock``'s entries of stages that its dvc.yaml no longer defines; return their names.
+
+    DVC rewrites only the entries of stages it runs, so a stage that left dvc.yaml (a
+    renamed group such as ``ext_train@...``, a catalogue switched off) stays in dvc.lock
+    for good. The stages are read from DVC's own index (foreach and matrix expanded with
+    the current params), and the file is written with DVC's own YAML dumper.
+    """
+    from dvc.repo import Repo
+    from dvc.utils.serialize import dump_yaml, load_yaml
+
+    lock = Path(lock)
+    with Repo(str(lock.resolve().parent)) as repo:
+        names = {s.addressing for s in repo.index.stages}
+    data = load_yaml(lock)
+    gone = [name for name in data.get("stages", {}) if name not in names]
+    if gone:
+        for name in gone:
+            del data["stages"][name]
+        dump_yaml(lock, data)
+    return gone

@@ -40,7 +40,16 @@ from scorelab.constants import CPU_KERNELS
 from scorelab.errors import ParamsError
 
 TOP_KEYS = (
-    "base", "compute", "profiles", "corpora", "fetched", "datasets", "model", "shared", "variants", "catalogues",
+    "base",
+    "compute",
+    "profiles",
+    "corpora",
+    "fetched",
+    "datasets",
+    "model",
+    "shared",
+    "variants",
+    "catalogues",
 )
 # ``fetched``: corpora from outside the repository (a ``download:`` entry, or a user's
 # ``local``/``midi_folder`` folders), each built by a fetch stage first; ``catalogues``:

@@ -37,10 +37,10 @@ import pandas as pd
 from scorelab.constants import MIDI_PITCHES
 from scorelab.metrics.compare import MGEvalResult, mgeval_compare
 from scorelab.metrics.musical import LENGTH_LABELS, PC_LABELS
-from scorelab.report.dvc_plots import write_plot_data
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
 from scorelab.metrics.sets import evenly_spread
 from scorelab.pipeline.evaluate import REFERENCE_PIECES
+from scorelab.report.dvc_plots import write_plot_data
 from scorelab.report.pictures import (
     PITCH_CLASS_NAMES,
     SAMPLES_SHOWN,

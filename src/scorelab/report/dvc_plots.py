@@ -41,13 +41,26 @@ class Kind:
 KINDS: tuple[Kind, ...] = (
     Kind("losses", "train", ("loss_g", "loss_d"), "G and D losses (GANs)"),
     Kind("d_accuracy", "train", ("d_acc_real", "d_acc_fake"), "D accuracy on real and on fake (BCE GANs)"),
-    Kind("wasserstein_gp", "train", ("wasserstein", "gradient_penalty"),
-         "Wasserstein estimate and gradient penalty (WGAN-GP)"),
+    Kind(
+        "wasserstein_gp",
+        "train",
+        ("wasserstein", "gradient_penalty"),
+        "Wasserstein estimate and gradient penalty (WGAN-GP)",
+    ),
     Kind("wasserstein", "train", ("wasserstein",), "Wasserstein estimate (WGAN with clipping)"),
-    Kind("train_valid_loss", "valid", ("train_loss", "valid_loss"),
-         "train and validation loss (likelihood, VAE, autoencoder)"),
-    Kind("train_test_loss", "valid", ("train_loss", "test_loss"),
-         "train and held-out (test split) loss (next-column models)", from_train=(("loss", "train_loss"),)),
+    Kind(
+        "train_valid_loss",
+        "valid",
+        ("train_loss", "valid_loss"),
+        "train and validation loss (likelihood, VAE, autoencoder)",
+    ),
+    Kind(
+        "train_test_loss",
+        "valid",
+        ("train_loss", "test_loss"),
+        "train and held-out (test split) loss (next-column models)",
+        from_train=(("loss", "train_loss"),),
+    ),
     Kind("vae_terms", "train", ("bce", "kl"), "VAE loss terms: reconstruction (BCE) and KL"),
     Kind("density", "train", ("density",), "note density (S1's naive model)"),
 )

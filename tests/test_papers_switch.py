@@ -1,5 +1,5 @@
-"""The seeds switch end to end: `external: *seeds` fetches every seed corpus from its (here
-local) URL, verifies it, reads, encodes and trains on it through `dvc repro`.
+"""The papers catalogue end to end: `dvc exp run -S 'catalogues=[papers]'` fetches every
+paper corpus from its (here local) URL, verifies it, reads, encodes and trains on it.
 
 Its own small clone (one main corpus, dataset and variant, reproduced first) so that it
 runs beside tests/test_e2e.py on the other pytest-xdist worker: inside that module it was
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_e2e import BIN, ran_stages, run, tiny_clone
+from scorelab.conf import compose
+from test_e2e import BIN, REPO, ran_stages, run, tiny_clone
 
 pytestmark = pytest.mark.e2e
 
@@ -26,33 +27,40 @@ V = "s4_lstm_erk"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """The clone with only Essen, its tokens and S4's LSTM (a few steps) in the main
-    sections, reproduced and committed; the seeds catalogue kept, `external` empty."""
+    sections, and the offline variants the papers' variants copy, reproduced and committed;
+    the papers catalogue off, its downloads pointed at a local server (below)."""
 
-    def edit(params: dict) -> None:
+    def edit(params: dict, conf_dir: Path) -> None:
         params["corpora"] = {"essen_erk": params["corpora"]["essen_erk"]}
         params["datasets"] = {"erk_tokens": params["datasets"]["erk_tokens"]}
         params["variants"] = {V: params["variants"][V]}
-        params.pop("experiments", None)  # it names corpora this clone does not have
+        (conf_dir / "catalogues/extras.yaml").unlink()  # it names corpora this clone does not have
 
-    dest, env, tmp = tiny_clone(tmp_path_factory, "seeds", edit)
+    dest, env, tmp = tiny_clone(tmp_path_factory, "papers", edit)
     run(["dvc", "repro"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "first run"], dest, env)
     return dest, env, tmp
 
 
-def _seeds_on(params: dict, server, placed: Path) -> dict:
-    """params with ``external`` = the seeds catalogue, its downloads served by ``server``.
+def _serve_papers(conf_dir: Path, server, placed: Path) -> dict:
+    """The papers catalogue made self-contained for this clone, its downloads served by
+    ``server``; returns the catalogue.
 
-    Every seed corpus gets a small file in its real layout (tests/seed_files.py), pinned by
+    Every paper corpus gets a small file in its real layout (tests/seed_files.py), pinned by
     its true size and sha256, except LPD: as documented for it, the file is placed by hand
-    in data/downloads/lpd5_cleansed/ with no URL and no pin.
+    in data/downloads/lpd5_cleansed/ with no URL and no pin. The paper variants copy offline
+    variants that this clone dropped: the copies are written out (trained on the tiny profile).
     """
     from seed_files import SEED_FILES
 
-    seeds = json.loads(json.dumps(params["seeds"]))  # a deep copy
+    path = conf_dir / "catalogues/papers.yaml"
+    cat = yaml.safe_load(path.read_text())
+    full = compose(REPO / "conf", ["papers"])
+    for name in cat["variants"]:
+        cat["variants"][name] = full["variants"][name]
     for corpus, (filename, build) in SEED_FILES.items():
-        d = seeds["corpora"][corpus]["download"]
+        d = cat["fetched"][corpus]["download"]
         assert d["filename"] == filename
         if corpus == "lpd5_cleansed":
             (placed / corpus).mkdir(parents=True, exist_ok=True)
@@ -62,36 +70,38 @@ def _seeds_on(params: dict, server, placed: Path) -> dict:
         build(server.root / filename)
         data = (server.root / filename).read_bytes()
         d.update(url=server.url(filename), size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    seeds["corpora"]["lpd5_cleansed"]["options"]["max_pieces"] = 6
-    return seeds
+    cat["fetched"]["lpd5_cleansed"]["options"]["max_pieces"] = 6
+    path.write_text("# @package _global_\n" + yaml.safe_dump(cat, sort_keys=False))
+    return cat
 
 
-def test_seeds_switch_fetches_builds_and_trains_on_the_seed_corpora(project, tmp_path):
-    """`external: *seeds` (here written out): fetch@C and the ext_* chains run, nothing else
-    but the report; every seed corpus is fetched, verified, read and encoded, the seed
-    variants train and are reported; a second repro runs nothing; offline, a missing file
-    fails fast naming the corpus, the file and the folder."""
+def test_papers_catalogue_fetches_builds_and_trains_on_the_papers_corpora(project, tmp_path):
+    """`dvc exp run -S 'catalogues=[papers]'`: fetch@C and the chains of the catalogue's
+    corpora, datasets and variants run, nothing else but the report; every paper corpus is
+    fetched, verified, read and encoded, the paper variants train and are reported; a
+    second repro runs nothing; offline, a missing file fails fast naming the corpus, the
+    file and the folder."""
     from seed_files import start_server
 
     dest, env, _ = project
     server, httpd = start_server(tmp_path / "www")
     try:
-        params_path = dest / "params.yaml"
-        params = yaml.safe_load(params_path.read_text())
-        params["external"] = _seeds_on(params, server, dest / "data/downloads")
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-        out = run(["dvc", "repro"], dest, env)
+        cat = _serve_papers(dest / "conf", server, dest / "data/downloads")
+        run(["git", "add", "-A"], dest, env)
+        run(["git", "commit", "-q", "-m", "papers served here"], dest, env)
+        out = run(["dvc", "exp", "run", "-S", "catalogues=[papers]"], dest, env)
         ran = ran_stages(out.stdout + out.stderr)
-        ext = params["external"]
+        ext = {"corpora": cat["fetched"], "datasets": cat["datasets"], "variants": cat["variants"]}
         expected = (
             {f"fetch@{c}" for c in ext["corpora"]}
-            | {f"ext_corpus@{c}" for c in ext["corpora"]}
-            | {f"ext_encode@{d}" for d in ext["datasets"]}
-            | {f"ext_evaluate_data@{d}" for d in ext["datasets"]}
-            | {f"{s}@{v}" for s in ("ext_train", "ext_sample", "ext_evaluate") for v in ext["variants"]}
+            | {f"fetched_corpus@{c}" for c in ext["corpora"]}
+            | {f"encode@{d}" for d in ext["datasets"]}
+            | {f"evaluate_data@{d}" for d in ext["datasets"]}
+            | {f"{s}@{v}" for s in ("train", "sample", "evaluate") for v in ext["variants"]}
             | {"report"}
         )
         assert ran == expected
+        assert set(yaml.safe_load((dest / "params.yaml").read_text())["catalogues"]) == {"papers"}
         served = {p.name for p in server.root.iterdir()}
         assert {r[0].lstrip("/") for r in server.requests} == served  # one GET each
         for c in ext["corpora"]:
