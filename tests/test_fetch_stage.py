@@ -193,17 +193,22 @@ def test_the_unpinned_warning_prints_once_and_names_where_to_pin(tmp_path):
     import sys
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetched"] = {
-        "mine": {"source": "abc_zip", "download": {"url": "", "filename": "tunes.zip", "size": 0, "sha256": ""}}
-    }
+    unpinned = {"url": "", "filename": "tunes.zip", "size": 0, "sha256": ""}
+    params["fetched"] = {"mine": {"source": "abc_zip", "download": unpinned}}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     (tmp_path / "data/downloads/mine").mkdir(parents=True)
     (tmp_path / "data/downloads/mine/tunes.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "stages/fetch.py"), "mine", "--out", "data/raw/mine", "--params", str(path)],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(REPO / "stages/fetch.py"),
+        "mine",
+        "--out",
+        "data/raw/mine",
+        "--params",
+        str(path),
+    ]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("is not pinned") == 1, proc.stderr
     assert "fetched.mine.download" in proc.stderr and "conf/" in proc.stderr
