@@ -29,8 +29,8 @@ repro: setup
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module-scoped
 # end-to-end clone in one worker): the end-to-end files run side by side. Measured on this
-# 2-core machine: 658 tests in 13 min 27 s and 14 min 02 s on two workers (the main end-to-end file is the
-# critical path; before the seeds switch moved to its own file: 16.5-18 min).
+# 2-core Xeon (2026-11-22): 658 tests in 13 min 27 s and 14 min 02 s on two workers; on a 2-core
+# AMD EPYC (2026-12-03): 673 tests in 32 min 14 s (the main end-to-end file is the critical path).
 test: setup
 	$(BIN)/ruff check src stages tests benchmarks
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

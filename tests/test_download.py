@@ -446,8 +446,8 @@ def test_download_params_are_checked_with_their_key():
     assert ok == [Download("https://x/y.zip", 3, "a" * 64, "y.zip")]
     assert parse_downloads([{"url": "u", "filename": "f"}], "c")[0].pinned is False
     bad = [
-        ({"url": "u", "filename": "f", "md5": "x"}, "corpora.c.download.md5: unknown key"),
-        ({"url": "u"}, "corpora.c.download.filename: required"),
+        ({"url": "u", "filename": "f", "md5": "x"}, "fetched.c.download.md5: unknown key"),
+        ({"url": "u"}, "fetched.c.download.filename: required"),
         ({"url": "u", "filename": "../f"}, "must be a plain file name"),
         ({"url": "u", "filename": "f", "sha256": "ABC"}, "64 lower-case hex"),
         ({"url": "u", "filename": "f", "size": -1}, "integer >= 0"),

@@ -113,7 +113,7 @@ def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered,
     params = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     params["variants"]["toy"] = {
         "trainer": "toy_mle",
-        "defaults": "defaults.none",
+        "defaults": "shared.none",
         "dataset": "jsb_roll",
         "model": "toy_cells",
         "arch": {"init": -1.0},
