@@ -90,14 +90,18 @@ def compose_text(conf_dir: Path, overrides: list[str] = ()) -> str:
     return text
 
 
+def _catalogues(conf_dir: Path) -> dict[Path, dict]:
+    """Each catalogue file of conf/ with its parsed content."""
+    return {p: yaml.safe_load(p.read_text()) or {} for p in sorted((conf_dir / "catalogues").glob("*.yaml"))}
+
+
 def _check_catalogue_names(conf_dir: Path, composed: dict) -> None:
     """A catalogue's corpora, datasets and variants must be new names."""
     main = yaml.safe_load((conf_dir / f"{CONFIG_NAME}.yaml").read_text()) or {}
-    for name in composed.get("catalogues") or {}:
-        path = conf_dir / "catalogues" / f"{name}.yaml"
-        if not path.is_file():
+    on = set(composed.get("catalogues") or {})
+    for path, cat in _catalogues(conf_dir).items():
+        if path.stem not in on:
             continue
-        cat = yaml.safe_load(path.read_text()) or {}
         for section in ("corpora", "fetched", "datasets", "variants"):
             clash = sorted(set(cat.get(section) or {}) & set(main.get(section) or {}))
             if clash:
@@ -154,6 +158,25 @@ def write_params(params_path: Path, overrides: list[str] = (), keep_catalogues: 
     return text
 
 
+def composed_for(params: dict, params_path: Path | str, overrides: list[str] = ()) -> dict | None:
+    """conf/ composed with the catalogues ``params`` has on (and ``overrides``), or None
+    when there is no conf/ beside ``params_path``."""
+    conf_dir = conf_dir_for(params_path)
+    if conf_dir is None:
+        return None
+    return compose(conf_dir, list(params.get("catalogues") or {}), list(overrides))
+
+
+def differences(params_path: Path | str, overrides: list[str] = ()) -> list[str]:
+    """Every key where ``params_path`` and conf/ composed (with its catalogues and
+    ``overrides``) differ, either way: `scorelab params --check`."""
+    if conf_dir_for(params_path) is None:
+        raise ParamsError(f"{Path(params_path).resolve().parent / CONF_DIR}: no conf/config.yaml beside it")
+    current = (yaml.safe_load(Path(params_path).read_text()) if Path(params_path).is_file() else {}) or {}
+    composed = composed_for(current, params_path, overrides)
+    return sorted(set(changed_keys(current, composed)) | set(changed_keys(composed, current)))
+
+
 def get_path(d: Any, dotted: str) -> Any:
     """The value at a dotted key path, or ``_MISSING``."""
     node = d
@@ -186,23 +209,14 @@ def shadowed(params: dict, composed: dict) -> list[tuple[str, str]]:
     def hit(key: str) -> bool:
         return key in changed or any(c.startswith(key + ".") for c in changed)
 
+    from scorelab.params import arch_layers, train_layers
+
     out: list[tuple[str, str]] = []
     for name, v in (params.get("variants") or {}).items():
-        entry = v.get(prof) or {}
-        sec = v.get("defaults", "")
-        train = v.get("train") or {}
-        for k in entry:
-            if k == "arch":
-                for a in entry["arch"] or {}:
-                    if hit(f"variants.{name}.arch.{a}"):
-                        out.append((f"variants.{name}.arch.{a}", f"variants.{name}.{prof}.arch.{a}"))
-                continue
-            for lower in (f"{sec}.{k}", f"variants.{name}.train.{k}"):
-                if get_path(params, lower) is not _MISSING and hit(lower):
-                    out.append((lower, f"variants.{name}.{prof}.{k}"))
-        for k in train:
-            if k not in entry and get_path(params, f"{sec}.{k}") is not _MISSING and hit(f"{sec}.{k}"):
-                out.append((f"{sec}.{k}", f"variants.{name}.train.{k}"))
+        for layers in (train_layers(params, name), arch_layers(params, name)):
+            for k in {k for _, layer in layers for k in layer}:
+                having = [f"{path}.{k}" for path, layer in layers if k in layer]
+                out.extend((lower, having[-1]) for lower in having[:-1] if hit(lower))
         for k in (params["profiles"].get(prof) or {}).get("sample") or {}:
             if k in (v.get("sample") or {}) and hit(f"variants.{name}.sample.{k}"):
                 out.append((f"variants.{name}.sample.{k}", f"profiles.{prof}.sample.{k}"))
@@ -223,10 +237,9 @@ def check_shadowing(params: dict, params_path: Path | str) -> None:
     ParamsError
         Naming the value, where conf/ has it, and the key that shadows it.
     """
-    conf_dir = conf_dir_for(params_path)
-    if conf_dir is None:
+    composed = composed_for(params, params_path)
+    if composed is None:
         return
-    composed = compose(conf_dir, list(params.get("catalogues") or {}))
     found = shadowed(params, composed)
     if found:
         key, by = found[0]
@@ -246,16 +259,16 @@ def _show(value: Any) -> str:
     return "nothing" if value is _MISSING else repr(value)
 
 
-def _source_file(conf_dir: Path | None, top: str, name: str | None) -> str:
-    """The conf/ file that defines ``top.name`` (a catalogue's or config.yaml)."""
+def _owners(conf_dir: Path | None) -> dict[tuple[str, str], str]:
+    """(section, name) -> the catalogue file that defines it; the rest is config.yaml's."""
     if conf_dir is None:
-        return "params.yaml"
-    if name is not None:
-        for path in sorted((conf_dir / "catalogues").glob("*.yaml")):
-            cat = yaml.safe_load(path.read_text()) or {}
-            if name in (cat.get(top) or {}):
-                return str(path.relative_to(conf_dir.parent))
-    return str((conf_dir / f"{CONFIG_NAME}.yaml").relative_to(conf_dir.parent))
+        return {}
+    return {
+        (section, name): str(path.relative_to(conf_dir.parent))
+        for path, cat in _catalogues(conf_dir).items()
+        for section in ("corpora", "fetched", "datasets", "variants")
+        for name in cat.get(section) or {}
+    }
 
 
 def resolve_with_sources(
@@ -268,76 +281,51 @@ def resolve_with_sources(
     variant's identity (trainer, model, dataset, codec). A value that differs from conf/'s
     composition is attributed to params.yaml (set by ``dvc exp run -S`` or by hand).
     """
-    from scorelab.params import all_corpora, resolve_arch, resolve_corpus, resolve_sample, resolve_train
+    from scorelab.params import arch_layers, resolve_corpus, resolve_sample, train_layers
     from scorelab.params import variant as get_variant
 
     prof = profile or params["base"]["profile"]
     v = get_variant(params, variant)
     conf_dir = conf_dir_for(params_path)
-    composed = compose(conf_dir, list(params.get("catalogues") or {})) if conf_dir else params
+    composed = composed_for(params, params_path) or params
     changed = set(changed_keys(params, composed))
-
-    def src(key: str) -> str:
-        top, _, rest = key.partition(".")
-        name = (
-            rest.split(".", 1)[0] if top in ("variants", "datasets", "corpora", "fetched", "shared") else None
-        )
-        if key in changed:
-            return f"params.yaml: {key} (conf/ has {_show(get_path(composed, key))})"
-        if top == "shared":
-            name = None
-        return f"{_source_file(conf_dir, top, name)}: {key}"
+    owners = _owners(conf_dir)
+    default_file = str(Path(CONF_DIR) / f"{CONFIG_NAME}.yaml") if conf_dir else "params.yaml"
 
     def entry(value: Any, key: str) -> dict:
-        return {"value": value, "from": src(key)}
+        if key in changed:
+            conf_value = _show(get_path(composed, key))
+            return {"value": value, "from": f"params.yaml: {key} (conf/ has {conf_value})"}
+        top, _, rest = key.partition(".")
+        return {"value": value, "from": f"{owners.get((top, rest.split('.', 1)[0]), default_file)}: {key}"}
 
-    out: dict[str, dict] = {
-        "variant": {},
-        "model": {},
-        "training": {},
-        "sampling": {},
-        "dataset": {},
-        "corpus": {},
-    }
+    def layered(layers: list[tuple[str, dict]]) -> dict:
+        """Each key's value and path from the highest layer that sets it."""
+        found: dict[str, tuple[Any, str]] = {}
+        for path, layer in layers:
+            found.update({k: (x, f"{path}.{k}") for k, x in layer.items()})
+        return {k: entry(x, key) for k, (x, key) in found.items()}
+
+    out: dict[str, dict] = {"variant": {}}
     for k in ("trainer", "model", "dataset", "defaults"):
         out["variant"][k] = entry(v[k], f"variants.{variant}.{k}")
     out["variant"]["profile"] = (
         entry(prof, "base.profile") if profile is None else {"value": prof, "from": "--profile"}
     )
-    sec = v["defaults"]
-    for k, value in resolve_train(params, variant, prof).items():
-        if k in (v.get(prof) or {}):
-            key = f"variants.{variant}.{prof}.{k}"
-        elif k in (v.get("train") or {}):
-            key = f"variants.{variant}.train.{k}"
-        else:
-            key = f"{sec}.{k}"
-        out["training"][k] = entry(value, key)
-    for k, value in resolve_arch(params, variant, prof).items():
-        key = (
-            f"variants.{variant}.{prof}.arch.{k}"
-            if k in ((v.get(prof) or {}).get("arch") or {})
-            else f"variants.{variant}.arch.{k}"
-        )
-        out["model"][k] = entry(value, key)
+    out["model"] = layered(arch_layers(params, variant, prof))
+    out["training"] = layered(train_layers(params, variant, prof))
     caps = (params["profiles"][prof] or {}).get("sample") or {}
-    for k, value in resolve_sample(params, variant, prof).items():
-        key = f"profiles.{prof}.sample.{k}" if k in caps else f"variants.{variant}.sample.{k}"
-        out["sampling"][k] = entry(value, key)
+    out["sampling"] = {
+        k: entry(x, f"profiles.{prof}.sample.{k}" if k in caps else f"variants.{variant}.sample.{k}")
+        for k, x in resolve_sample(params, variant, prof).items()
+    }
     d = params["datasets"][v["dataset"]]
-    for k, value in d.items():
-        out["dataset"][k] = entry(value, f"datasets.{v['dataset']}.{k}")
+    out["dataset"] = {k: entry(x, f"datasets.{v['dataset']}.{k}") for k, x in d.items()}
     cname = d["corpus"]
     section = "fetched" if cname in (params.get("fetched") or {}) else "corpora"
     limit = ((params["profiles"][prof] or {}).get("corpus") or {}).get("limit", 0)
-    saved = params["base"]["profile"]
-    params["base"]["profile"] = prof
-    try:
-        corpus = resolve_corpus(params, cname)
-    finally:
-        params["base"]["profile"] = saved
-    assert cname in all_corpora(params)
-    for k, value in corpus.items():
-        key = f"profiles.{prof}.corpus.limit" if (k == "limit" and limit) else f"{section}.{cname}.{k}"
-        out["corpus"][k] = entry(value, key)
+    out["corpus"] = {
+        k: entry(x, f"profiles.{prof}.corpus.limit" if (k == "limit" and limit) else f"{section}.{cname}.{k}")
+        for k, x in resolve_corpus(params, cname, prof).items()
+    }
     return out

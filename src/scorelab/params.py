@@ -219,8 +219,9 @@ def _validate(params: dict) -> dict:
         raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
     from scorelab.corpora.readers import PATHLESS_SOURCES
 
-    for name in sorted(set(params["corpora"]) & set(params.get("fetched") or {})):
-        raise ParamsError(f"fetched.{name}: the name is also in corpora; names must be unique")
+    clash = sorted(set(params["corpora"]) & set(params.get("fetched") or {}))
+    if clash:
+        raise ParamsError(f"fetched.{clash[0]}: the name is also in corpora; names must be unique")
     for section in ("corpora", "fetched"):
         for name, c in (params.get(section) or {}).items():
             corpus = from_dict(CorpusSection, c, f"{section}.{name}")
@@ -326,13 +327,13 @@ def variant(params: dict, name: str) -> dict:
         raise ParamsError(f"unknown variant {name!r}; valid: {', '.join(params['variants'])}") from None
 
 
-def resolve_corpus(params: dict, name: str) -> dict:
+def resolve_corpus(params: dict, name: str, profile_name: str | None = None) -> dict:
     """A corpus entry with the profile's ``corpus.limit`` applied."""
     corpora = all_corpora(params)
     if name not in corpora:
         raise ParamsError(f"corpora.{name}: no such corpus (nor under fetched:)")
     out = dict(corpora[name])
-    limit = profile(params).get("corpus", {}).get("limit", 0)
+    limit = profile(params, profile_name).get("corpus", {}).get("limit", 0)
     if limit:
         out["limit"] = limit
     return out
@@ -346,22 +347,45 @@ def resolve_dataset(params: dict, name: str) -> tuple[str, str, dict]:
     return d["corpus"], d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")}
 
 
+def train_layers(params: dict, name: str, profile: str | None = None) -> list[tuple[str, dict]]:
+    """The layers a variant's training settings resolve from, lowest first, each with the
+    key path it lives at: its defaults section, its ``train``, its ``<profile>`` entry
+    (without ``arch``). The one statement of the precedence: :func:`resolve_train` merges
+    these, and scorelab.conf uses them to say where a value came from and what shadows it."""
+    v = variant(params, name)
+    prof = profile or params["base"]["profile"]
+    return [
+        (v["defaults"], _section(params, v["defaults"], f"variants.{name}.defaults")),
+        (f"variants.{name}.train", v.get("train", {})),
+        (f"variants.{name}.{prof}", {k: x for k, x in v.get(prof, {}).items() if k != "arch"}),
+    ]
+
+
+def arch_layers(params: dict, name: str, profile: str | None = None) -> list[tuple[str, dict]]:
+    """Variant ``arch`` < variant ``<profile>.arch``, lowest first, with their key paths."""
+    v = variant(params, name)
+    prof = profile or params["base"]["profile"]
+    override = v.get(prof, {}).get("arch", {})
+    if not isinstance(override, dict):
+        raise ParamsError(f"variants.{name}.{prof}.arch: expected a mapping")
+    return [(f"variants.{name}.arch", v.get("arch", {})), (f"variants.{name}.{prof}.arch", override)]
+
+
+def _merge(layers: list[tuple[str, dict]]) -> dict:
+    out: dict = {}
+    for _, layer in layers:
+        out.update(layer)
+    return out
+
+
 def resolve_train(params: dict, name: str, profile: str | None = None) -> dict:
     """The defaults section < variant ``train`` < variant ``<profile>`` (without its ``arch``)."""
-    v = variant(params, name)
-    out = dict(_section(params, v["defaults"], f"variants.{name}.defaults"))
-    out.update(v.get("train", {}))
-    out.update({k: x for k, x in v.get(profile or params["base"]["profile"], {}).items() if k != "arch"})
-    return out
+    return _merge(train_layers(params, name, profile))
 
 
 def resolve_arch(params: dict, name: str, profile: str | None = None) -> dict:
     """Variant ``arch`` < variant ``<profile>.arch``."""
-    v = variant(params, name)
-    override = v.get(profile or params["base"]["profile"], {}).get("arch", {})
-    if not isinstance(override, dict):
-        raise ParamsError(f"variants.{name}.{profile}.arch: expected a mapping")
-    return {**v.get("arch", {}), **override}
+    return _merge(arch_layers(params, name, profile))
 
 
 def resolve_sample(params: dict, name: str, profile_name: str | None = None) -> dict:

@@ -618,20 +618,14 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
     return rows
 
 
-def summary_metrics(variants: list[Variant], metrics_dir: Path) -> dict:
-    """``{variant: headline score}`` of every variant with note metrics (rounded to 6 digits).
+def summary_metrics(rows: list[dict]) -> dict:
+    """``{variant: headline score}`` from :func:`plot_rows` (rounded to 6 digits).
 
     The headline score is the variant's ``norm_dev`` on its samples. Per-feature values
     stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show --targets`` reads them):
     declaring those as DVC metrics gave ``dvc exp show`` seven columns per variant.
     """
-    out = {}
-    for v in variants:
-        if is_audio_variant(metrics_dir, v.name):
-            continue
-        value = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json").get("norm_dev")
-        out[v.name] = None if value is None else round(float(value), 6)
-    return out
+    return {r["variant"]: None if r.get("norm_dev") is None else round(float(r["norm_dev"]), 6) for r in rows}
 
 
 def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
@@ -759,6 +753,7 @@ def build_report(
         blocks += _published_blocks(tables)
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
-        write_json(tmp / PLOT_DATA, plot_rows(variants, metrics_dir))
-        write_json(tmp / SUMMARY_METRICS, summary_metrics(variants, metrics_dir))
+        rows = plot_rows(variants, metrics_dir)
+        write_json(tmp / PLOT_DATA, rows)
+        write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
         write_plot_data([v.name for v in variants], Path(logs_dir), tmp)

@@ -32,10 +32,10 @@ class Kind:
     log: str  # train or valid
     y: tuple[str, ...]
     title: str
-    # columns renamed on the way (a next-column model's held-out loss is its test split's)
-    rename: tuple[tuple[str, str], ...] = ()
     # y columns taken from the train log at the rows' steps (train loss beside valid loss)
     from_train: tuple[tuple[str, str], ...] = ()
+    # a log with any of these columns belongs to another kind (drawn there with them)
+    unless: tuple[str, ...] = ()
 
 
 KINDS: tuple[Kind, ...] = (
@@ -47,7 +47,13 @@ KINDS: tuple[Kind, ...] = (
         ("wasserstein", "gradient_penalty"),
         "Wasserstein estimate and gradient penalty (WGAN-GP)",
     ),
-    Kind("wasserstein", "train", ("wasserstein",), "Wasserstein estimate (WGAN with clipping)"),
+    Kind(
+        "wasserstein",
+        "train",
+        ("wasserstein",),
+        "Wasserstein estimate (WGAN with clipping)",
+        unless=("gradient_penalty",),
+    ),
     Kind(
         "train_valid_loss",
         "valid",
@@ -82,8 +88,8 @@ def kind_rows(kind: Kind, logs: Path) -> list[dict] | None:
     if not header or "step" not in header:
         return None
     train_cols = {dst for _, dst in kind.from_train}
-    if kind.name == "wasserstein" and "gradient_penalty" in header:
-        return None  # drawn with its penalty in wasserstein_gp
+    if any(c in header for c in kind.unless):
+        return None
     if not all(c in header for c in kind.y if c not in train_cols):
         return None
     by_step: dict[str, dict] = {}
