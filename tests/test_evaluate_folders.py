@@ -65,15 +65,16 @@ def test_cli_scores_two_folders_by_hand(folders, tmp_path):
     # the terminal table: the skipped file with its reason, the metrics with intervals
     assert "skipped" in result.output and "broken.mid" in result.output
     assert "UPC" in result.output and "3 [3, 3]" in result.output
-    assert "normalized deviation" in result.output and "overlap" in result.output
+    assert "headline score" in result.output and "overlap" in result.output
 
 
 def test_without_baseline_there_is_no_deviation(folders):
     gen, ref, _ = folders
     r = evaluate_folders(gen, ref)
     assert "baseline" not in r
-    assert r["comparison"]["normalized_deviation"] is None
     assert r["comparison"]["normalized_deviations"] == {}
+    # the headline score without its references: closeness only, no place, no verdict
+    assert set(r["headline"]) == {"generated"} and "verdict" not in r["headline"]["generated"]
 
 
 def test_a_folder_without_readable_midi_is_an_error_naming_it(folders, tmp_path):

@@ -8,7 +8,12 @@ Two trees, because DVC shows every number of a metrics file as a column:
   ``<set>.json`` (every metric with its 95 % bootstrap interval, unit and source; the
   histograms and matrices; the pair metrics), ``<set>.pieces.parquet`` (the per-piece
   table, for distributions), and for variants ``<set>.compare.json`` (MGEval against the
-  training set, the Fréchet distance, the normalized deviation).
+  training set, the Fréchet distance, the per-feature normalized deviations) and
+  ``<set>.headline.json`` (the headline score, :mod:`scorelab.metrics.headline`, with
+  its ceiling and floor; the data's test split and naive baseline get one too).
+
+Every set's headline JSON carries ``score`` (0-1), ``relative`` (1 = the test split,
+0 = the naive baseline) and ``verdict``, so ``dvc metrics diff`` compares them.
 
 Real data is scored in the same form as the samples: the encoded windows or songs decoded
 back to Scores, so both sides of every comparison went through the same grid. Copies a
@@ -30,7 +35,7 @@ from scorelab.score import read_notes
 from scorelab.utils import atomic_dir, load_npz, write_json
 
 EVALUATED_SPLITS = ("train", "test")
-NOISE_PIECES = 64  # pieces of the naive baseline scored beside the data
+NOISE_PIECES = 100  # pieces of the naive baseline scored beside the data (the headline score's floor)
 REFERENCE_PIECES = 100  # training pieces that MGEval's distances use (S4 and MGEval: 100)
 # Scalar features compared as distributions (MGEval's own list, where we have it).
 MGEVAL_FEATURES = (
@@ -104,9 +109,14 @@ def run_evaluate_data(
             "noise": (noteset(codec.noise(train_arrays, NOISE_PIECES, seed), codec), False),
         }
         for set_name, (ns, same) in sets.items():
-            ev = evaluate_notes(ns, seed, reference=train, same=same)
-            write_set(tmp, etmp, set_name, ev)
-            results[set_name] = ev
+            results[set_name] = evaluate_notes(ns, seed, reference=train, same=same)
+        for set_name, ev in results.items():
+            extra = {}
+            if set_name != "train":  # the references scored as any generated set is
+                head = headline_of(ev.table, *(results[k].table for k in ("train", "test", "noise")), seed)
+                write_json(etmp / f"{set_name}.headline.json", rounded(head))
+                extra = headline_numbers(head)
+            write_set(tmp, etmp, set_name, ev, extra)
         if corpus_dir is not None:
             from scorelab.codecs.fidelity import HEADLINE_FIDELITY, fidelity
 
@@ -114,6 +124,48 @@ def run_evaluate_data(
             write_json(tmp / "fidelity.json", {k: lost[k] for k in HEADLINE_FIDELITY})
             write_json(etmp / "fidelity.json", lost)
     return results
+
+
+def headline_of(table, train, test, noise, seed: int) -> dict:
+    """:func:`scorelab.metrics.headline.compare_with_references` (imported late: stages start fast)."""
+    from scorelab.metrics.headline import compare_with_references
+
+    return compare_with_references(table, train, test, noise, seed)
+
+
+def headline_numbers(head: dict) -> dict:
+    """The headline score's numbers for a set's metrics file (in git, so the committed run
+    can be checked without DVC): score and its interval, relative, verdict, and how far
+    one feature could move the score (``sensitivity``)."""
+    return rounded(
+        {
+            "score": head["score"],
+            "score_ci95": head["ci95"],
+            "relative": head["relative"],
+            "verdict": head["verdict"],
+            "sensitivity": head["sensitivity"],
+        }
+    )
+
+
+def rounded(obj):
+    """``obj`` with every float rounded to the JSON files' significant digits (stable bytes)."""
+    from scorelab.metrics.sets import round_sig
+
+    if isinstance(obj, float):
+        return round_sig(obj)
+    if isinstance(obj, dict):
+        return {k: rounded(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v) for v in obj]
+    return obj
+
+
+def read_tables(data_eval: Path) -> dict:
+    """The data's per-piece tables (train, test, noise) that the evaluate_data stage wrote."""
+    import pandas as pd
+
+    return {k: pd.read_parquet(Path(data_eval) / f"{k}.pieces.parquet") for k in ("train", "test", "noise")}
 
 
 def given_tracks_of(samples_dir: Path, set_name: str) -> list[int]:
@@ -158,7 +210,8 @@ def run_evaluate_variant(
         return evaluate_audio_variant(samples_dir, Path(out), Path(eval_out))
     seed = int(params["base"]["seed"])
     train = noteset(codec.decode_split(codec.unaugmented(load_npz(data_dir / "train.npz"))), codec)
-    data = {s: _load(data_eval / f"{s}.json") for s in ("train", "noise")}
+    data = {s: _load(data_eval / f"{s}.json") for s in ("train", "test", "noise")}
+    tables = read_tables(data_eval)
     scores = read_notes(samples_dir)
     results = {}
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
@@ -172,8 +225,10 @@ def run_evaluate_variant(
                 ns = noteset(version, codec)
                 ev = evaluate_notes(ns, seed, reference=train)
                 comparison = compare_with(ev, ns, train, data)
-                write_set(tmp, etmp, label, ev, {"norm_dev": comparison["normalized_deviation"]})
+                head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
+                write_set(tmp, etmp, label, ev, headline_numbers(head))
                 write_json(etmp / f"{label}.compare.json", comparison)
+                write_json(etmp / f"{label}.headline.json", rounded(head))
                 results[label] = ev
     return results
 
@@ -189,14 +244,17 @@ def _values(full: dict) -> dict[str, float | None]:
 def compare_with(
     ev, ns: NoteSet, train: NoteSet, data: dict[str, dict], reference: str = "training set"
 ) -> dict:
-    """The set against the training data: normalized deviation, MGEval, Fréchet distance.
+    """The set against the training data: per-feature normalized deviations, MGEval, Fréchet distance.
 
     ``data``: the reference's full JSON under ``"train"`` and, optionally, the naive
-    baseline's under ``"noise"``. Normalized deviation: over the headline metrics, ``|generated - train| /
-    |naive - train|`` averaged (0: like the data; 1: no better than the naive baseline;
-    above 1: further from the data than the baseline). A metric on which the naive
-    baseline falls inside the training set's 95 % interval is left out: it cannot tell
-    noise from data (in-scale ratio: random cells at the data's pitch rates keep its scale).
+    baseline's under ``"noise"`` and the test split's under ``"test"``. Normalized
+    deviation, per headline metric: ``|generated - train| / scale`` with ``scale`` the
+    larger of ``|naive - train|`` and the real-against-real spread (``|test - train|``
+    and the half-width of the training set's 95 % interval). 0: like the data; 1: as
+    far as the naive baseline. It is reported per feature and never averaged: without
+    the floor, a metric on which noise happens to sit near the data (diversity: 0.0085
+    apart on Erk) made an unbounded ratio that decided the old average alone. The
+    ranking is the headline score (:mod:`scorelab.metrics.headline`).
     MGEval (Yang & Lerch 2020): per feature, the overlap area and KL divergence between
     the training set's intra-set distances and the inter-set distances, on up to 100
     pieces per set. Fréchet distance: between the two sets' vectors of the MGEval scalar
@@ -212,12 +270,15 @@ def compare_with(
     per_key: dict[str, float] = {}
     if data.get("noise") is not None:  # no baseline (``scorelab evaluate`` without one): no deviation
         train_v, noise_v = _values(data["train"]), _values(data["noise"])
-        per_key = normalized_deviations(gen, train_v, noise_v, keys)
-        for k in keys:  # a metric that cannot tell the baseline from the data cannot normalise
+        test_v = _values(data["test"]) if data.get("test") is not None else {}
+        floor = {}
+        for k in keys:
             lo, hi = data["train"]["metrics"].get(k, {}).get("ci95", [None, None])
-            if None not in (lo, hi, noise_v.get(k)) and lo <= noise_v[k] <= hi:
-                per_key[k] = float("nan")
-    finite = [v for v in per_key.values() if np.isfinite(v)]
+            spread = [(hi - lo) / 2] if None not in (lo, hi) else []
+            if test_v.get(k) is not None and train_v.get(k) is not None:
+                spread.append(abs(test_v[k] - train_v[k]))
+            floor[k] = max(spread, default=0.0)
+        per_key = normalized_deviations(gen, train_v, noise_v, keys, floor=floor)
     ref = train.subset(evenly_spread(train.n_pieces, REFERENCE_PIECES))
     gen_ns = ns.subset(evenly_spread(ns.n_pieces, REFERENCE_PIECES))
     tg, tr = compute_piece_metrics(gen_ns), compute_piece_metrics(ref)
@@ -235,7 +296,6 @@ def compare_with(
     scale[~(scale > 0)] = 1.0
     return {
         "reference": f"{reference} ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
-        "normalized_deviation": round_sig(float(np.mean(finite))) if finite else None,
         "normalized_deviations": {k: round_sig(v) for k, v in per_key.items()},
         "mgeval": mgeval,
         "frechet": round_sig(frechet_distance(ga / scale, ra / scale)),

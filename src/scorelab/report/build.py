@@ -71,6 +71,7 @@ from scorelab.report.sections import (
     next_column_blocks,
     training_extra_blocks,
 )
+from scorelab.report.summary import contents_block, summary_blocks
 from scorelab.utils import atomic_dir, write_json
 
 TITLE = "scorelab report"
@@ -96,9 +97,9 @@ def glossary() -> str:
     parts = [f"{k} ({found[k].unit}; {found[k].source})" for k in headline_keys()]
     return (
         "Columns: " + "; ".join(parts) + ". Piece metrics are means over a set's pieces; each value is "
-        "followed by its 95 % bootstrap interval over pieces. norm_dev is the normalized deviation "
-        "from the training data, averaged over these metrics: 0 is like the data, 1 no better than "
-        "the naive baseline (random cells or symbols at the training data's rates). Variants are "
+        "followed by its 95 % bootstrap interval over pieces. relative is the headline score (see "
+        "the summary): 1 is as close to the training data as the held-out test split, 0 as the "
+        "naive baseline (random cells or symbols at the training data's rates). Variants are "
         "sorted by it. QN is MuseGAN's (notes of at least a 32nd note): 100 % on data quantized to "
         "16ths by construction, so it is in the full results, not here. Melody datasets keep no "
         "meter: real and generated Erk melodies are both judged in 4/4 bars."
@@ -163,7 +164,7 @@ def collect_metrics(
     metrics_dir: Path, params: dict, evaluation_dir: Path | None = None
 ) -> dict[str, list[tuple[str, dict]]]:
     """Rows of each dataset's table: (label, metrics), data splits first, then variants
-    sorted by their normalized deviation (best first).
+    sorted by their relative headline score (best first).
 
     Raises
     ------
@@ -194,8 +195,8 @@ def collect_metrics(
                     raise FileNotFoundError(
                         f"{path}: metrics of variant {v.name!r} (trainer {v.trainer}) not found"
                     )
-        nd = [m.get("norm_dev") for _, m in generated]
-        order = sorted(range(len(generated)), key=lambda i: (nd[i] is None, nd[i] or 0.0, i))
+        rel = [m.get("relative") for _, m in generated]
+        order = sorted(range(len(generated)), key=lambda i: (rel[i] is None, -(rel[i] or 0.0), i))
         rows += [generated[i] for i in order]
         if rows:
             tables[dataset] = rows
@@ -211,10 +212,10 @@ def format_with_interval(m: dict, key: str) -> str:
 
 
 def metric_table(rows: list[tuple[str, dict]]) -> Table:
-    """The headline table: one row per set, each headline metric with its interval, then norm_dev."""
+    """The headline table: one row per set, each headline metric with its interval, then the
+    headline score's relative value and verdict."""
     keys = [k for k in headline_keys() if any(k in m for _, m in rows)]
-    if any("norm_dev" in m for _, m in rows):
-        keys.append("norm_dev")
+    keys += [k for k in ("relative", "verdict") if any(k in m for _, m in rows)]
     return Table(
         ("set", *keys), tuple((label, *(format_with_interval(m, k) for k in keys)) for label, m in rows)
     )
@@ -608,7 +609,7 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
     ``dvc plots`` draws bars from these rows (see dvc.yaml), so ``dvc plots diff``
     puts each variant's numbers at two revisions side by side.
     """
-    keys = [*headline_keys(), "norm_dev"]
+    keys = [*headline_keys(), "score", "relative"]
     rows = []
     for v in variants:
         if is_audio_variant(metrics_dir, v.name):
@@ -621,11 +622,13 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
 def summary_metrics(rows: list[dict]) -> dict:
     """``{variant: headline score}`` from :func:`plot_rows` (rounded to 6 digits).
 
-    The headline score is the variant's ``norm_dev`` on its samples. Per-feature values
-    stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show --targets`` reads them):
-    declaring those as DVC metrics gave ``dvc exp show`` seven columns per variant.
+    The headline score is the variant's ``relative`` score on its samples
+    (:mod:`scorelab.metrics.headline`: 1 = the test split, 0 = the naive baseline).
+    Per-feature values stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show
+    --targets`` reads them): declaring those as DVC metrics gave ``dvc exp show`` seven
+    columns per variant.
     """
-    return {r["variant"]: None if r.get("norm_dev") is None else round(float(r["norm_dev"]), 6) for r in rows}
+    return {r["variant"]: None if r.get("relative") is None else round(float(r["relative"]), 6) for r in rows}
 
 
 def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
@@ -678,11 +681,19 @@ def trained_on(models_dir: Path | None, name: str) -> str:
     return f"{info.get('device_name') or MISSING} ({', '.join(how)})"
 
 
-def _run_blocks(params: dict, variants: list[Variant], models_dir: Path | None = None) -> list[Block]:
+def _run_blocks(
+    params: dict, variants: list[Variant], models_dir: Path | None = None, provenance: dict | None = None
+) -> list[Block]:
     base = params.get("base", {})
+    prov = provenance or {}
+    built = (
+        f"Built from commit {prov.get('commit', MISSING)} ({prov.get('date', MISSING)})"
+        + (" with uncommitted changes" if prov.get("dirty") else "")
+        + f", scorelab {prov.get('version', MISSING)}. "
+    )
     blocks: list[Block] = [
         Heading(1, TITLE),
-        Paragraph(f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
+        Paragraph(built + f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
     ]
     if variants:
         rows = tuple(
@@ -704,6 +715,7 @@ def build_report(
     evaluation_dir: Path | None = None,
     seeds_path: Path | None = None,
     models_dir: Path | None = None,
+    provenance: dict | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -727,6 +739,10 @@ def build_report(
     models_dir
         ``<variant>/run_info.json`` of each variant: the device it trained on (and its
         name, thread or process count) in the variants table.
+    provenance
+        ``commit``, ``date`` (the commit's), ``dirty`` and ``version``, shown under the
+        title (:func:`scorelab.pipeline.report.provenance`); not the clock, so the same
+        inputs at the same commit give the same bytes.
 
     Raises
     ------
@@ -740,8 +756,8 @@ def build_report(
     with atomic_dir(out_dir) as tmp:
         figures = tmp / "figures"
         figures.mkdir()
-        blocks = _run_blocks(params, variants, models_dir)
-        blocks += _metric_blocks(tables, params, figures)
+        head = _run_blocks(params, variants, models_dir, provenance)
+        blocks = _metric_blocks(tables, params, figures)
         blocks += fidelity_blocks(params, evaluation)
         blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
@@ -751,6 +767,23 @@ def build_report(
             variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
         )
         blocks += _published_blocks(tables)
+        anchors = {
+            v.name: b.anchor
+            for v in variants
+            for b in blocks
+            if isinstance(b, Heading)
+            and b.level == 3
+            and (b.text == v.name or b.text.startswith(f"{v.name} "))
+        }
+        summary = summary_blocks(
+            variants,
+            metrics_dir,
+            evaluation,
+            lambda name: trained_on(models_dir, name),
+            lambda name: anchors.get(name, ""),
+        )
+        body = summary + head[2:] + blocks
+        blocks = [head[0], *head[1:2], Heading(2, "Contents"), contents_block(body), *body]
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
         rows = plot_rows(variants, metrics_dir)
