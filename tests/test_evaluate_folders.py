@@ -49,7 +49,7 @@ def test_cli_scores_two_folders_by_hand(folders, tmp_path):
     r = json.loads(out.read_text())
     # the broken file is listed with its reason, the .txt is not MIDI, the nested folder is read
     assert [x["path"].endswith("broken.mid") for x in r["generated"]["rejected"]] == [True]
-    assert "unreadable MIDI" in r["generated"]["rejected"][0]["reason"]
+    assert "not a readable MIDI file" in r["generated"]["rejected"][0]["reason"]
     assert (r["generated"]["n_pieces"], r["reference"]["n_pieces"], r["baseline"]["n_pieces"]) == (3, 4, 2)
     m = {k: r[k]["metrics"] for k in ("generated", "reference", "baseline")}
     assert m["generated"]["UPC"]["value"] == 3 and m["reference"]["UPC"]["value"] == 2

@@ -109,3 +109,18 @@ def test_committed_references_score_as_they_must(path):
     if path.stem == "noise":
         test = json.loads((path.parent / "test.json").read_text())
         assert m["score_ci95"][1] < test["score_ci95"][0]
+
+
+def test_still_improving_by_hand():
+    from scorelab.pipeline.evaluate import still_improving
+
+    def row(step, score, lo, hi):
+        return {"step": step, "score": score, "score_lo": lo, "score_hi": hi}
+
+    rising = [row(100, 0.2, 0.1, 0.3), row(600, 0.4, 0.3, 0.5), row(800, 0.6, 0.5, 0.7)]
+    assert still_improving(rising) == "yes"  # 0.5 > 0.4, the score at 3/4 of 800 steps
+    flat = [row(600, 0.55, 0.5, 0.6), row(800, 0.6, 0.5, 0.7)]
+    assert still_improving(flat) == "flat"
+    falling = [row(600, 0.8, 0.7, 0.9), row(800, 0.6, 0.5, 0.7)]
+    assert still_improving(falling) == "falling"
+    assert still_improving([row(800, 0.6, 0.5, 0.7)]) == "too few points"

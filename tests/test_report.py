@@ -14,8 +14,8 @@ from scorelab.io.audio import render_audio
 from scorelab.io.midi import write_midi
 from scorelab.metrics import evaluate_scores
 from scorelab.metrics.registry import headline_keys
+from scorelab.pictures import plot_rolls
 from scorelab.report.build import KDE_FEATURES, build_report, format_value
-from scorelab.report.pictures import plot_rolls
 from scorelab.score import Score, Track, write_notes
 from scorelab.utils import write_json
 
@@ -52,11 +52,13 @@ def put_comparison(root: Path, variant: str, scores, train_scores) -> None:
     """evaluation/variants/``variant``/samples.compare.json, written by evaluate's own code."""
     from scorelab.metrics.notes import NoteSet
     from scorelab.metrics.sets import evaluate_notes
-    from scorelab.pipeline.evaluate import compare_with
+    from scorelab.pipeline.evaluate import compare_with, write_comparison
 
     ns, train = (NoteSet.from_scores(s, step_ticks=6) for s in (scores, train_scores))
     comparison = compare_with(evaluate_notes(ns, 0, reference=train), ns, train, {})
-    write_json(root / "evaluation/variants" / variant / "samples.compare.json", comparison)
+    folder = root / "evaluation/variants" / variant
+    folder.mkdir(parents=True, exist_ok=True)
+    write_comparison(folder, "samples", comparison)
 
 
 @pytest.fixture()
@@ -240,11 +242,16 @@ def test_mgeval_densities_draw_the_overlap_evaluate_reports(tmp_path):
     )
     readme = (out / "README.md").read_text()
     assert (out / "figures/mgeval_gan.png").is_file() and "figures/mgeval_gan.png" in readme
-    (tmp_path / "evaluation/variants/lstm/samples.pieces.parquet").unlink()
+    (tmp_path / "evaluation/variants/gan/samples.mgeval_curves.npz").unlink()
     build_report(
         out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
     )
-    assert not (out / "figures/mgeval_lstm.png").exists()  # no per-piece table, no densities
+    assert not (out / "figures/mgeval_gan.png").exists()  # no curves from evaluate: nothing drawn
+    assert not (out / "figures/mgeval_lstm.png").exists()  # no comparison at all
+    put_comparison(tmp_path, "gan", gen, train)
+    build_report(
+        out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
+    )
     readme = (out / "README.md").read_text()
     compare = json.loads((tmp_path / "evaluation/variants/gan/samples.compare.json").read_text())["mgeval"]
     drawn = re.search(r"MGEval overlap with the training set: (.*)\.\n", readme).group(1)

@@ -41,6 +41,7 @@ import numpy as np
 __all__ = [
     "GRID_PAD_BANDWIDTHS",
     "KL_EPSILON",
+    "MGEVAL_PIECES",
     "MIN_RELATIVE_BANDWIDTH",
     "GaussianKDE",
     "MGEvalResult",
@@ -55,6 +56,7 @@ __all__ = [
     "overlap_area",
 ]
 
+MGEVAL_PIECES = 100  # pieces per set in MGEval's comparisons (S4 and MGEval compared 100)
 MIN_RELATIVE_BANDWIDTH = 1e-6  # KDE bandwidth floor, times max(1, max |sample|)
 GRID_PAD_BANDWIDTHS = 3.0  # the grid reaches this many bandwidths past each sample's extremes
 _TAIL_BANDWIDTHS = 8.0  # each sample's own part of the grid follows its tails this far (exp(-32) ~ 1e-14)

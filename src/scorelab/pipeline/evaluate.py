@@ -30,13 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
+from scorelab.metrics.compare import MGEVAL_PIECES
 from scorelab.metrics.notes import NoteSet
 from scorelab.score import read_notes
-from scorelab.utils import atomic_dir, load_npz, write_json
+from scorelab.utils import atomic_dir, load_npz, save_npz, write_json
 
 EVALUATED_SPLITS = ("train", "test")
 NOISE_PIECES = 100  # pieces of the naive baseline scored beside the data (the headline score's floor)
-REFERENCE_PIECES = 100  # training pieces that MGEval's distances use (S4 and MGEval: 100)
+REFERENCE_PIECES = MGEVAL_PIECES  # training pieces MGEval's distances use (S4 and MGEval: 100)
+
+# MGEval's scalar features whose distance densities the report draws: evaluate writes
+# their curves (``<set>.mgeval_curves.npz``) so the report draws and never recomputes.
+MGEVAL_CURVES = ("unique_pitches", "pitch_range", "avg_IOI", "bar_used_note")
 # Scalar features compared as distributions (MGEval's own list, where we have it).
 MGEVAL_FEATURES = (
     "unique_pitches",
@@ -48,12 +53,11 @@ MGEVAL_FEATURES = (
     "total_used_note",
     "UPC",
 )
-MGEVAL_BINNED = (
-    "pitch_class_histogram",
-    "note_length_histogram",
-    "pitch_class_transitions",
-    "note_length_transitions",
-)
+MGEVAL_BINNED = ("pitch_class_histogram",)  # MGEval's total_pitch_class_histogram
+# S4's own definitions (A.3.2-A.3.3: 1/8-second length classes, transitions within a
+# track), compared by MGEval's method but not MGEval's features (MGEval's note-length
+# histogram has 12 classes relative to the bar): reported apart, under "s4".
+S4_BINNED = ("note_length_histogram", "pitch_class_transitions", "note_length_transitions")
 
 
 def codec_grid(codec) -> tuple[int, int | None]:
@@ -168,6 +172,75 @@ def read_tables(data_eval: Path) -> dict:
     return {k: pd.read_parquet(Path(data_eval) / f"{k}.pieces.parquet") for k in ("train", "test", "noise")}
 
 
+def quality_rows(progress: Path, codec, tables: dict, seed: int) -> list[dict]:
+    """The quality log: the headline score of the main set sampled at each snapshot.
+
+    One row per point (``step_<step>`` splits of ``samples/<v>/progress``, written by the
+    sample stage with the final samples' seed, so every point is the same noise through
+    other weights): the score with its interval, the relative score with its interval (the
+    references are the same as the final set's), and each feature's closeness. Empty when
+    the variant has no progress folder (an audio model, or samples from before snapshots).
+    """
+    from scorelab.metrics.headline import HEADLINE_FEATURES
+    from scorelab.metrics.registry import compute_piece_metrics
+
+    progress = Path(progress)
+    if not (progress / "pieces.parquet").is_file():
+        return []
+    scores = read_notes(progress)
+    rows = []
+    for split in sorted({s.split for s in scores}):
+        ns = noteset([s for s in scores if s.split == split], codec)
+        table = compute_piece_metrics(ns, names=HEADLINE_FEATURES)
+        head = headline_of(table, tables["train"], tables["test"], tables["noise"], seed)
+        rows.append(
+            rounded(
+                {
+                    "step": int(split.removeprefix("step_")),
+                    "score": head["score"],
+                    "score_lo": head["ci95"][0],
+                    "score_hi": head["ci95"][1],
+                    "relative": head["relative"],
+                    "relative_lo": head["relative_ci95"][0],
+                    "relative_hi": head["relative_ci95"][1],
+                    **{f: head["features"].get(f) for f in HEADLINE_FEATURES},
+                }
+            )
+        )
+    return rows
+
+
+def still_improving(rows: list[dict]) -> str:
+    """Was the score still rising over the last quarter of training?
+
+    Compares the last point with the point at three quarters of the steps: "yes" when
+    the last point's interval lies wholly above that point's score, "falling" when wholly
+    below, "flat" otherwise; "too few points" with fewer than two. A rising curve at the
+    end says the budget, not the method, limits the variant.
+    """
+    if len(rows) < 2 or rows[-1]["score"] is None:
+        return "too few points"
+    last = rows[-1]
+    mark = 0.75 * last["step"]
+    earlier = [r for r in rows[:-1] if r["step"] <= mark and r["score"] is not None]
+    if not earlier:
+        return "too few points"
+    ref = earlier[-1]["score"]
+    if last["score_lo"] is not None and last["score_lo"] > ref:
+        return "yes"
+    if last["score_hi"] is not None and last["score_hi"] < ref:
+        return "falling"
+    return "flat"
+
+
+def write_tsv(path: Path, rows: list[dict]) -> None:
+    """Rows as a tab-separated file with a header (empty cells for None)."""
+    header = list(rows[0])
+    lines = ["\t".join(header)]
+    lines += ["\t".join("" if r[k] is None else str(r[k]) for k in header) for r in rows]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def given_tracks_of(samples_dir: Path, set_name: str) -> list[int]:
     """Tracks of a sample set copied from the condition (S0's melody), from its npz."""
     path = samples_dir / f"{set_name}.npz"
@@ -213,8 +286,11 @@ def run_evaluate_variant(
     data = {s: _load(data_eval / f"{s}.json") for s in ("train", "test", "noise")}
     tables = read_tables(data_eval)
     scores = read_notes(samples_dir)
+    quality = quality_rows(samples_dir / "progress", codec, tables, seed)
     results = {}
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        if quality:
+            write_tsv(tmp / "quality_log.tsv", quality)
         for set_name in sorted({s.split for s in scores}):
             subset = [s for s in scores if s.split == set_name]
             given = given_tracks_of(samples_dir, set_name)
@@ -224,13 +300,23 @@ def run_evaluate_variant(
             for label, version in versions.items():
                 ns = noteset(version, codec)
                 ev = evaluate_notes(ns, seed, reference=train)
-                comparison = compare_with(ev, ns, train, data)
+                write_comparison(etmp, label, compare_with(ev, ns, train, data))
                 head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
-                write_set(tmp, etmp, label, ev, headline_numbers(head))
-                write_json(etmp / f"{label}.compare.json", comparison)
+                extra = headline_numbers(head)
+                if label == "samples" and quality:
+                    extra["improving"] = still_improving(quality)
+                write_set(tmp, etmp, label, ev, extra)
                 write_json(etmp / f"{label}.headline.json", rounded(head))
                 results[label] = ev
     return results
+
+
+def write_comparison(eval_dir: Path, label: str, comparison: dict) -> None:
+    """``<label>.compare.json`` and, beside it, MGEval's density curves as
+    ``<label>.mgeval_curves.npz`` (arrays: the report draws them without recomputing)."""
+    comparison = dict(comparison)
+    save_npz(Path(eval_dir) / f"{label}.mgeval_curves.npz", comparison.pop("curves"))
+    write_json(Path(eval_dir) / f"{label}.compare.json", comparison)
 
 
 def _load(path: Path) -> dict:
@@ -257,9 +343,11 @@ def compare_with(
     ranking is the headline score (:mod:`scorelab.metrics.headline`).
     MGEval (Yang & Lerch 2020): per feature, the overlap area and KL divergence between
     the training set's intra-set distances and the inter-set distances, on up to 100
-    pieces per set. Fréchet distance: between the two sets' vectors of the MGEval scalar
-    features, each standardised by the training set's spread (raw units would let the
-    largest-valued feature decide).
+    pieces per set; under ``mgeval`` MGEval's own features, under ``s4`` S4's note-length
+    and transition features measured the same way. Fréchet distance: between the two
+    sets' vectors of the MGEval scalar features, each standardised by the training set's
+    spread (raw units would let the largest-valued feature decide). ``curves``: MGEval's
+    densities of :data:`MGEVAL_CURVES` (:func:`write_comparison` stores them apart).
     """
     from scorelab.metrics.compare import frechet_distance, mgeval_compare, normalized_deviations
     from scorelab.metrics.registry import PAIR_METRICS, headline_keys
@@ -282,14 +370,22 @@ def compare_with(
     ref = train.subset(evenly_spread(train.n_pieces, REFERENCE_PIECES))
     gen_ns = ns.subset(evenly_spread(ns.n_pieces, REFERENCE_PIECES))
     tg, tr = compute_piece_metrics(gen_ns), compute_piece_metrics(ref)
-    mgeval = {}
-    for f in MGEVAL_FEATURES:
-        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(tg[f], tr[f]).summary().items()}
-    for f in MGEVAL_BINNED:
+
+    def binned(f: str) -> dict:
         cols = sorted(k for k in tg if k.startswith(f"{f}."))
         a = np.stack([tg[c] for c in cols], 1)
         b = np.stack([tr[c] for c in cols], 1)
-        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(a, b).summary().items()}
+        return {k: round_sig(v) for k, v in mgeval_compare(a, b).summary().items()}
+
+    mgeval, curves = {}, {}
+    for f in MGEVAL_FEATURES:
+        r = mgeval_compare(tg[f], tr[f])
+        mgeval[f] = {k: round_sig(v) for k, v in r.summary().items()}
+        if f in MGEVAL_CURVES:
+            curves.update({f"{f}.grid": r.grid, f"{f}.intra_a": r.pdf_intra_a, f"{f}.intra_b": r.pdf_intra_b})
+            curves[f"{f}.inter"] = r.pdf_inter
+    for f in MGEVAL_BINNED:
+        mgeval[f] = binned(f)
     ga = np.stack([tg[f] for f in MGEVAL_FEATURES], 1)
     ra = np.stack([tr[f] for f in MGEVAL_FEATURES], 1)
     scale = np.nanstd(ra, axis=0)
@@ -298,8 +394,10 @@ def compare_with(
         "reference": f"{reference} ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
         "normalized_deviations": {k: round_sig(v) for k, v in per_key.items()},
         "mgeval": mgeval,
+        "s4": {f: binned(f) for f in S4_BINNED},
         "frechet": round_sig(frechet_distance(ga / scale, ra / scale)),
         "frechet_features": list(MGEVAL_FEATURES),
+        "curves": curves,
     }
 
 

@@ -97,6 +97,7 @@ def evaluate_folders(
             **(data["train"] if k == "reference" else evals[k].to_json()),
         }
     out["headline"] = rounded(headline)
+    comparison.pop("curves", None)  # MGEval's density curves are for the report's figures
     out["comparison"] = comparison
     return out
 
@@ -150,6 +151,9 @@ def format_table(result: dict) -> str:
     lines.append(f"Frechet distance (standardised MGEval features): {_num(comp['frechet'])}")
     lines.append(f"MGEval against the {comp['reference']}: overlap area (1 = same distribution), KL")
     for feat, m in comp["mgeval"].items():
+        lines.append(f"  {feat:<26} overlap {_num(m['overlap'])}  KL {_num(m['kl'])}")
+    lines.append("S4's features (its A.3 definitions) by MGEval's method:")
+    for feat, m in comp.get("s4", {}).items():
         lines.append(f"  {feat:<26} overlap {_num(m['overlap'])}  KL {_num(m['kl'])}")
     return "\n".join(lines)
 

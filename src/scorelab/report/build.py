@@ -35,13 +35,11 @@ import numpy as np
 import pandas as pd
 
 from scorelab.constants import MIDI_PITCHES
-from scorelab.metrics.compare import MGEvalResult, mgeval_compare
+from scorelab.metrics.compare import MGEVAL_PIECES as REFERENCE_PIECES
+from scorelab.metrics.compare import MGEvalResult
 from scorelab.metrics.musical import LENGTH_LABELS, PC_LABELS
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
-from scorelab.metrics.sets import evenly_spread
-from scorelab.pipeline.evaluate import REFERENCE_PIECES
-from scorelab.report.dvc_plots import write_plot_data
-from scorelab.report.pictures import (
+from scorelab.pictures import (
     PITCH_CLASS_NAMES,
     SAMPLES_SHOWN,
     overlap_text,
@@ -49,8 +47,10 @@ from scorelab.report.pictures import (
     plot_mgeval_kdes,
     plot_pitch_class_histograms,
     plot_pitch_frequency,
+    plot_quality,
     plot_transition_matrices,
 )
+from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
 from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
 from scorelab.report.render import (
     Block,
@@ -513,20 +513,31 @@ def square_matrix(bins: dict[str, float | None], labels: Sequence[str]) -> np.nd
     return np.array([[bins.get(f"{a}>{b}") or 0.0 for b in labels] for a in labels], dtype=np.float64)
 
 
-def mgeval_results(generated: pd.DataFrame, training: pd.DataFrame) -> dict[str, MGEvalResult]:
-    """MGEval of each ``KDE_FEATURES`` column of both per-piece tables, as evaluate computes
-    ``compare.json``: generated (A) against training (B), on at most ``REFERENCE_PIECES``
-    evenly spread pieces of each, so the overlaps drawn are the ones it reports. A
-    feature with no defined overlap (fewer than two training pieces) is left out.
+def mgeval_results(compare_json: Path) -> dict[str, MGEvalResult]:
+    """MGEval's comparison of each ``KDE_FEATURES`` feature as the evaluate stage wrote it:
+    the numbers from ``<set>.compare.json``, the densities from the
+    ``<set>.mgeval_curves.npz`` beside it. Nothing is recomputed, so the overlaps drawn
+    are the ones reported. A feature with no defined overlap (fewer than two training
+    pieces) or no curves is left out; {} when either file is missing.
     """
-    gen = generated.iloc[evenly_spread(len(generated), REFERENCE_PIECES)]
-    ref = training.iloc[evenly_spread(len(training), REFERENCE_PIECES)]
+    curves_path = Path(str(compare_json).removesuffix(".compare.json") + ".mgeval_curves.npz")
+    if not Path(compare_json).is_file() or not curves_path.is_file():
+        return {}
+    numbers = _read_json(Path(compare_json)).get("mgeval", {})
+    with np.load(curves_path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
     out = {}
     for feature in KDE_FEATURES:
-        if feature in gen.columns and feature in ref.columns:
-            r = mgeval_compare(gen[feature].to_numpy(np.float64), ref[feature].to_numpy(np.float64))
-            if np.isfinite(r.overlap):
-                out[feature] = r
+        summary = numbers.get(feature)
+        if summary is None or summary.get("overlap") is None or f"{feature}.grid" not in arrays:
+            continue
+        out[feature] = MGEvalResult(
+            **{k: float("nan") if v is None else float(v) for k, v in summary.items()},
+            grid=arrays[f"{feature}.grid"],
+            pdf_intra_a=arrays[f"{feature}.intra_a"],
+            pdf_intra_b=arrays[f"{feature}.intra_b"],
+            pdf_inter=arrays[f"{feature}.inter"],
+        )
     return out
 
 
@@ -557,26 +568,39 @@ def _distribution_blocks(v: Variant, found: dict[str, dict], evaluation: Path, f
             png = f"pitches_{safe_name(v.name)}.png"
             plot_pitch_frequency(g, t, figures / png, title=f"{about}: note frequency per pitch")
             blocks.append(Image(f"figures/{png}", f"{about}: note frequency per pitch"))
-    tables = (
-        evaluation / "variants" / v.name / f"{MAIN_SET}.pieces.parquet",
-        evaluation / "data" / v.dataset / "train.pieces.parquet",
-    )
-    if all(t.is_file() for t in tables):
-        results = mgeval_results(*(pd.read_parquet(t) for t in tables))
-        if results:
-            png = f"mgeval_{safe_name(v.name)}.png"
-            plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
-            overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
-            blocks += [
-                Image(f"figures/{png}", f"{about}: MGEval distance densities"),
-                Paragraph(f"MGEval overlap with the training set: {overlaps}."),
-            ]
+    results = mgeval_results(evaluation / "variants" / v.name / f"{MAIN_SET}.compare.json")
+    if results:
+        png = f"mgeval_{safe_name(v.name)}.png"
+        plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
+        overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
+        blocks += [
+            Image(f"figures/{png}", f"{about}: MGEval distance densities"),
+            Paragraph(f"MGEval overlap with the training set: {overlaps}."),
+        ]
     return blocks
+
+
+def quality_blocks(v: Variant, metrics_dir: Path, figures: Path) -> list[Block]:
+    """The variant's quality curve (its relative score against training steps), if logged."""
+    tsv = metrics_dir / "variants" / v.name / "quality_log.tsv"
+    if not tsv.is_file():
+        return []
+    png = f"quality_{safe_name(v.name)}.png"
+    plot_quality(tsv, figures / png, f"{v.name}: relative headline score during training")
+    head = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json")
+    return [
+        Image(f"figures/{png}", f"{v.name}: relative headline score during training"),
+        Paragraph(
+            "The same noise (seed) sampled from the weights at each eighth of training and scored as "
+            f"the final samples are. Still improving over the last quarter: {head.get('improving', MISSING)}."
+        ),
+    ]
 
 
 def _variant_blocks(
     variants: list[Variant],
     tables: dict[str, list[tuple[str, dict]]],
+    metrics_dir: Path,
     samples_dir: Path,
     evaluation: Path,
     out_dir: Path,
@@ -598,6 +622,7 @@ def _variant_blocks(
     ]
     for v in variants:
         blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
+        blocks += quality_blocks(v, metrics_dir, figures)
         blocks += _sample_blocks(v, samples_dir / v.name, out_dir, figures)
         blocks += _distribution_blocks(v, dict(tables.get(v.dataset, [])), evaluation, figures)
     return blocks
@@ -762,7 +787,7 @@ def build_report(
         blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
         notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
-        blocks += _variant_blocks(notes, tables, Path(samples_dir), evaluation, out_dir, figures)
+        blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, out_dir, figures)
         blocks += audio_blocks(
             variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
         )
@@ -790,3 +815,4 @@ def build_report(
         write_json(tmp / PLOT_DATA, rows)
         write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
         write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
+        write_quality_plots([v.name for v in variants], metrics_dir, tmp)

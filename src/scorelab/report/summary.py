@@ -28,7 +28,9 @@ EXPLANATION = (
     "of pieces: the held-out test split (1, real music the models never saw) and the naive "
     "baseline (0, random notes at the training data's rates). The verdict reads the 95 % "
     "bootstrap intervals: like the data when the set's interval reaches the test split's; no "
-    "better than naive when it reaches down to the baseline's; between otherwise."
+    "better than naive when it reaches down to the baseline's; between otherwise. Still improving: "
+    "whether the score over the last quarter of training rose beyond its interval (each variant's "
+    "section draws the curve)."
 )
 
 
@@ -69,6 +71,7 @@ def scored_rows(variants, metrics_dir: Path, evaluation_dir: Path) -> list[dict]
                     "relative_ci95": full.get("relative_ci95"),
                     "verdict": head.get("verdict", MISSING),
                     "pieces": full.get("pieces"),
+                    "improving": head.get("improving", MISSING),
                 }
             )
     return sorted(
@@ -97,6 +100,7 @@ def summary_blocks(variants, metrics_dir: Path, evaluation_dir: Path, trained_on
                 with_ci(r["relative"], r["relative_ci95"]),
                 with_ci(r["score"], r["ci95"]),
                 r["verdict"],
+                r["improving"],
                 str(r["pieces"]) if r["pieces"] is not None else MISSING,
                 trained_on(r["variant"]),
             )
@@ -115,6 +119,7 @@ def summary_blocks(variants, metrics_dir: Path, evaluation_dir: Path, trained_on
                     MISSING,
                     "not scored (audio: reconstruction error in its section)",
                     MISSING,
+                    MISSING,
                     trained_on(v.name),
                 )
             )
@@ -131,6 +136,7 @@ def summary_blocks(variants, metrics_dir: Path, evaluation_dir: Path, trained_on
                 "relative [95 % CI]",
                 "score [95 % CI]",
                 "verdict",
+                "still improving",
                 "pieces",
                 "trained on",
             ),
