@@ -456,3 +456,16 @@ def test_latent_scatter_gan_epochs_and_next_column_scores(tree):
         0.5,
         1.0,
     ]
+
+
+def test_s1_beside_musegan_code_values(tree):
+    from scorelab.report.build import _ours
+    from scorelab.report.published import S1_MUSEGAN_CODE
+
+    readme = (build(tree) / "README.md").read_text()
+    assert "ours computed as MuseGAN's released code computes them" in readme
+    assert "S0, S2 and S3 published no numbers" in readme
+    # our rows of that table read the code's metrics from the full results
+    found = {"__all": {"UPC_musegan_code": 1.0, "QN_musegan_code": 100.0, "UPC": 1.667}, "EB": 25.0}
+    rows = _ours(S1_MUSEGAN_CODE, {"jsb_piano": [("jsb_piano train", found)]})
+    assert rows == (("ours: jsb_piano train", "25", "1", "100"),)

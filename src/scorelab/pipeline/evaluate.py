@@ -124,10 +124,57 @@ def run_evaluate_data(
         if corpus_dir is not None:
             from scorelab.codecs.fidelity import HEADLINE_FIDELITY, fidelity
 
-            lost = fidelity(codec, read_notes(Path(corpus_dir)))
+            corpus = read_notes(Path(corpus_dir))
+            write_whole_songs(etmp, [s for s in corpus if s.split == "train"])
+            lost = fidelity(codec, corpus)
             write_json(tmp / "fidelity.json", {k: lost[k] for k in HEADLINE_FIDELITY})
             write_json(etmp / "fidelity.json", lost)
     return results
+
+
+WHOLE_SONGS = "whole_songs"  # in evaluation/data/<dataset>: up to 100 training songs, whole
+
+
+def write_whole_songs(eval_dir: Path, songs) -> None:
+    """Keep up to 100 whole training songs (evenly spread) and S4's Manhattan distance among them.
+
+    S4 computed its Manhattan distance between whole files (its 141.35 for the data,
+    234.88 for generated files against the corpus), and the value grows with a piece's
+    length, so our windows' value cannot stand beside it. ``whole_songs/`` (notes) lets
+    each variant's evaluate compare its pieces with the same songs;
+    ``whole_songs.json`` holds the data's own value (each song against the others).
+    """
+    from scorelab.metrics.sets import MANHATTAN_MAX_PIECES, evenly_spread, round_sig, s4_manhattan
+    from scorelab.score import write_notes
+
+    if not songs:
+        return
+    from scorelab.metrics.musical import unique_pitches
+
+    picked = [songs[i] for i in evenly_spread(len(songs), MANHATTAN_MAX_PIECES)]
+    write_notes(Path(eval_dir) / WHOLE_SONGS, picked)
+    ns = NoteSet.from_scores(picked)
+    used = unique_pitches(ns)
+    write_json(
+        Path(eval_dir) / f"{WHOLE_SONGS}.json",
+        {
+            "s4_manhattan": round_sig(s4_manhattan(ns, ns, same=True)),
+            "unique_pitches": round_sig(float(used.mean())),
+            "unique_pitches_std": round_sig(float(used.std())),  # ddof 0, as S4's np.std
+            "pieces": len(picked),
+        },
+    )
+
+
+def whole_song_manhattan(ns: NoteSet, data_eval: Path) -> dict | None:
+    """S4's Manhattan distance of a generated set against the data's whole songs, or None."""
+    from scorelab.metrics.sets import round_sig, s4_manhattan
+
+    folder = Path(data_eval) / WHOLE_SONGS
+    if not (folder / "pieces.parquet").is_file():
+        return None
+    songs = NoteSet.from_scores(read_notes(folder))
+    return {"s4_manhattan": round_sig(s4_manhattan(ns, songs)), "pieces": songs.n_pieces}
 
 
 def headline_of(table, train, test, noise, seed: int) -> dict:
@@ -301,6 +348,9 @@ def run_evaluate_variant(
                 ns = noteset(version, codec)
                 ev = evaluate_notes(ns, seed, reference=train)
                 write_comparison(etmp, label, compare_with(ev, ns, train, data))
+                whole = whole_song_manhattan(ns, data_eval)
+                if whole is not None:
+                    write_json(etmp / f"{label}.{WHOLE_SONGS}.json", whole)
                 head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
                 extra = headline_numbers(head)
                 if label == "samples" and quality:

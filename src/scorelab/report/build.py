@@ -51,7 +51,7 @@ from scorelab.pictures import (
     plot_transition_matrices,
 )
 from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
-from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
+from scorelab.report.published import COMPARABILITY_NOTE, NONE_PUBLISHED, PUBLISHED
 from scorelab.report.render import (
     Block,
     Heading,
@@ -671,14 +671,42 @@ def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...]
     return tuple(out)
 
 
-def _published_blocks(tables: dict[str, list[tuple[str, dict]]] | None = None) -> list[Block]:
+def _whole_song_rows(t, tables: dict[str, list[tuple[str, dict]]], evaluation: Path | None) -> tuple:
+    """Our rows on whole songs for a table whose paper measured whole files: the data's
+    training songs, then each generated set against them (``*.whole_songs.json``)."""
+    if not t.whole_songs or evaluation is None:
+        return ()
+    out = []
+    data = evaluation / "data" / t.dataset / "whole_songs.json"
+    if data.is_file():
+        d = _read_json(data)
+        out.append(
+            (f"ours: {t.dataset} train, {d['pieces']} whole songs", *(format_value(d.get(k)) for k in t.keys))
+        )
+    for label, m in tables.get(t.dataset, []):
+        name, _, kind = label.partition(" ")
+        path = evaluation / "variants" / name / f"{kind}.whole_songs.json"
+        if path.is_file():
+            d = _read_json(path)
+            values = {**m.get("__all", {}), **{k: v for k, v in m.items() if not k.startswith("__")}, **d}
+            out.append(
+                (f"ours: {label} against the whole songs", *(format_value(values.get(k)) for k in t.keys))
+            )
+    return tuple(out)
+
+
+def _published_blocks(
+    tables: dict[str, list[tuple[str, dict]]] | None = None, evaluation: Path | None = None
+) -> list[Block]:
     blocks: list[Block] = [
         Heading(2, "Published numbers, and ours beside them"),
         Paragraph(COMPARABILITY_NOTE),
+        Paragraph(NONE_PUBLISHED),
     ]
     for t in PUBLISHED:
         rows = tuple((f"paper: {label}", *(f"{x:g}" for x in v)) for label, v in t.rows)
         rows += _ours(t, tables or {})
+        rows += _whole_song_rows(t, tables or {}, evaluation)
         blocks += [
             Heading(3, f"{t.paper}: {t.title}"),
             Paragraph(f"Paper's corpus: {t.corpus}. Ours: dataset {t.dataset}."),
@@ -791,7 +819,7 @@ def build_report(
         blocks += audio_blocks(
             variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
         )
-        blocks += _published_blocks(tables)
+        blocks += _published_blocks(tables, evaluation)
         anchors = {
             v.name: b.anchor
             for v in variants
