@@ -155,13 +155,15 @@ def test_links_and_figures(tree):
     out = build(tree)
     readme, page = (out / "README.md").read_text(), (out / "index.html").read_text()
     for text in (readme, page):
-        assert "../samples/gan/midi/000.mid" in text and "../samples/gan/midi/007.mid" in text
+        # copies in the report's own folder: they open from a clone without samples/
+        assert "media/gan/000.mid" in text and "media/gan/007.mid" in text
         assert "008.mid" not in text  # at most 8 per variant
-        assert "../samples/gan/audio/000.wav" in text
-        assert "../samples/lstm/midi/000.mid" in text
-        assert str(tree) not in text  # no absolute paths
+        assert "media/gan/000.ogg" in text
+        assert "media/lstm/000.mid" in text
+        assert "../samples" not in text and str(tree) not in text  # nothing outside the report
     assert "first 8 of 12" in readme
-    assert '<audio controls preload="none" src="../samples/gan/audio/000.wav">' in page
+    assert '<audio controls preload="none" src="media/gan/000.ogg">' in page
+    assert (out / "media/gan/000.mid").read_bytes() == (tree / "samples/gan/midi/000.mid").read_bytes()
     assert "<script" not in page and "http" not in page
     figures = ("pch_jsb_roll", "losses_gan", "losses_lstm", "rolls_gan", "accompaniment_gan")
     figures += ("transitions_gan", "transitions_lstm", "pitches_gan", "pitches_lstm")
@@ -198,10 +200,10 @@ def test_every_shown_sample_has_a_player_and_a_midi_link(tree):
     # the pictures' pieces that have audio, in the pictures' order: samples, then accompaniment
     assert [name for name, _, _ in rows] == ["000", "001", "acc_000"]
     for name, audio, midi in rows:
-        assert audio == f"../samples/gan/audio/{name}.wav" and midi == f"../samples/gan/midi/{name}.mid"
+        assert audio == f"media/gan/{name}.ogg" and midi == f"media/gan/{name}.mid"
         assert (out / audio).is_file() and (out / midi).is_file()
         # Markdown says the same: one table row with both links
-        assert f"| {name} | [{name}.wav]({audio}) | [{name}.mid]({midi}) |" in readme
+        assert f"| {name} | [{name}.ogg]({audio}) | [{name}.mid]({midi}) |" in readme
     assert "samples: 2 of the 8 pieces of the picture" in readme  # SAMPLES_SHOWN
     assert "accompaniment: 1 of the 2 pieces of the picture" in readme
     assert page.count("<audio ") == len(rows)  # no player outside the rows
@@ -407,7 +409,7 @@ def test_audio_variant_gets_its_own_section_with_players_and_no_note_table(tree)
     page = (out / "index.html").read_text()
     for set_name in ("samples", "transfer"):
         for part in ("input", "output"):
-            assert f'src="../samples/ae/audio/{set_name}_{part}.wav"' in page
+            assert f'src="media/ae/{set_name}_{part}.ogg"' in page
     assert all(r["variant"] != "ae" for r in json.loads((out / "plots/headline.json").read_text()))
 
 
@@ -469,3 +471,55 @@ def test_s1_beside_musegan_code_values(tree):
     found = {"__all": {"UPC_musegan_code": 1.0, "QN_musegan_code": 100.0, "UPC": 1.667}, "EB": 25.0}
     rows = _ours(S1_MUSEGAN_CODE, {"jsb_piano": [("jsb_piano train", found)]})
     assert rows == (("ours: jsb_piano train", "25", "1", "100"),)
+
+
+def test_media_fit_the_budget_and_are_byte_stable(tree, tmp_path):
+    """Clips are cut shorter, all alike, until the media folder fits its budget; the same
+    inputs give the same bytes (Ogg's random stream serial is fixed)."""
+    import soundfile as sf
+
+    from scorelab.report.media import Media
+
+    wavs = sorted((tree / "samples/gan/audio").glob("*.wav"))
+    seconds = [sf.info(str(w)).duration for w in wavs]
+    media = Media()
+    for w in wavs:
+        media.clip(w, "gan")
+    full = media.write(tmp_path / "a")
+    assert full["clip_seconds"] == 8.0 and full["clips"] == len(wavs)
+    budget = int(full["bytes"] * 0.6)
+    cut = media.write(tmp_path / "b", budget=budget)
+    assert cut["bytes"] <= budget and cut["clip_seconds"] < min(8.0, max(seconds))
+    again = media.write(tmp_path / "c", budget=budget)
+    for w in wavs:
+        name = f"media/gan/{w.stem}.ogg"
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+        assert sf.info(str(tmp_path / "b" / name)).duration <= cut["clip_seconds"] + 0.01
+    assert again == cut
+    with pytest.raises(ValueError, match="over the budget"):
+        media.write(tmp_path / "d", budget=100)
+
+
+def test_the_committed_report_fits_its_media_budget():
+    """The report in git carries its media (it plays from a clone) within 5 MB."""
+    from scorelab.report.media import BUDGET_BYTES
+
+    root = Path(__file__).resolve().parents[1] / "reports"
+    media = root / "media"
+    assert media.is_dir(), "the committed report has no media folder"
+    total = sum(p.stat().st_size for p in media.rglob("*") if p.is_file())
+    assert 0 < total <= BUDGET_BYTES
+    page = (root / "index.html").read_text()
+    for src in re.findall(r'<audio controls preload="none" src="([^"]+)"', page):
+        assert src.startswith("media/") and (root / src).is_file(), src
+
+
+def test_the_report_renders_and_never_computes():
+    """Metrics compute, the report renders: no module of scorelab.report imports the
+    pipeline or a metric's computation (it reads the evaluate stages' files)."""
+    root = Path(__file__).resolve().parents[1] / "src/scorelab/report"
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text()
+        assert "scorelab.pipeline" not in text, path.name
+        for name in ("mgeval_compare", "compute_piece_metrics", "evaluate_notes"):
+            assert name not in text, f"{path.name} uses {name}"

@@ -14,10 +14,12 @@ Inputs (all paths as the report stage receives them)::
     samples_dir/<variant>/rolls.png, accompaniment.png, pieces.parquet, midi/*.mid,
         audio/*.wav                                    optional
 
-Output: ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/*.png`` and
+Output: ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/*.png``,
+``out_dir/media/`` (the shown samples' audio clips and MIDI files, so the page plays
+from a clone; :mod:`scorelab.report.media`) and
 ``out_dir/plots/headline.json`` (each variant's headline numbers, for ``dvc plots``),
 replaced as a whole (atomically). Nothing in it depends on the clock, the host or
-absolute paths: links to samples are relative to ``out_dir``, so the same inputs give
+absolute paths: every link is inside ``out_dir``, so the same inputs give
 the same bytes.
 """
 
@@ -51,6 +53,7 @@ from scorelab.pictures import (
     plot_transition_matrices,
 )
 from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
+from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
 from scorelab.report.published import COMPARABILITY_NOTE, NONE_PUBLISHED, PUBLISHED
 from scorelab.report.render import (
     Block,
@@ -448,15 +451,21 @@ def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
     ]
 
 
-def _file_links(folder: Path, pattern: str, out_dir: Path) -> tuple[tuple[tuple[str, str], ...], int]:
-    """The first ``MAX_LINKS`` files matching ``pattern`` (sorted) and how many there are."""
+def _file_links(
+    folder: Path, pattern: str, media: Media, owner: str
+) -> tuple[tuple[tuple[str, str], ...], int]:
+    """The first ``MAX_LINKS`` files matching ``pattern`` (sorted), copied into the report's
+    media, and how many there are."""
     files = sorted(folder.glob(pattern)) if folder.is_dir() else []
-    return tuple((f.name, relative_link(f, out_dir)) for f in files[:MAX_LINKS]), len(files)
+    return tuple((f.name, media.copy(f, owner)) for f in files[:MAX_LINKS]), len(files)
 
 
-def shown_samples(folder: Path, set_name: str, out_dir: Path) -> tuple[int, tuple[tuple[str, str, str], ...]]:
-    """How many pieces of ``set_name`` its picture draws, and (piece, WAV link, MIDI link)
-    of those that have both files, in the picture's order.
+def shown_samples(
+    folder: Path, set_name: str, media: Media, owner: str
+) -> tuple[int, tuple[tuple[str, str, str], ...]]:
+    """How many pieces of ``set_name`` its picture draws, and (piece, audio link, MIDI link)
+    of those that have both files, in the picture's order; the links are to the clips and
+    copies in the report's own media folder (:mod:`scorelab.report.media`).
 
     The sample stage draws the first ``SAMPLES_SHOWN`` pieces of a set in the order its
     ``pieces.parquet`` lists them, names every file after its piece, and renders the
@@ -472,11 +481,11 @@ def shown_samples(folder: Path, set_name: str, out_dir: Path) -> tuple[int, tupl
     for piece in drawn:
         wav, mid = folder / "audio" / f"{piece}.wav", folder / "midi" / f"{piece}.mid"
         if wav.is_file() and mid.is_file():
-            rows.append((piece, relative_link(wav, out_dir), relative_link(mid, out_dir)))
+            rows.append((piece, media.clip(wav, owner), media.copy(mid, owner)))
     return len(drawn), tuple(rows)
 
 
-def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> list[Block]:
+def _sample_blocks(v: Variant, folder: Path, media: Media, figures: Path) -> list[Block]:
     """Each set's piano-roll picture with its pieces to listen to, then the MIDI files."""
     blocks: list[Block] = []
     for set_name, picture in SET_PICTURES.items():
@@ -485,7 +494,7 @@ def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> li
             name = f"{picture}_{safe_name(v.name)}.png"
             shutil.copyfile(source, figures / name)
             blocks.append(Image(f"figures/{name}", f"{v.name} {picture}"))
-        drawn, rows = shown_samples(folder, set_name, out_dir)
+        drawn, rows = shown_samples(folder, set_name, media, v.name)
         if rows:
             blocks += [
                 Paragraph(
@@ -494,7 +503,7 @@ def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> li
                 ),
                 Samples(rows),
             ]
-    links, total = _file_links(folder, "midi/*.mid", out_dir)
+    links, total = _file_links(folder, "midi/*.mid", media, v.name)
     if links:
         shown = f" (first {len(links)} of {total})" if total > len(links) else ""
         blocks += [Paragraph(f"MIDI files{shown}:"), Links(links)]
@@ -603,7 +612,7 @@ def _variant_blocks(
     metrics_dir: Path,
     samples_dir: Path,
     evaluation: Path,
-    out_dir: Path,
+    media: Media,
     figures: Path,
 ) -> list[Block]:
     blocks: list[Block] = [
@@ -623,7 +632,7 @@ def _variant_blocks(
     for v in variants:
         blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
         blocks += quality_blocks(v, metrics_dir, figures)
-        blocks += _sample_blocks(v, samples_dir / v.name, out_dir, figures)
+        blocks += _sample_blocks(v, samples_dir / v.name, media, figures)
         blocks += _distribution_blocks(v, dict(tables.get(v.dataset, [])), evaluation, figures)
     return blocks
 
@@ -785,7 +794,7 @@ def build_report(
     "<variant> samples" and "<variant> accompaniment" for each variant on it; the
     pitch-class columns drawn as a bar chart instead), loss curves per variant; per
     variant, the sample piano rolls (copied into ``figures/``) each followed by its
-    pieces that have audio (player and MIDI link, relative to ``out_dir``), links to at
+    pieces that have audio (player and MIDI link, into ``out_dir/media``), links to at
     most ``MAX_LINKS`` MIDI files, and its samples beside the training set (transition
     matrices, note frequency per pitch, MGEval densities); the papers' published
     numbers, and the profile and seed. ``out_dir`` is replaced as a whole; optional
@@ -802,7 +811,7 @@ def build_report(
         name, thread or process count) in the variants table.
     provenance
         ``commit``, ``date`` (the commit's), ``dirty`` and ``version``, shown under the
-        title (:func:`scorelab.pipeline.report.provenance`); not the clock, so the same
+        title (the report stage reads them from git); not the clock, so the same
         inputs at the same commit give the same bytes.
 
     Raises
@@ -823,9 +832,10 @@ def build_report(
         blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
         notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
-        blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, out_dir, figures)
+        media = Media()
+        blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, media, figures)
         blocks += audio_blocks(
-            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
+            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: media.clip(p, p.parent.parent.name)
         )
         blocks += _published_blocks(tables, evaluation)
         anchors = {
@@ -843,6 +853,16 @@ def build_report(
             lambda name: trained_on(models_dir, name),
             lambda name: anchors.get(name, ""),
         )
+        written = media.write(tmp)
+        if written["clips"] or written["files"]:
+            blocks.append(
+                Paragraph(
+                    f"Audio and MIDI on this page are copies in {MEDIA_DIR}/, committed with the report so "
+                    f"they play from a clone: {written['clips']} clips (the first "
+                    f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and {written['files']} MIDI files, "
+                    f"{written['bytes'] / 1e6:.2f} MB of the {BUDGET_BYTES / 1e6:g} MB budget."
+                )
+            )
         body = summary + head[2:] + blocks
         blocks = [head[0], *head[1:2], Heading(2, "Contents"), contents_block(body), *body]
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
