@@ -859,7 +859,8 @@ def build_report(
                 Paragraph(
                     f"Audio and MIDI on this page are copies in {MEDIA_DIR}/, committed with the report so "
                     f"they play from a clone: {written['clips']} clips (the first "
-                    f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and {written['files']} MIDI files, "
+                    f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and "
+                    f"{written['files']} MIDI files, "
                     f"{written['bytes'] / 1e6:.2f} MB of the {BUDGET_BYTES / 1e6:g} MB budget."
                 )
             )
