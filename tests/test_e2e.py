@@ -410,6 +410,7 @@ def test_every_training_log_is_a_plot_with_x_and_y(project):
         "reports/plots/train_test_loss": ("train_loss", "test_loss"),
         "reports/plots/vae_terms": ("bce", "kl"),
         "reports/plots/density": ("density",),
+        "reports/plots/quality": ("relative", "relative_lo", "relative_hi"),
     }
     for folder, ys in expect.items():
         files = sorted((dest / folder).glob("*.tsv"))
@@ -427,6 +428,13 @@ def test_every_training_log_is_a_plot_with_x_and_y(project):
             assert len(f.read_text().splitlines()) > 1, rel
     assert {p.stem for p in (dest / "reports/plots/losses").glob("*.tsv")} >= {"s0_wgan_gp_jsb", "s4_gan_erk"}
     assert (dest / "reports/plots/train_valid_loss/s4_lstm_erk.tsv").is_file()
+    # quality against steps: the snapshots' samples scored by evaluate, the final point last
+    quality = (dest / "metrics/variants/s0_wgan_gp_jsb/quality_log.tsv").read_text().splitlines()
+    steps = [int(line.split("\t")[0]) for line in quality[1:]]
+    assert len(steps) >= 2 and steps == sorted(steps)
+    head = json.loads((dest / "metrics/variants/s0_wgan_gp_jsb/samples.json").read_text())
+    assert head["verdict"] in ("like the data", "between", "no better than naive", "references overlap")
+    assert head["improving"] in ("yes", "flat", "falling", "too few points")
 
 
 def test_dvc_lock_holds_only_stages_that_exist(project):

@@ -162,11 +162,11 @@ def headline_lines(headline: dict) -> list[str]:
     """The headline score of each set, saying on how many features and pieces it stands."""
     from scorelab.metrics.headline import HEADLINE_FEATURES
 
-    lines = ["headline score: closeness to the reference (1 - Kolmogorov-Smirnov), median over features"]
+    lines = ["headline score: closeness to the reference (1 - Kolmogorov-Smirnov), IQM over features"]
     for k, h in headline.items():
         lo, hi = h["ci95"]
         text = f"  {k:<10} {_num(h['score'])} [{_num(lo)}, {_num(hi)}]"
-        text += f"  median of {len(h['features'])} of {len(HEADLINE_FEATURES)} features, {h['pieces']} pieces"
+        text += f"  IQM of {len(h['features'])} of {len(HEADLINE_FEATURES)} features, {h['pieces']} pieces"
         if h.get("left_out"):
             text += f" (undefined on the reference: {', '.join(h['left_out'])})"
         if "relative" in h:
