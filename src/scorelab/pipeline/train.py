@@ -107,8 +107,7 @@ def run_train(
     if not world.main:
         return ckpt
     where = f"{device}" + (f" x {world.size} processes" if world.distributed else "")
-    seconds = time.perf_counter() - t0
-    print(f"train {name}: {seconds:.1f} s on {where}")
+    print(f"train {name}: {time.perf_counter() - t0:.1f} s on {where}")
     write_json(
         Path(out) / "run_info.json",
         {
@@ -124,9 +123,6 @@ def run_train(
             "compute": compute_info(),
             "arch": resolve_arch(params, name),
             "train": train,
-            # wall time of this process's training (a resumed run: its last part only);
-            # a measurement, so it differs between runs while the weights do not
-            "train_seconds": round(seconds, 1),
         },
     )
     return ckpt

@@ -727,9 +727,8 @@ def _published_blocks(
 
 
 def trained_on(models_dir: Path | None, name: str) -> str:
-    """Where and how long a variant trained, from its ``run_info.json``: "Intel Xeon (cpu,
-    2 threads), 3 min 05 s", "NVIDIA A100 (cuda:0, 2 processes), 40 s"; MISSING when the
-    file is absent. The time is the last training process's wall time, as measured."""
+    """Where a variant trained, from its ``run_info.json``: "Intel Xeon (cpu, 2 threads)",
+    "NVIDIA A100 (cuda:0, 2 processes)"; MISSING when the file is absent."""
     info_path = Path(models_dir) / name / "run_info.json" if models_dir else None
     if info_path is None or not info_path.is_file():
         return MISSING
@@ -741,14 +740,7 @@ def trained_on(models_dir: Path | None, name: str) -> str:
         how.append(f"{info['processes']} processes")
     if info.get("compile"):
         how.append("compiled")
-    took = f", {_duration(info['train_seconds'])}" if info.get("train_seconds") is not None else ""
-    return f"{info.get('device_name') or MISSING} ({', '.join(how)}){took}"
-
-
-def _duration(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``: a training time as a reader reads it."""
-    seconds = round(float(seconds))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{info.get('device_name') or MISSING} ({', '.join(how)})"
 
 
 def _run_blocks(
