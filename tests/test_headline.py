@@ -81,6 +81,8 @@ def test_calibration_and_verdicts_by_hand():
     assert calibrate(0.6, 0.9, 0.3) == pytest.approx(0.5)
     assert calibrate(0.9, 0.9, 0.3) == 1.0 and calibrate(0.3, 0.9, 0.3) == 0.0
     assert calibrate(0.5, 0.3, 0.3) is None  # references that coincide calibrate nothing
+    # ... nor do references a rounding error apart (a tiny run gave 1.2e15 before this)
+    assert calibrate(0.2, 1e-16, 0.0) is None
     ceiling, floor = (0.8, 0.95), (0.2, 0.35)
     assert verdict((0.7, 0.85), ceiling, floor) == "like the data"
     assert verdict((0.5, 0.7), ceiling, floor) == "between"
@@ -98,6 +100,16 @@ def test_every_set_is_scored_at_the_same_number_of_pieces():
     assert got["floor"]["score"] < got["score"] < got["ceiling"]["score"]
     assert got["verdict"] == "between"
     assert 0 < got["relative"] < 1
+
+
+def test_overlapping_references_give_a_verdict_and_no_relative_score():
+    """Two pieces per set (the tiny profile): test split and noise cannot be told apart, so
+    there is no scale to put the set on; the verdict says why instead of a ratio."""
+    rng = np.random.default_rng(3)
+    make = lambda n, shift: {f: rng.normal(shift, size=n) for f in HEADLINE_FEATURES}  # noqa: E731
+    got = compare_with_references(make(2, 0.0), make(50, 0), make(2, 0), make(2, 0.1), seed=0)
+    assert got["verdict"] == "references overlap"
+    assert got["relative"] is None and got["relative_ci95"] == [None, None]
 
 
 def _committed(kind: str):

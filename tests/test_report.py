@@ -15,7 +15,7 @@ from scorelab.io.midi import write_midi
 from scorelab.metrics import evaluate_scores
 from scorelab.metrics.registry import headline_keys
 from scorelab.pictures import plot_rolls
-from scorelab.report.build import KDE_FEATURES, build_report, format_value
+from scorelab.report.build import KDE_FEATURES, build_report, format_value, trained_on
 from scorelab.score import Score, Track, write_notes
 from scorelab.utils import write_json
 
@@ -523,3 +523,17 @@ def test_the_report_renders_and_never_computes():
         assert "scorelab.pipeline" not in text, path.name
         for name in ("mgeval_compare", "compute_piece_metrics", "evaluate_notes"):
             assert name not in text, f"{path.name} uses {name}"
+
+
+def test_trained_on_shows_the_device_and_the_measured_time_when_there_is_one(tmp_path):
+    """The device comes from the model's run_info.json (a DVC output, no clock in it); the
+    time from timings/train/<v>.json, written beside it, so a forced rerun keeps the bytes."""
+    info = {"device": "cpu", "device_name": "AMD EPYC", "processes": 1, "compute": {"threads": 2}}
+    write_json(tmp_path / "models/v/run_info.json", info)
+    assert trained_on(tmp_path / "models", "v") == "AMD EPYC (cpu, 2 threads)"
+    write_json(tmp_path / "timings/v.json", {"variant": "v", "seconds": 185.4, "device": "cpu"})
+    shown = trained_on(tmp_path / "models", "v", tmp_path / "timings")
+    assert shown == "AMD EPYC (cpu, 2 threads), 3 min 05 s"
+    write_json(tmp_path / "timings/v.json", {"variant": "v", "seconds": 41.6, "device": "cpu"})
+    assert trained_on(tmp_path / "models", "v", tmp_path / "timings").endswith(", 42 s")
+    assert trained_on(tmp_path / "models", "w", tmp_path / "timings") == "–"  # never trained here

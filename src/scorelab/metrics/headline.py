@@ -242,9 +242,10 @@ def score_set(
 def calibrate(value: float | None, ceiling: float | None, floor: float | None) -> float | None:
     """``(value - floor) / (ceiling - floor)``: 1 at the test split, 0 at the naive baseline.
 
-    None when an input is missing or the references coincide (nothing to calibrate by).
+    None when an input is missing or the references coincide (nothing to calibrate by; a
+    difference at rounding level, 1e-16 on a tiny run, would blow the ratio up to 1e15).
     """
-    if value is None or ceiling is None or floor is None or not ceiling > floor:
+    if value is None or ceiling is None or floor is None or not ceiling - floor > 1e-9:
         return None
     return (value - floor) / (ceiling - floor)
 
@@ -287,11 +288,14 @@ def compare_with_references(
     ceiling = score_set(test, train, n, seed)
     floor = score_set(noise, train, n, seed)
     c, f = ceiling["score"], floor["score"]
+    said = verdict(own["ci95"], ceiling["ci95"], floor["ci95"])
+    if said == "references overlap":  # no scale to place the set on: say so, not a ratio
+        c = f = None
     return {
         **own,
         "ceiling": ceiling,
         "floor": floor,
         "relative": calibrate(own["score"], c, f),
         "relative_ci95": [calibrate(x, c, f) for x in own["ci95"]],
-        "verdict": verdict(own["ci95"], ceiling["ci95"], floor["ci95"]),
+        "verdict": said,
     }

@@ -40,6 +40,7 @@ def run_report(
     evaluation: Path | None = None,
     seeds: Path | None = None,
     models: Path | None = None,
+    timings: Path | None = None,
 ) -> None:
     """Build the report over every dataset and variant in params."""
     from scorelab.report.build import build_report
@@ -54,4 +55,5 @@ def run_report(
         Path(seeds) if seeds else None,
         Path(models) if models else None,
         provenance(),
+        Path(timings) if timings else None,
     )

@@ -726,7 +726,7 @@ def _published_blocks(
     return blocks
 
 
-def trained_on(models_dir: Path | None, name: str) -> str:
+def trained_on(models_dir: Path | None, name: str, timings_dir: Path | None = None) -> str:
     """Where a variant trained, from its ``run_info.json``: "Intel Xeon (cpu, 2 threads)",
     "NVIDIA A100 (cuda:0, 2 processes)"; MISSING when the file is absent."""
     info_path = Path(models_dir) / name / "run_info.json" if models_dir else None
@@ -740,7 +740,17 @@ def trained_on(models_dir: Path | None, name: str) -> str:
         how.append(f"{info['processes']} processes")
     if info.get("compile"):
         how.append("compiled")
-    return f"{info.get('device_name') or MISSING} ({', '.join(how)})"
+    took = ""
+    timing = Path(timings_dir) / f"{name}.json" if timings_dir else None
+    if timing is not None and timing.is_file():
+        took = f", {_duration(_read_json(timing)['seconds'])}"
+    return f"{info.get('device_name') or MISSING} ({', '.join(how)}){took}"
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``: a training time as a reader reads it."""
+    seconds = round(float(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def _run_blocks(
@@ -778,6 +788,7 @@ def build_report(
     seeds_path: Path | None = None,
     models_dir: Path | None = None,
     provenance: dict | None = None,
+    timings_dir: Path | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -805,6 +816,9 @@ def build_report(
         ``commit``, ``date`` (the commit's), ``dirty`` and ``version``, shown under the
         title (the report stage reads them from git); not the clock, so the same
         inputs at the same commit give the same bytes.
+    timings_dir
+        ``<variant>.json`` with the measured training seconds (written by the train
+        stage beside, not inside, its DVC output), shown with the device when present.
 
     Raises
     ------
@@ -842,7 +856,7 @@ def build_report(
             variants,
             metrics_dir,
             evaluation,
-            lambda name: trained_on(models_dir, name),
+            lambda name: trained_on(models_dir, name, timings_dir),
             lambda name: anchors.get(name, ""),
         )
         written = media.write(tmp)

@@ -139,7 +139,7 @@ def summary_blocks(variants, metrics_dir: Path, evaluation_dir: Path, trained_on
                 "verdict",
                 "still improving",
                 "pieces",
-                "trained on",
+                "trained on, training time",
             ),
             tuple(table),
         ),
