@@ -18,10 +18,11 @@ def main(
     out: Path = typer.Option(...),
     seeds: Path = typer.Option(None, help="seeds.json from `scorelab seeds`: the spread across seeds"),
     models: Path = typer.Option(None, help="models/<variant>/run_info.json: where each variant trained"),
+    timings: Path = typer.Option(None, help="timings/train/<variant>.json: how long each variant trained"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
-    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds, models)
+    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds, models, timings)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

@@ -20,10 +20,11 @@ def main(
     data: Path = typer.Option(...),
     out: Path = typer.Option(...),
     logs: Path = typer.Option(...),
+    timings: Path = typer.Option(None, help="folder for <name>.json: the measured training time"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Train variant NAME (its trainer named in params.yaml) on the tensors in DATA."""
-    ckpt = run_train(load_params(params), name, data, out, logs)
+    ckpt = run_train(load_params(params), name, data, out, logs, timings=timings)
     typer.echo(f"train {name}: wrote {ckpt}")
 
 

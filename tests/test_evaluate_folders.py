@@ -49,7 +49,7 @@ def test_cli_scores_two_folders_by_hand(folders, tmp_path):
     r = json.loads(out.read_text())
     # the broken file is listed with its reason, the .txt is not MIDI, the nested folder is read
     assert [x["path"].endswith("broken.mid") for x in r["generated"]["rejected"]] == [True]
-    assert "unreadable MIDI" in r["generated"]["rejected"][0]["reason"]
+    assert "not a readable MIDI file" in r["generated"]["rejected"][0]["reason"]
     assert (r["generated"]["n_pieces"], r["reference"]["n_pieces"], r["baseline"]["n_pieces"]) == (3, 4, 2)
     m = {k: r[k]["metrics"] for k in ("generated", "reference", "baseline")}
     assert m["generated"]["UPC"]["value"] == 3 and m["reference"]["UPC"]["value"] == 2
@@ -65,15 +65,16 @@ def test_cli_scores_two_folders_by_hand(folders, tmp_path):
     # the terminal table: the skipped file with its reason, the metrics with intervals
     assert "skipped" in result.output and "broken.mid" in result.output
     assert "UPC" in result.output and "3 [3, 3]" in result.output
-    assert "normalized deviation" in result.output and "overlap" in result.output
+    assert "headline score" in result.output and "overlap" in result.output
 
 
 def test_without_baseline_there_is_no_deviation(folders):
     gen, ref, _ = folders
     r = evaluate_folders(gen, ref)
     assert "baseline" not in r
-    assert r["comparison"]["normalized_deviation"] is None
     assert r["comparison"]["normalized_deviations"] == {}
+    # the headline score without its references: closeness only, no place, no verdict
+    assert set(r["headline"]) == {"generated"} and "verdict" not in r["headline"]["generated"]
 
 
 def test_a_folder_without_readable_midi_is_an_error_naming_it(folders, tmp_path):

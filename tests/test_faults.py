@@ -453,7 +453,7 @@ def test_two_gloo_processes_finish_write_one_checkpoint_and_match_one_process(cl
     proc = run(_ddp_cmd(dest, out), dest, env)
     assert "x 2 processes" in proc.stdout
     model_dir = out / "models" / V
-    assert sorted(p.name for p in model_dir.iterdir()) == ["checkpoint.pt", "run_info.json"]
+    assert sorted(p.name for p in model_dir.iterdir()) == ["checkpoint.pt", "run_info.json", "snapshots"]
     assert '"processes": 2' in (model_dir / "run_info.json").read_text()
     single = _losses(REF["log"])
     both = _losses((out / "logs" / V / "train_log.tsv").read_text())

@@ -60,7 +60,10 @@ def test_pitch_metrics_by_hand():
     assert one(m, "pitch_entropy") == pytest.approx(math.log2(5))
     pc = -(0.4 * math.log2(0.4) + 3 * 0.2 * math.log2(0.2))  # C twice, E, G, F#
     assert one(m, "pitch_class_entropy") == pytest.approx(pc)
-    assert one(m, "pitch_class_histogram.C") == 0.4 and one(m, "pitch_class_histogram.F#") == 0.2
+    # MGEval's histogram weighs seconds x velocity (equal velocities here): C 48 + 96 ticks,
+    # E 48, G 96, F# 12 of 300
+    assert one(m, "pitch_class_histogram.C") == pytest.approx(0.48)
+    assert one(m, "pitch_class_histogram.F#") == pytest.approx(0.04)
     assert one(m, "avg_pitch_shift") == pytest.approx(7 / 3)  # 60 64 66 67 in the soprano
     assert one(m, "pitch_class_transitions.C>E") == 1 and one(m, "pitch_class_transitions.F#>G") == 1
     assert sum(one(m, f"pitch_class_transitions.{a}>{b}") for a in "CEG" for b in "CEG") == 1
@@ -116,6 +119,10 @@ def test_drum_pattern_and_drums_out_of_pitch_metrics():
     s = Score.from_notes(rows, tracks=[Track("piano"), Track("drums", 0, True)])
     m = metrics_of(s)
     assert one(m, "DP") == pytest.approx(200 / 3)  # ticks 0 and 6 are on the 16th grid, 3 is not
+    # MuseGAN's tolerance: one of its 24 steps per beat either side of a 16th counts
+    late = [(1, 36, 1, 6), (1, 38, 5, 6), (1, 42, 2, 6), (1, 42, 10, 6)]  # 1 late, 1 early, 2 and 4 off
+    off = metrics_of(Score.from_notes(late, tracks=[Track("piano"), Track("drums", 0, True)]))
+    assert one(off, "DP") == 50.0
     assert one(m, "unique_pitches") == 1 and one(m, "pitch_range") == 0
     assert math.isnan(one(metrics_of(two_track_score()), "DP"))  # no drums
 
@@ -349,3 +356,48 @@ def test_note_order_is_piece_onset_track_pitch_by_any_route():
             track_drum=np.zeros((3, 4), bool),
         )
         np.testing.assert_array_equal(again.pitch, ns.pitch)
+
+
+def test_musegan_code_metrics_by_hand():
+    """MuseGAN v1's code: UPC counts blocks of 7 adjacent semitones of MIDI 24-107, QN
+    counts note parts of >= 2 of 24 steps per beat, a mean of per-bar ratios."""
+    m = metrics_of(two_track_score())
+    # blocks (p - 24) // 7: C4 60 and E4 64 -> 5; G4 67 and F#4 66 -> 6; C3 48 -> 3: one per cell
+    assert one(m, "UPC_musegan_code") == 1.0 and one(m, "UPC") == pytest.approx(5 / 3)
+    assert one(m, "QN_musegan_code") == 100.0
+    # bar 1: a 1-step note and a 2-step one (50 %); bar 2: a note of 4 steps (100 %) -> 75 %
+    rows = [(0, 60, 0, 1), (0, 62, 1, 2), (0, 64, 96, 4)]
+    short = metrics_of(Score.from_notes(rows, tracks=[Track("m")]))
+    assert one(short, "QN_musegan_code") == 75.0
+    # the true QN (a 32nd note = 3 ticks at 24 per quarter) keeps only the 4-tick note: 1 of 3
+    assert one(short, "QN") == pytest.approx(100 / 3)
+    # a pitch outside MuseGAN's 84 (MIDI 108) is not in its roll
+    assert math.isnan(
+        one(metrics_of(Score.from_notes([(0, 110, 0, 24)], tracks=[Track("m")])), "UPC_musegan_code")
+    )
+
+
+def test_whole_songs_for_s4s_manhattan(tmp_path):
+    """S4 measured whole files: the data keeps up to 100 whole training songs and their values."""
+    import json
+
+    from scorelab.metrics.sets import s4_manhattan
+    from scorelab.pipeline.evaluate import whole_song_manhattan, write_whole_songs
+
+    def song(pid, pitches):
+        return Score.from_notes(
+            [(0, p, 6 * i, 6) for i, p in enumerate(pitches)], tracks=[Track("m")], piece_id=pid
+        )
+
+    songs = [song("a", [60, 61, 62, 60]), song("b", [60, 62, 64, 65, 67]), song("c", [67, 65, 64])]
+    write_whole_songs(tmp_path, songs)
+    got = json.loads((tmp_path / "whole_songs.json").read_text())
+    ns = NoteSet.from_scores(songs)
+    assert got["pieces"] == 3
+    assert got["s4_manhattan"] == pytest.approx(s4_manhattan(ns, ns, same=True), rel=1e-5)
+    assert got["unique_pitches"] == pytest.approx(11 / 3)  # 3, 5 and 3 pitches
+    assert got["unique_pitches_std"] == pytest.approx(np.std([3, 5, 3]), rel=1e-5)
+    generated = NoteSet.from_scores([song("g", [60, 60, 60])])
+    assert whole_song_manhattan(generated, tmp_path)["s4_manhattan"] == pytest.approx(
+        s4_manhattan(generated, ns), rel=1e-5
+    )

@@ -14,8 +14,8 @@ from scorelab.io.audio import render_audio
 from scorelab.io.midi import write_midi
 from scorelab.metrics import evaluate_scores
 from scorelab.metrics.registry import headline_keys
-from scorelab.report.build import KDE_FEATURES, build_report, format_value
-from scorelab.report.pictures import plot_rolls
+from scorelab.pictures import plot_rolls
+from scorelab.report.build import KDE_FEATURES, build_report, format_value, trained_on
 from scorelab.score import Score, Track, write_notes
 from scorelab.utils import write_json
 
@@ -52,11 +52,13 @@ def put_comparison(root: Path, variant: str, scores, train_scores) -> None:
     """evaluation/variants/``variant``/samples.compare.json, written by evaluate's own code."""
     from scorelab.metrics.notes import NoteSet
     from scorelab.metrics.sets import evaluate_notes
-    from scorelab.pipeline.evaluate import compare_with
+    from scorelab.pipeline.evaluate import compare_with, write_comparison
 
     ns, train = (NoteSet.from_scores(s, step_ticks=6) for s in (scores, train_scores))
     comparison = compare_with(evaluate_notes(ns, 0, reference=train), ns, train, {})
-    write_json(root / "evaluation/variants" / variant / "samples.compare.json", comparison)
+    folder = root / "evaluation/variants" / variant
+    folder.mkdir(parents=True, exist_ok=True)
+    write_comparison(folder, "samples", comparison)
 
 
 @pytest.fixture()
@@ -153,13 +155,15 @@ def test_links_and_figures(tree):
     out = build(tree)
     readme, page = (out / "README.md").read_text(), (out / "index.html").read_text()
     for text in (readme, page):
-        assert "../samples/gan/midi/000.mid" in text and "../samples/gan/midi/007.mid" in text
+        # copies in the report's own folder: they open from a clone without samples/
+        assert "media/gan/000.mid" in text and "media/gan/007.mid" in text
         assert "008.mid" not in text  # at most 8 per variant
-        assert "../samples/gan/audio/000.wav" in text
-        assert "../samples/lstm/midi/000.mid" in text
-        assert str(tree) not in text  # no absolute paths
+        assert "media/gan/000.ogg" in text
+        assert "media/lstm/000.mid" in text
+        assert "../samples" not in text and str(tree) not in text  # nothing outside the report
     assert "first 8 of 12" in readme
-    assert '<audio controls preload="none" src="../samples/gan/audio/000.wav">' in page
+    assert '<audio controls preload="none" src="media/gan/000.ogg">' in page
+    assert (out / "media/gan/000.mid").read_bytes() == (tree / "samples/gan/midi/000.mid").read_bytes()
     assert "<script" not in page and "http" not in page
     figures = ("pch_jsb_roll", "losses_gan", "losses_lstm", "rolls_gan", "accompaniment_gan")
     figures += ("transitions_gan", "transitions_lstm", "pitches_gan", "pitches_lstm")
@@ -171,6 +175,9 @@ def test_links_and_figures(tree):
     assert not list((out / "figures").glob("mgeval_*.png")) and "MGEval overlap" not in readme
     assert (out / "figures/rolls_gan.png").read_bytes() == (tree / "samples/gan/rolls.png").read_bytes()
     for link in re.findall(r"\]\(([^)]+)\)", readme):
+        if link.startswith("#"):  # the summary's and the contents' in-page links
+            assert f'id="{link[1:]}"' in page and f'href="{link}"' in page, link
+            continue
         assert (out / link).is_file(), link
 
 
@@ -193,10 +200,10 @@ def test_every_shown_sample_has_a_player_and_a_midi_link(tree):
     # the pictures' pieces that have audio, in the pictures' order: samples, then accompaniment
     assert [name for name, _, _ in rows] == ["000", "001", "acc_000"]
     for name, audio, midi in rows:
-        assert audio == f"../samples/gan/audio/{name}.wav" and midi == f"../samples/gan/midi/{name}.mid"
+        assert audio == f"media/gan/{name}.ogg" and midi == f"media/gan/{name}.mid"
         assert (out / audio).is_file() and (out / midi).is_file()
         # Markdown says the same: one table row with both links
-        assert f"| {name} | [{name}.wav]({audio}) | [{name}.mid]({midi}) |" in readme
+        assert f"| {name} | [{name}.ogg]({audio}) | [{name}.mid]({midi}) |" in readme
     assert "samples: 2 of the 8 pieces of the picture" in readme  # SAMPLES_SHOWN
     assert "accompaniment: 1 of the 2 pieces of the picture" in readme
     assert page.count("<audio ") == len(rows)  # no player outside the rows
@@ -210,10 +217,10 @@ def test_plot_data_has_one_row_per_variant(tree):
         ("lstm", "samples", "jsb_roll"),
     ]
     for row in rows:
-        assert set(row) == {"variant", "set", "dataset", *headline_keys(), "norm_dev"}
+        assert set(row) == {"variant", "set", "dataset", *headline_keys(), "score", "relative"}
         headline = json.loads((tree / "metrics/variants" / row["variant"] / "samples.json").read_text())
         assert {k: row[k] for k in headline} == headline
-        assert row["norm_dev"] is None  # no noise baseline in this tree
+        assert row["relative"] is None  # no references in this tree
 
 
 def melody(piece_id: str, pitches, step: int = 24) -> Score:
@@ -237,11 +244,16 @@ def test_mgeval_densities_draw_the_overlap_evaluate_reports(tmp_path):
     )
     readme = (out / "README.md").read_text()
     assert (out / "figures/mgeval_gan.png").is_file() and "figures/mgeval_gan.png" in readme
-    (tmp_path / "evaluation/variants/lstm/samples.pieces.parquet").unlink()
+    (tmp_path / "evaluation/variants/gan/samples.mgeval_curves.npz").unlink()
     build_report(
         out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
     )
-    assert not (out / "figures/mgeval_lstm.png").exists()  # no per-piece table, no densities
+    assert not (out / "figures/mgeval_gan.png").exists()  # no curves from evaluate: nothing drawn
+    assert not (out / "figures/mgeval_lstm.png").exists()  # no comparison at all
+    put_comparison(tmp_path, "gan", gen, train)
+    build_report(
+        out, tmp_path / "metrics", tmp_path / "models", tmp_path / "samples", PARAMS, tmp_path / "evaluation"
+    )
     readme = (out / "README.md").read_text()
     compare = json.loads((tmp_path / "evaluation/variants/gan/samples.compare.json").read_text())["mgeval"]
     drawn = re.search(r"MGEval overlap with the training set: (.*)\.\n", readme).group(1)
@@ -397,7 +409,7 @@ def test_audio_variant_gets_its_own_section_with_players_and_no_note_table(tree)
     page = (out / "index.html").read_text()
     for set_name in ("samples", "transfer"):
         for part in ("input", "output"):
-            assert f'src="../samples/ae/audio/{set_name}_{part}.wav"' in page
+            assert f'src="media/ae/{set_name}_{part}.ogg"' in page
     assert all(r["variant"] != "ae" for r in json.loads((out / "plots/headline.json").read_text()))
 
 
@@ -446,3 +458,82 @@ def test_latent_scatter_gan_epochs_and_next_column_scores(tree):
         0.5,
         1.0,
     ]
+
+
+def test_s1_beside_musegan_code_values(tree):
+    from scorelab.report.build import _ours
+    from scorelab.report.published import S1_MUSEGAN_CODE
+
+    readme = (build(tree) / "README.md").read_text()
+    assert "ours computed as MuseGAN's released code computes them" in readme
+    assert "S0, S2 and S3 published no numbers" in readme
+    # our rows of that table read the code's metrics from the full results
+    found = {"__all": {"UPC_musegan_code": 1.0, "QN_musegan_code": 100.0, "UPC": 1.667}, "EB": 25.0}
+    rows = _ours(S1_MUSEGAN_CODE, {"jsb_piano": [("jsb_piano train", found)]})
+    assert rows == (("ours: jsb_piano train", "25", "1", "100"),)
+
+
+def test_media_fit_the_budget_and_are_byte_stable(tree, tmp_path):
+    """Clips are cut shorter, all alike, until the media folder fits its budget; the same
+    inputs give the same bytes (Ogg's random stream serial is fixed)."""
+    import soundfile as sf
+
+    from scorelab.report.media import Media
+
+    wavs = sorted((tree / "samples/gan/audio").glob("*.wav"))
+    seconds = [sf.info(str(w)).duration for w in wavs]
+    media = Media()
+    for w in wavs:
+        media.clip(w, "gan")
+    full = media.write(tmp_path / "a")
+    assert full["clip_seconds"] == 8.0 and full["clips"] == len(wavs)
+    budget = int(full["bytes"] * 0.6)
+    cut = media.write(tmp_path / "b", budget=budget)
+    assert cut["bytes"] <= budget and cut["clip_seconds"] < min(8.0, max(seconds))
+    again = media.write(tmp_path / "c", budget=budget)
+    for w in wavs:
+        name = f"media/gan/{w.stem}.ogg"
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+        assert sf.info(str(tmp_path / "b" / name)).duration <= cut["clip_seconds"] + 0.01
+    assert again == cut
+    with pytest.raises(ValueError, match="over the budget"):
+        media.write(tmp_path / "d", budget=100)
+
+
+def test_the_committed_report_fits_its_media_budget():
+    """The report in git carries its media (it plays from a clone) within 5 MB."""
+    from scorelab.report.media import BUDGET_BYTES
+
+    root = Path(__file__).resolve().parents[1] / "reports"
+    media = root / "media"
+    assert media.is_dir(), "the committed report has no media folder"
+    total = sum(p.stat().st_size for p in media.rglob("*") if p.is_file())
+    assert 0 < total <= BUDGET_BYTES
+    page = (root / "index.html").read_text()
+    for src in re.findall(r'<audio controls preload="none" src="([^"]+)"', page):
+        assert src.startswith("media/") and (root / src).is_file(), src
+
+
+def test_the_report_renders_and_never_computes():
+    """Metrics compute, the report renders: no module of scorelab.report imports the
+    pipeline or a metric's computation (it reads the evaluate stages' files)."""
+    root = Path(__file__).resolve().parents[1] / "src/scorelab/report"
+    for path in sorted(root.glob("*.py")):
+        text = path.read_text()
+        assert "scorelab.pipeline" not in text, path.name
+        for name in ("mgeval_compare", "compute_piece_metrics", "evaluate_notes"):
+            assert name not in text, f"{path.name} uses {name}"
+
+
+def test_trained_on_shows_the_device_and_the_measured_time_when_there_is_one(tmp_path):
+    """The device comes from the model's run_info.json (a DVC output, no clock in it); the
+    time from timings/train/<v>.json, written beside it, so a forced rerun keeps the bytes."""
+    info = {"device": "cpu", "device_name": "AMD EPYC", "processes": 1, "compute": {"threads": 2}}
+    write_json(tmp_path / "models/v/run_info.json", info)
+    assert trained_on(tmp_path / "models", "v") == "AMD EPYC (cpu, 2 threads)"
+    write_json(tmp_path / "timings/v.json", {"variant": "v", "seconds": 185.4, "device": "cpu"})
+    shown = trained_on(tmp_path / "models", "v", tmp_path / "timings")
+    assert shown == "AMD EPYC (cpu, 2 threads), 3 min 05 s"
+    write_json(tmp_path / "timings/v.json", {"variant": "v", "seconds": 41.6, "device": "cpu"})
+    assert trained_on(tmp_path / "models", "v", tmp_path / "timings").endswith(", 42 s")
+    assert trained_on(tmp_path / "models", "w", tmp_path / "timings") == "–"  # never trained here

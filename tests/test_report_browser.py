@@ -352,3 +352,17 @@ def test_broken_image_and_player_are_reported(report):
     print("\n" + "\n".join(problems))
     assert len(problems) == 2, problems
     assert sorted(p.split(":")[0] for p in problems) == ["missing.png", "missing.wav"]
+
+
+def test_the_committed_report_plays_from_a_clone_without_samples(tmp_path):
+    """The report as committed, copied alone (what a fresh clone has: no samples/, no
+    DVC outputs): every image shows, every player loads audio with a duration, every
+    link points to a file inside the copy."""
+    root = Path(__file__).resolve().parents[1] / "reports"
+    clone = tmp_path / "clone" / "reports"
+    shutil.copytree(root, clone)
+    page = clone / "index.html"
+    text = page.read_text()
+    assert text.count("<audio ") > 0 and "../samples" not in text
+    problems = check_page(page)
+    assert problems == [], "\n".join(problems)

@@ -342,3 +342,25 @@ def test_base_device_picks_and_refuses(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ParamsError, match="base.device: cuda, but torch sees no GPU"):
         pick_device("cuda")
+
+
+def test_snapshots_at_each_eighth_and_a_fresh_run_drops_another_runs(tmp_path):
+    from scorelab.training.run import snapshot_steps
+
+    assert snapshot_steps(16) == {2, 4, 6, 8, 10, 12, 14}
+    assert snapshot_steps(5) == {1, 2, 3, 4}  # rounded, the last step is checkpoint.pt itself
+    assert snapshot_steps(1) == set()
+    out = tmp_path / "gan"
+    (out / "snapshots").mkdir(parents=True)
+    (out / "snapshots" / "step_0000099.pt").write_bytes(b"another run's")
+    run_gan(out)  # 5 iterations
+    snaps = sorted(p.name for p in (out / "snapshots").glob("*.pt"))
+    assert snaps == [f"step_{k:07d}.pt" for k in (1, 2, 3, 4)]
+    assert [load_checkpoint(out / "snapshots" / s).step for s in snaps] == [1, 2, 3, 4]
+    # the final weights and a snapshot's are a checkpoint's: the sample stage reads both alike
+    assert load_checkpoint(out / "checkpoint.pt").step == 5
+    # cut and resumed: the snapshots after the resume point are written again, the same bytes
+    run_gan(tmp_path / "cut", max_steps=3)
+    run_gan(tmp_path / "cut")
+    for s in snaps:
+        assert (tmp_path / "cut" / "snapshots" / s).read_bytes() == (out / "snapshots" / s).read_bytes()

@@ -224,19 +224,28 @@ def evaluate(
         None,
         exists=True,
         file_okay=False,
-        help="a folder of a naive baseline's MIDI: adds the normalized deviation",
+        help="a folder of a naive baseline's MIDI: the headline score's floor (and per-metric deviations)",
+    ),
+    test: Path = typer.Option(
+        None,
+        "--test",
+        exists=True,
+        file_okay=False,
+        help="a folder of held-out real MIDI (not in --reference): the headline score's ceiling",
     ),
     seed: int = typer.Option(0, min=0, help="bootstrap seed, >= 0 (same seed, same intervals)"),
 ) -> None:
     """Score any folder of MIDI files against a reference folder: no DVC, no params.yaml.
 
-    Prints the headline metrics with 95 % bootstrap intervals, the normalized deviation
-    when --baseline is given, and MGEval's overlap areas; writes every metric to --out.
-    Unreadable files are listed with their reason and skipped.
+    Prints the headline score (closeness to the reference, 0-1, with its 95 % interval;
+    with --test and --baseline also its place between held-out real music and the
+    baseline, and a verdict), the headline metrics with intervals, and MGEval's overlap
+    areas; writes every metric to --out. Unreadable files are listed with their reason
+    and skipped.
     """
     from scorelab.pipeline.evaluate_folders import format_table, run_evaluate_folders
 
-    result = run_evaluate_folders(generated, reference, out, baseline=baseline, seed=seed)
+    result = run_evaluate_folders(generated, reference, out, baseline=baseline, test=test, seed=seed)
     typer.echo(format_table(result))
     typer.echo(f"\nwrote {out}")
 

@@ -17,8 +17,9 @@ Three tools, all NumPy only:
 * :func:`frechet_distance`: the Fréchet distance between Gaussians fitted to two sets of
   feature vectors (as FID, Heusel et al. 2017, "GANs trained by a two time-scale update
   rule converge to a local Nash equilibrium"; the formula is Dowson & Landau 1982).
-* :func:`normalized_deviation`: how far a generated set's summary statistics are from
-  the training data's, in units of how far a naive baseline's are.
+* :func:`normalized_deviations`: how far a generated set's summary statistics are from
+  the training data's, per key, in units of how far a naive baseline's are (the ranking
+  is :mod:`scorelab.metrics.headline`, not these).
 
 Where this module departs from MGEval's code, the function's docstring says so and why.
 The departures, in short: the KL divergence is taken on one grid common to both
@@ -40,6 +41,7 @@ import numpy as np
 __all__ = [
     "GRID_PAD_BANDWIDTHS",
     "KL_EPSILON",
+    "MGEVAL_PIECES",
     "MIN_RELATIVE_BANDWIDTH",
     "GaussianKDE",
     "MGEvalResult",
@@ -50,11 +52,11 @@ __all__ = [
     "intra_set_distances",
     "kl_divergence",
     "mgeval_compare",
-    "normalized_deviation",
     "normalized_deviations",
     "overlap_area",
 ]
 
+MGEVAL_PIECES = 100  # pieces per set in MGEval's comparisons (S4 and MGEval compared 100)
 MIN_RELATIVE_BANDWIDTH = 1e-6  # KDE bandwidth floor, times max(1, max |sample|)
 GRID_PAD_BANDWIDTHS = 3.0  # the grid reaches this many bandwidths past each sample's extremes
 _TAIL_BANDWIDTHS = 8.0  # each sample's own part of the grid follows its tails this far (exp(-32) ~ 1e-14)
@@ -660,8 +662,9 @@ def normalized_deviations(
     training: Mapping[str, float | None],
     naive: Mapping[str, float | None],
     keys: Sequence[str],
+    floor: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """Per key, |generated - training| / |naive - training|.
+    """Per key, |generated - training| / max(|naive - training|, floor[key]).
 
     Parameters
     ----------
@@ -670,6 +673,9 @@ def normalized_deviations(
         baseline's output (for instance the flat ``metrics/*.json`` dicts), by key.
     keys
         The statistics to compare (a single string counts as one key).
+    floor
+        Per key, the smallest denominator allowed (the evaluate stage gives the
+        real-against-real spread, so a key where noise sits near the data cannot blow up).
 
     Returns
     -------
@@ -691,26 +697,6 @@ def normalized_deviations(
     out: dict[str, float] = {}
     for key in keys:
         g, t, n = (_finite_value(d, key) for d in (generated, training, naive))
-        scale = abs(n - t)
+        scale = max(abs(n - t), float((floor or {}).get(key, 0.0)))
         out[key] = abs(g - t) / scale if math.isfinite(g) and scale > 0.0 else float("nan")
     return out
-
-
-def normalized_deviation(
-    generated: Mapping[str, float | None],
-    training: Mapping[str, float | None],
-    naive: Mapping[str, float | None],
-    keys: Sequence[str],
-) -> float:
-    """Mean over ``keys`` of :func:`normalized_deviations`, skipping the keys where it is NaN.
-
-    Returns
-    -------
-    float
-        Unitless: 0 = like the training data, 1 = no better than the naive baseline. Keys
-        undefined in any of the dicts or where the baseline equals the data are left out
-        of the mean (documented in :func:`normalized_deviations`); NaN when no key
-        remains.
-    """
-    values = [v for v in normalized_deviations(generated, training, naive, keys).values() if math.isfinite(v)]
-    return float(np.mean(values)) if values else float("nan")

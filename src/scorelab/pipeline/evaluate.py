@@ -8,7 +8,12 @@ Two trees, because DVC shows every number of a metrics file as a column:
   ``<set>.json`` (every metric with its 95 % bootstrap interval, unit and source; the
   histograms and matrices; the pair metrics), ``<set>.pieces.parquet`` (the per-piece
   table, for distributions), and for variants ``<set>.compare.json`` (MGEval against the
-  training set, the Fréchet distance, the normalized deviation).
+  training set, the Fréchet distance, the per-feature normalized deviations) and
+  ``<set>.headline.json`` (the headline score, :mod:`scorelab.metrics.headline`, with
+  its ceiling and floor; the data's test split and naive baseline get one too).
+
+Every set's headline JSON carries ``score`` (0-1), ``relative`` (1 = the test split,
+0 = the naive baseline) and ``verdict``, so ``dvc metrics diff`` compares them.
 
 Real data is scored in the same form as the samples: the encoded windows or songs decoded
 back to Scores, so both sides of every comparison went through the same grid. Copies a
@@ -25,13 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
+from scorelab.metrics.compare import MGEVAL_PIECES
 from scorelab.metrics.notes import NoteSet
 from scorelab.score import read_notes
-from scorelab.utils import atomic_dir, load_npz, write_json
+from scorelab.utils import atomic_dir, load_npz, save_npz, write_json
 
 EVALUATED_SPLITS = ("train", "test")
-NOISE_PIECES = 64  # pieces of the naive baseline scored beside the data
-REFERENCE_PIECES = 100  # training pieces that MGEval's distances use (S4 and MGEval: 100)
+NOISE_PIECES = 100  # pieces of the naive baseline scored beside the data (the headline score's floor)
+REFERENCE_PIECES = MGEVAL_PIECES  # training pieces MGEval's distances use (S4 and MGEval: 100)
+
+# MGEval's scalar features whose distance densities the report draws: evaluate writes
+# their curves (``<set>.mgeval_curves.npz``) so the report draws and never recomputes.
+MGEVAL_CURVES = ("unique_pitches", "pitch_range", "avg_IOI", "bar_used_note")
 # Scalar features compared as distributions (MGEval's own list, where we have it).
 MGEVAL_FEATURES = (
     "unique_pitches",
@@ -43,12 +53,11 @@ MGEVAL_FEATURES = (
     "total_used_note",
     "UPC",
 )
-MGEVAL_BINNED = (
-    "pitch_class_histogram",
-    "note_length_histogram",
-    "pitch_class_transitions",
-    "note_length_transitions",
-)
+MGEVAL_BINNED = ("pitch_class_histogram",)  # MGEval's total_pitch_class_histogram
+# S4's own definitions (A.3.2-A.3.3: 1/8-second length classes, transitions within a
+# track), compared by MGEval's method but not MGEval's features (MGEval's note-length
+# histogram has 12 classes relative to the bar): reported apart, under "s4".
+S4_BINNED = ("note_length_histogram", "pitch_class_transitions", "note_length_transitions")
 
 
 def codec_grid(codec) -> tuple[int, int | None]:
@@ -104,16 +113,179 @@ def run_evaluate_data(
             "noise": (noteset(codec.noise(train_arrays, NOISE_PIECES, seed), codec), False),
         }
         for set_name, (ns, same) in sets.items():
-            ev = evaluate_notes(ns, seed, reference=train, same=same)
-            write_set(tmp, etmp, set_name, ev)
-            results[set_name] = ev
+            results[set_name] = evaluate_notes(ns, seed, reference=train, same=same)
+        for set_name, ev in results.items():
+            extra = {}
+            if set_name != "train":  # the references scored as any generated set is
+                head = headline_of(ev.table, *(results[k].table for k in ("train", "test", "noise")), seed)
+                write_json(etmp / f"{set_name}.headline.json", rounded(head))
+                extra = headline_numbers(head)
+            write_set(tmp, etmp, set_name, ev, extra)
         if corpus_dir is not None:
             from scorelab.codecs.fidelity import HEADLINE_FIDELITY, fidelity
 
-            lost = fidelity(codec, read_notes(Path(corpus_dir)))
+            corpus = read_notes(Path(corpus_dir))
+            write_whole_songs(etmp, [s for s in corpus if s.split == "train"])
+            lost = fidelity(codec, corpus)
             write_json(tmp / "fidelity.json", {k: lost[k] for k in HEADLINE_FIDELITY})
             write_json(etmp / "fidelity.json", lost)
     return results
+
+
+WHOLE_SONGS = "whole_songs"  # in evaluation/data/<dataset>: up to 100 training songs, whole
+
+
+def write_whole_songs(eval_dir: Path, songs) -> None:
+    """Keep up to 100 whole training songs (evenly spread) and S4's Manhattan distance among them.
+
+    S4 computed its Manhattan distance between whole files (its 141.35 for the data,
+    234.88 for generated files against the corpus), and the value grows with a piece's
+    length, so our windows' value cannot stand beside it. ``whole_songs/`` (notes) lets
+    each variant's evaluate compare its pieces with the same songs;
+    ``whole_songs.json`` holds the data's own value (each song against the others).
+    """
+    from scorelab.metrics.sets import MANHATTAN_MAX_PIECES, evenly_spread, round_sig, s4_manhattan
+    from scorelab.score import write_notes
+
+    if not songs:
+        return
+    from scorelab.metrics.musical import unique_pitches
+
+    picked = [songs[i] for i in evenly_spread(len(songs), MANHATTAN_MAX_PIECES)]
+    write_notes(Path(eval_dir) / WHOLE_SONGS, picked)
+    ns = NoteSet.from_scores(picked)
+    used = unique_pitches(ns)
+    write_json(
+        Path(eval_dir) / f"{WHOLE_SONGS}.json",
+        {
+            "s4_manhattan": round_sig(s4_manhattan(ns, ns, same=True)),
+            "unique_pitches": round_sig(float(used.mean())),
+            "unique_pitches_std": round_sig(float(used.std())),  # ddof 0, as S4's np.std
+            "pieces": len(picked),
+        },
+    )
+
+
+def whole_song_manhattan(ns: NoteSet, data_eval: Path) -> dict | None:
+    """S4's Manhattan distance of a generated set against the data's whole songs, or None."""
+    from scorelab.metrics.sets import round_sig, s4_manhattan
+
+    folder = Path(data_eval) / WHOLE_SONGS
+    if not (folder / "pieces.parquet").is_file():
+        return None
+    songs = NoteSet.from_scores(read_notes(folder))
+    return {"s4_manhattan": round_sig(s4_manhattan(ns, songs)), "pieces": songs.n_pieces}
+
+
+def headline_of(table, train, test, noise, seed: int) -> dict:
+    """:func:`scorelab.metrics.headline.compare_with_references` (imported late: stages start fast)."""
+    from scorelab.metrics.headline import compare_with_references
+
+    return compare_with_references(table, train, test, noise, seed)
+
+
+def headline_numbers(head: dict) -> dict:
+    """The headline score's numbers for a set's metrics file (in git, so the committed run
+    can be checked without DVC): score and its interval, relative, verdict, and how far
+    one feature could move the score (``sensitivity``)."""
+    return rounded(
+        {
+            "score": head["score"],
+            "score_ci95": head["ci95"],
+            "relative": head["relative"],
+            "verdict": head["verdict"],
+            "sensitivity": head["sensitivity"],
+        }
+    )
+
+
+def rounded(obj):
+    """``obj`` with every float rounded to the JSON files' significant digits (stable bytes)."""
+    from scorelab.metrics.sets import round_sig
+
+    if isinstance(obj, float):
+        return round_sig(obj)
+    if isinstance(obj, dict):
+        return {k: rounded(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v) for v in obj]
+    return obj
+
+
+def read_tables(data_eval: Path) -> dict:
+    """The data's per-piece tables (train, test, noise) that the evaluate_data stage wrote."""
+    import pandas as pd
+
+    return {k: pd.read_parquet(Path(data_eval) / f"{k}.pieces.parquet") for k in ("train", "test", "noise")}
+
+
+def quality_rows(progress: Path, codec, tables: dict, seed: int) -> list[dict]:
+    """The quality log: the headline score of the main set sampled at each snapshot.
+
+    One row per point (``step_<step>`` splits of ``samples/<v>/progress``, written by the
+    sample stage with the final samples' seed, so every point is the same noise through
+    other weights): the score with its interval, the relative score with its interval (the
+    references are the same as the final set's), and each feature's closeness. Empty when
+    the variant has no progress folder (an audio model, or samples from before snapshots).
+    """
+    from scorelab.metrics.headline import HEADLINE_FEATURES
+    from scorelab.metrics.registry import compute_piece_metrics
+
+    progress = Path(progress)
+    if not (progress / "pieces.parquet").is_file():
+        return []
+    scores = read_notes(progress)
+    rows = []
+    for split in sorted({s.split for s in scores}):
+        ns = noteset([s for s in scores if s.split == split], codec)
+        table = compute_piece_metrics(ns, names=HEADLINE_FEATURES)
+        head = headline_of(table, tables["train"], tables["test"], tables["noise"], seed)
+        rows.append(
+            rounded(
+                {
+                    "step": int(split.removeprefix("step_")),
+                    "score": head["score"],
+                    "score_lo": head["ci95"][0],
+                    "score_hi": head["ci95"][1],
+                    "relative": head["relative"],
+                    "relative_lo": head["relative_ci95"][0],
+                    "relative_hi": head["relative_ci95"][1],
+                    **{f: head["features"].get(f) for f in HEADLINE_FEATURES},
+                }
+            )
+        )
+    return rows
+
+
+def still_improving(rows: list[dict]) -> str:
+    """Was the score still rising over the last quarter of training?
+
+    Compares the last point with the point at three quarters of the steps: "yes" when
+    the last point's interval lies wholly above that point's score, "falling" when wholly
+    below, "flat" otherwise; "too few points" with fewer than two. A rising curve at the
+    end says the budget, not the method, limits the variant.
+    """
+    if len(rows) < 2 or rows[-1]["score"] is None:
+        return "too few points"
+    last = rows[-1]
+    mark = 0.75 * last["step"]
+    earlier = [r for r in rows[:-1] if r["step"] <= mark and r["score"] is not None]
+    if not earlier:
+        return "too few points"
+    ref = earlier[-1]["score"]
+    if last["score_lo"] is not None and last["score_lo"] > ref:
+        return "yes"
+    if last["score_hi"] is not None and last["score_hi"] < ref:
+        return "falling"
+    return "flat"
+
+
+def write_tsv(path: Path, rows: list[dict]) -> None:
+    """Rows as a tab-separated file with a header (empty cells for None)."""
+    header = list(rows[0])
+    lines = ["\t".join(header)]
+    lines += ["\t".join("" if r[k] is None else str(r[k]) for k in header) for r in rows]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def given_tracks_of(samples_dir: Path, set_name: str) -> list[int]:
@@ -158,10 +330,14 @@ def run_evaluate_variant(
         return evaluate_audio_variant(samples_dir, Path(out), Path(eval_out))
     seed = int(params["base"]["seed"])
     train = noteset(codec.decode_split(codec.unaugmented(load_npz(data_dir / "train.npz"))), codec)
-    data = {s: _load(data_eval / f"{s}.json") for s in ("train", "noise")}
+    data = {s: _load(data_eval / f"{s}.json") for s in ("train", "test", "noise")}
+    tables = read_tables(data_eval)
     scores = read_notes(samples_dir)
+    quality = quality_rows(samples_dir / "progress", codec, tables, seed)
     results = {}
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        if quality:
+            write_tsv(tmp / "quality_log.tsv", quality)
         for set_name in sorted({s.split for s in scores}):
             subset = [s for s in scores if s.split == set_name]
             given = given_tracks_of(samples_dir, set_name)
@@ -171,11 +347,26 @@ def run_evaluate_variant(
             for label, version in versions.items():
                 ns = noteset(version, codec)
                 ev = evaluate_notes(ns, seed, reference=train)
-                comparison = compare_with(ev, ns, train, data)
-                write_set(tmp, etmp, label, ev, {"norm_dev": comparison["normalized_deviation"]})
-                write_json(etmp / f"{label}.compare.json", comparison)
+                write_comparison(etmp, label, compare_with(ev, ns, train, data))
+                whole = whole_song_manhattan(ns, data_eval)
+                if whole is not None:
+                    write_json(etmp / f"{label}.{WHOLE_SONGS}.json", whole)
+                head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
+                extra = headline_numbers(head)
+                if label == "samples" and quality:
+                    extra["improving"] = still_improving(quality)
+                write_set(tmp, etmp, label, ev, extra)
+                write_json(etmp / f"{label}.headline.json", rounded(head))
                 results[label] = ev
     return results
+
+
+def write_comparison(eval_dir: Path, label: str, comparison: dict) -> None:
+    """``<label>.compare.json`` and, beside it, MGEval's density curves as
+    ``<label>.mgeval_curves.npz`` (arrays: the report draws them without recomputing)."""
+    comparison = dict(comparison)
+    save_npz(Path(eval_dir) / f"{label}.mgeval_curves.npz", comparison.pop("curves"))
+    write_json(Path(eval_dir) / f"{label}.compare.json", comparison)
 
 
 def _load(path: Path) -> dict:
@@ -189,19 +380,24 @@ def _values(full: dict) -> dict[str, float | None]:
 def compare_with(
     ev, ns: NoteSet, train: NoteSet, data: dict[str, dict], reference: str = "training set"
 ) -> dict:
-    """The set against the training data: normalized deviation, MGEval, Fréchet distance.
+    """The set against the training data: per-feature normalized deviations, MGEval, Fréchet distance.
 
     ``data``: the reference's full JSON under ``"train"`` and, optionally, the naive
-    baseline's under ``"noise"``. Normalized deviation: over the headline metrics, ``|generated - train| /
-    |naive - train|`` averaged (0: like the data; 1: no better than the naive baseline;
-    above 1: further from the data than the baseline). A metric on which the naive
-    baseline falls inside the training set's 95 % interval is left out: it cannot tell
-    noise from data (in-scale ratio: random cells at the data's pitch rates keep its scale).
+    baseline's under ``"noise"`` and the test split's under ``"test"``. Normalized
+    deviation, per headline metric: ``|generated - train| / scale`` with ``scale`` the
+    larger of ``|naive - train|`` and the real-against-real spread (``|test - train|``
+    and the half-width of the training set's 95 % interval). 0: like the data; 1: as
+    far as the naive baseline. It is reported per feature and never averaged: without
+    the floor, a metric on which noise happens to sit near the data (diversity: 0.0085
+    apart on Erk) made an unbounded ratio that decided the old average alone. The
+    ranking is the headline score (:mod:`scorelab.metrics.headline`).
     MGEval (Yang & Lerch 2020): per feature, the overlap area and KL divergence between
     the training set's intra-set distances and the inter-set distances, on up to 100
-    pieces per set. Fréchet distance: between the two sets' vectors of the MGEval scalar
-    features, each standardised by the training set's spread (raw units would let the
-    largest-valued feature decide).
+    pieces per set; under ``mgeval`` MGEval's own features, under ``s4`` S4's note-length
+    and transition features measured the same way. Fréchet distance: between the two
+    sets' vectors of the MGEval scalar features, each standardised by the training set's
+    spread (raw units would let the largest-valued feature decide). ``curves``: MGEval's
+    densities of :data:`MGEVAL_CURVES` (:func:`write_comparison` stores them apart).
     """
     from scorelab.metrics.compare import frechet_distance, mgeval_compare, normalized_deviations
     from scorelab.metrics.registry import PAIR_METRICS, headline_keys
@@ -212,34 +408,46 @@ def compare_with(
     per_key: dict[str, float] = {}
     if data.get("noise") is not None:  # no baseline (``scorelab evaluate`` without one): no deviation
         train_v, noise_v = _values(data["train"]), _values(data["noise"])
-        per_key = normalized_deviations(gen, train_v, noise_v, keys)
-        for k in keys:  # a metric that cannot tell the baseline from the data cannot normalise
+        test_v = _values(data["test"]) if data.get("test") is not None else {}
+        floor = {}
+        for k in keys:
             lo, hi = data["train"]["metrics"].get(k, {}).get("ci95", [None, None])
-            if None not in (lo, hi, noise_v.get(k)) and lo <= noise_v[k] <= hi:
-                per_key[k] = float("nan")
-    finite = [v for v in per_key.values() if np.isfinite(v)]
+            spread = [(hi - lo) / 2] if None not in (lo, hi) else []
+            if test_v.get(k) is not None and train_v.get(k) is not None:
+                spread.append(abs(test_v[k] - train_v[k]))
+            floor[k] = max(spread, default=0.0)
+        per_key = normalized_deviations(gen, train_v, noise_v, keys, floor=floor)
     ref = train.subset(evenly_spread(train.n_pieces, REFERENCE_PIECES))
     gen_ns = ns.subset(evenly_spread(ns.n_pieces, REFERENCE_PIECES))
     tg, tr = compute_piece_metrics(gen_ns), compute_piece_metrics(ref)
-    mgeval = {}
-    for f in MGEVAL_FEATURES:
-        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(tg[f], tr[f]).summary().items()}
-    for f in MGEVAL_BINNED:
+
+    def binned(f: str) -> dict:
         cols = sorted(k for k in tg if k.startswith(f"{f}."))
         a = np.stack([tg[c] for c in cols], 1)
         b = np.stack([tr[c] for c in cols], 1)
-        mgeval[f] = {k: round_sig(v) for k, v in mgeval_compare(a, b).summary().items()}
+        return {k: round_sig(v) for k, v in mgeval_compare(a, b).summary().items()}
+
+    mgeval, curves = {}, {}
+    for f in MGEVAL_FEATURES:
+        r = mgeval_compare(tg[f], tr[f])
+        mgeval[f] = {k: round_sig(v) for k, v in r.summary().items()}
+        if f in MGEVAL_CURVES:
+            curves.update({f"{f}.grid": r.grid, f"{f}.intra_a": r.pdf_intra_a, f"{f}.intra_b": r.pdf_intra_b})
+            curves[f"{f}.inter"] = r.pdf_inter
+    for f in MGEVAL_BINNED:
+        mgeval[f] = binned(f)
     ga = np.stack([tg[f] for f in MGEVAL_FEATURES], 1)
     ra = np.stack([tr[f] for f in MGEVAL_FEATURES], 1)
     scale = np.nanstd(ra, axis=0)
     scale[~(scale > 0)] = 1.0
     return {
         "reference": f"{reference} ({ref.n_pieces} of {train.n_pieces} pieces, evenly spread)",
-        "normalized_deviation": round_sig(float(np.mean(finite))) if finite else None,
         "normalized_deviations": {k: round_sig(v) for k, v in per_key.items()},
         "mgeval": mgeval,
+        "s4": {f: binned(f) for f in S4_BINNED},
         "frechet": round_sig(frechet_distance(ga / scale, ra / scale)),
         "frechet_features": list(MGEVAL_FEATURES),
+        "curves": curves,
     }
 
 

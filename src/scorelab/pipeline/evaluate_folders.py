@@ -43,20 +43,28 @@ def read_folder(folder: Path):
     return ns, rejected
 
 
-def evaluate_folders(generated: Path, reference: Path, baseline: Path | None = None, seed: int = 0) -> dict:
-    """Evaluate ``generated`` against ``reference`` (and ``baseline`` for the deviation).
+def evaluate_folders(
+    generated: Path, reference: Path, baseline: Path | None = None, seed: int = 0, test: Path | None = None
+) -> dict:
+    """Evaluate ``generated`` against ``reference`` (with ``baseline`` and ``test`` as references).
 
     Returns the JSON-ready result: per folder its evaluation (every metric with its 95 %
-    bootstrap interval) and rejected files, and the comparison of generated against
-    reference (MGEval overlap areas and KL per feature, Fréchet distance, and the
-    normalized deviation when a baseline folder is given).
+    bootstrap interval) and rejected files, the headline score of every set but the
+    reference (:mod:`scorelab.metrics.headline`: closeness to the reference; its
+    ``relative`` place and ``verdict`` need both ``test``, held-out real music, and
+    ``baseline``), and the comparison of generated against reference (MGEval overlap
+    areas and KL per feature, Fréchet distance, the per-metric normalized deviations
+    when a baseline is given).
     """
+    from scorelab.metrics.headline import compare_with_references, score_set, scored_pieces
     from scorelab.metrics.sets import evaluate_notes
-    from scorelab.pipeline.evaluate import compare_with
+    from scorelab.pipeline.evaluate import compare_with, rounded
 
     folders = {"generated": generated, "reference": reference}
     if baseline is not None:
         folders["baseline"] = baseline
+    if test is not None:
+        folders["test"] = test
     sets = {k: read_folder(Path(v)) for k, v in folders.items()}
     ref_ns = sets["reference"][0]
     evals = {
@@ -65,6 +73,19 @@ def evaluate_folders(generated: Path, reference: Path, baseline: Path | None = N
     data = {"train": evals["reference"].to_json()}
     if "baseline" in evals:
         data["noise"] = evals["baseline"].to_json()
+    if "test" in evals:
+        data["test"] = evals["test"].to_json()
+    tables = {k: ev.table for k, ev in evals.items()}
+    headline = {}
+    if "baseline" in evals and "test" in evals:
+        for k in ("generated", "test", "baseline"):
+            headline[k] = compare_with_references(
+                tables[k], tables["reference"], tables["test"], tables["baseline"], seed
+            )
+    else:
+        n = scored_pieces(*(evals[k].n_pieces for k in evals if k != "reference"))
+        for k in (k for k in evals if k != "reference"):
+            headline[k] = score_set(tables[k], tables["reference"], n, seed)
     comparison = compare_with(
         evals["generated"], sets["generated"][0], ref_ns, data, reference="reference set"
     )
@@ -75,6 +96,8 @@ def evaluate_folders(generated: Path, reference: Path, baseline: Path | None = N
             "rejected": [{"path": p, "reason": r} for p, r in sets[k][1]],
             **(data["train"] if k == "reference" else evals[k].to_json()),
         }
+    out["headline"] = rounded(headline)
+    comparison.pop("curves", None)  # MGEval's density curves are for the report's figures
     out["comparison"] = comparison
     return out
 
@@ -93,7 +116,7 @@ def format_table(result: dict) -> str:
     """The terminal summary: headline metrics with intervals, deviation, MGEval overlaps."""
     from scorelab.metrics.registry import headline_keys
 
-    sets = [k for k in ("generated", "reference", "baseline") if k in result]
+    sets = [k for k in ("generated", "reference", "test", "baseline") if k in result]
     lines = []
     for k in sets:
         r = result[k]
@@ -124,16 +147,36 @@ def format_table(result: dict) -> str:
     lines += ["", fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*row) for row in rows]
     lines.append("")
-    if comp.get("normalized_deviation") is not None:
-        lines.append(
-            f"normalized deviation (0 = like the reference, 1 = like the baseline): "
-            f"{comp['normalized_deviation']:.3g}"
-        )
+    lines += headline_lines(result["headline"])
     lines.append(f"Frechet distance (standardised MGEval features): {_num(comp['frechet'])}")
     lines.append(f"MGEval against the {comp['reference']}: overlap area (1 = same distribution), KL")
     for feat, m in comp["mgeval"].items():
         lines.append(f"  {feat:<26} overlap {_num(m['overlap'])}  KL {_num(m['kl'])}")
+    lines.append("S4's features (its A.3 definitions) by MGEval's method:")
+    for feat, m in comp.get("s4", {}).items():
+        lines.append(f"  {feat:<26} overlap {_num(m['overlap'])}  KL {_num(m['kl'])}")
     return "\n".join(lines)
+
+
+def headline_lines(headline: dict) -> list[str]:
+    """The headline score of each set, saying on how many features and pieces it stands."""
+    from scorelab.metrics.headline import HEADLINE_FEATURES
+
+    lines = ["headline score: closeness to the reference (1 - Kolmogorov-Smirnov), IQM over features"]
+    for k, h in headline.items():
+        lo, hi = h["ci95"]
+        text = f"  {k:<10} {_num(h['score'])} [{_num(lo)}, {_num(hi)}]"
+        text += f"  IQM of {len(h['features'])} of {len(HEADLINE_FEATURES)} features, {h['pieces']} pieces"
+        if h.get("left_out"):
+            text += f" (undefined on the reference: {', '.join(h['left_out'])})"
+        if "relative" in h:
+            text += f"; relative {_num(h['relative'])} (1 = test, 0 = baseline): {h['verdict']}"
+        lines.append(text)
+    if not any("relative" in h for h in headline.values()):
+        lines.append(
+            "  (give --test, held-out real MIDI, and --baseline for its place between them and a verdict)"
+        )
+    return lines
 
 
 def _num(x) -> str:
@@ -141,9 +184,14 @@ def _num(x) -> str:
 
 
 def run_evaluate_folders(
-    generated: Path, reference: Path, out: Path, baseline: Path | None = None, seed: int = 0
+    generated: Path,
+    reference: Path,
+    out: Path,
+    baseline: Path | None = None,
+    seed: int = 0,
+    test: Path | None = None,
 ) -> dict:
     """Evaluate and write the full JSON to ``out`` (atomically); returns the result."""
-    result = evaluate_folders(generated, reference, baseline, seed)
+    result = evaluate_folders(generated, reference, baseline, seed, test=test)
     write_json(Path(out), result)
     return result

@@ -55,7 +55,7 @@ def generate_to_folder(
     """
     from scorelab.codecs import load_codec
     from scorelab.io.midi import read_midi, write_midi
-    from scorelab.report.pictures import plot_rolls
+    from scorelab.pictures import plot_rolls
     from scorelab.training import get_trainer, load_checkpoint
 
     ckpt = load_checkpoint(Path(checkpoint))

@@ -19,6 +19,30 @@ from scorelab.score import Score, write_notes
 from scorelab.utils import atomic_dir, load_npz, save_npz
 
 PREFIX = {"samples": "sample", "accompaniment": "accomp"}  # piece ids: sample_000, accomp_000
+MAIN_SET = "samples"
+PROGRESS_DIR = "progress"  # in the samples folder: the main set sampled from every snapshot
+
+
+def progress_scores(ckpt_paths, settings: dict, test: dict, seed: int, codec, where: str, device: str):
+    """The main set sampled, with the final samples' seed, from each snapshot: Scores whose
+    split is ``step_<step>`` (the quality log's points; :mod:`scorelab.training.runlog`)."""
+    from scorelab.training import load_checkpoint
+
+    out = []
+    for path in ckpt_paths:
+        ckpt = load_checkpoint(path)
+        sets = sample_sets(ckpt, settings, test, seed, where, device=device)
+        out += at_step(decode_items(codec, sets[MAIN_SET].items, MAIN_SET), ckpt.step)
+    return out
+
+
+def at_step(scores, step: int) -> list:
+    """Copies of ``scores`` in split ``step_<step>``, their piece ids prefixed so every
+    point's pieces stay distinct in one notes table."""
+    import dataclasses
+
+    tag = f"step_{step:07d}"
+    return [dataclasses.replace(s, piece_id=f"{tag}/{s.piece_id}", split=tag) for s in scores]
 
 
 def pack_items(items) -> dict[str, np.ndarray]:
@@ -62,7 +86,7 @@ def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: 
     shows can be heard)."""
     from scorelab.io.audio import render_audio
     from scorelab.io.midi import write_midi
-    from scorelab.report.pictures import SAMPLES_SHOWN, plot_rolls
+    from scorelab.pictures import SAMPLES_SHOWN, plot_rolls
 
     save_npz(out_dir / f"{set_name}.npz", arrays)
     (out_dir / "midi").mkdir(exist_ok=True)
@@ -96,6 +120,7 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     from scorelab.compute import apply_threads, pin_cpu
     from scorelab.params import resolve_compute, resolve_sample
     from scorelab.training import load_checkpoint
+    from scorelab.training.runlog import SNAPSHOT_DIR
 
     pin_cpu(resolve_compute(params))
     apply_threads(resolve_compute(params))
@@ -104,14 +129,9 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     ckpt = load_checkpoint(model_dir / "checkpoint.pt")
     codec = load_codec(data_dir / "encoding.json")
     test = load_npz(data_dir / "test.npz")
-    sets = sample_sets(
-        ckpt,
-        resolve_sample(params, name),
-        test,
-        params["base"]["seed"],
-        f"variants.{name}.sample",
-        device=params["base"].get("device", "auto"),
-    )
+    settings, seed = resolve_sample(params, name), params["base"]["seed"]
+    device = params["base"].get("device", "auto")
+    sets = sample_sets(ckpt, settings, test, seed, f"variants.{name}.sample", device=device)
     written: dict[str, list] = {}
     with atomic_dir(out) as tmp:
         shutil.copyfile(data_dir / "encoding.json", tmp / "encoding.json")
@@ -125,4 +145,10 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
             written[set_name] = scores
         if codec.output == "score":
             write_notes(tmp, [s for scores in written.values() for s in scores])
+            snapshots = sorted((model_dir / SNAPSHOT_DIR).glob("step_*.pt"))
+            if MAIN_SET in written:
+                progress = progress_scores(
+                    snapshots, settings, test, seed, codec, f"variants.{name}.sample", device
+                )
+                write_notes(tmp / PROGRESS_DIR, progress + at_step(written[MAIN_SET], ckpt.step))
     return {k: len(v) for k, v in written.items()}

@@ -35,6 +35,7 @@ def run_train(
     max_steps: int | None = None,
     progress: bool = True,
     argv: list[str] | None = None,
+    timings: Path | None = None,
 ) -> Path:
     """Train variant ``name`` on the dataset in ``data_dir``.
 
@@ -45,6 +46,11 @@ def run_train(
 
     ``argv``: the command to start again under torchrun when ``compute.processes`` > 1
     (default: this process's own command line, which the stage script and the CLI are).
+
+    ``timings``: a folder for ``<name>.json``, the wall time of this training and where it
+    ran. It is kept out of ``out`` on purpose: ``out`` is a DVC output, and a measured
+    time would make a forced rerun give other bytes. dvc.yaml points it at
+    ``timings/train`` (committed to git with dvc.lock, read by the report, undeclared).
 
     Raises
     ------
@@ -107,7 +113,8 @@ def run_train(
     if not world.main:
         return ckpt
     where = f"{device}" + (f" x {world.size} processes" if world.distributed else "")
-    print(f"train {name}: {time.perf_counter() - t0:.1f} s on {where}")
+    seconds = time.perf_counter() - t0
+    print(f"train {name}: {seconds:.1f} s on {where}")
     write_json(
         Path(out) / "run_info.json",
         {
@@ -125,4 +132,9 @@ def run_train(
             "train": train,
         },
     )
+    if timings is not None:
+        write_json(
+            Path(timings) / f"{name}.json",
+            {"variant": name, "seconds": round(seconds, 1), "device": str(device), "processes": world.size},
+        )
     return ckpt

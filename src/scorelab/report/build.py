@@ -14,10 +14,12 @@ Inputs (all paths as the report stage receives them)::
     samples_dir/<variant>/rolls.png, accompaniment.png, pieces.parquet, midi/*.mid,
         audio/*.wav                                    optional
 
-Output: ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/*.png`` and
+Output: ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/*.png``,
+``out_dir/media/`` (the shown samples' audio clips and MIDI files, so the page plays
+from a clone; :mod:`scorelab.report.media`) and
 ``out_dir/plots/headline.json`` (each variant's headline numbers, for ``dvc plots``),
 replaced as a whole (atomically). Nothing in it depends on the clock, the host or
-absolute paths: links to samples are relative to ``out_dir``, so the same inputs give
+absolute paths: every link is inside ``out_dir``, so the same inputs give
 the same bytes.
 """
 
@@ -35,13 +37,11 @@ import numpy as np
 import pandas as pd
 
 from scorelab.constants import MIDI_PITCHES
-from scorelab.metrics.compare import MGEvalResult, mgeval_compare
+from scorelab.metrics.compare import MGEVAL_PIECES as REFERENCE_PIECES
+from scorelab.metrics.compare import MGEvalResult
 from scorelab.metrics.musical import LENGTH_LABELS, PC_LABELS
 from scorelab.metrics.registry import PAIR_METRICS, PIECE_METRICS, SET_METRICS, headline_keys
-from scorelab.metrics.sets import evenly_spread
-from scorelab.pipeline.evaluate import REFERENCE_PIECES
-from scorelab.report.dvc_plots import write_plot_data
-from scorelab.report.pictures import (
+from scorelab.pictures import (
     PITCH_CLASS_NAMES,
     SAMPLES_SHOWN,
     overlap_text,
@@ -49,9 +49,12 @@ from scorelab.report.pictures import (
     plot_mgeval_kdes,
     plot_pitch_class_histograms,
     plot_pitch_frequency,
+    plot_quality,
     plot_transition_matrices,
 )
-from scorelab.report.published import COMPARABILITY_NOTE, PUBLISHED
+from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
+from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
+from scorelab.report.published import COMPARABILITY_NOTE, NONE_PUBLISHED, PUBLISHED
 from scorelab.report.render import (
     Block,
     Heading,
@@ -71,6 +74,7 @@ from scorelab.report.sections import (
     next_column_blocks,
     training_extra_blocks,
 )
+from scorelab.report.summary import contents_block, summary_blocks
 from scorelab.utils import atomic_dir, write_json
 
 TITLE = "scorelab report"
@@ -96,9 +100,9 @@ def glossary() -> str:
     parts = [f"{k} ({found[k].unit}; {found[k].source})" for k in headline_keys()]
     return (
         "Columns: " + "; ".join(parts) + ". Piece metrics are means over a set's pieces; each value is "
-        "followed by its 95 % bootstrap interval over pieces. norm_dev is the normalized deviation "
-        "from the training data, averaged over these metrics: 0 is like the data, 1 no better than "
-        "the naive baseline (random cells or symbols at the training data's rates). Variants are "
+        "followed by its 95 % bootstrap interval over pieces. relative is the headline score (see "
+        "the summary): 1 is as close to the training data as the held-out test split, 0 as the "
+        "naive baseline (random cells or symbols at the training data's rates). Variants are "
         "sorted by it. QN is MuseGAN's (notes of at least a 32nd note): 100 % on data quantized to "
         "16ths by construction, so it is in the full results, not here. Melody datasets keep no "
         "meter: real and generated Erk melodies are both judged in 4/4 bars."
@@ -163,7 +167,7 @@ def collect_metrics(
     metrics_dir: Path, params: dict, evaluation_dir: Path | None = None
 ) -> dict[str, list[tuple[str, dict]]]:
     """Rows of each dataset's table: (label, metrics), data splits first, then variants
-    sorted by their normalized deviation (best first).
+    sorted by their relative headline score (best first).
 
     Raises
     ------
@@ -194,8 +198,8 @@ def collect_metrics(
                     raise FileNotFoundError(
                         f"{path}: metrics of variant {v.name!r} (trainer {v.trainer}) not found"
                     )
-        nd = [m.get("norm_dev") for _, m in generated]
-        order = sorted(range(len(generated)), key=lambda i: (nd[i] is None, nd[i] or 0.0, i))
+        rel = [m.get("relative") for _, m in generated]
+        order = sorted(range(len(generated)), key=lambda i: (rel[i] is None, -(rel[i] or 0.0), i))
         rows += [generated[i] for i in order]
         if rows:
             tables[dataset] = rows
@@ -211,10 +215,10 @@ def format_with_interval(m: dict, key: str) -> str:
 
 
 def metric_table(rows: list[tuple[str, dict]]) -> Table:
-    """The headline table: one row per set, each headline metric with its interval, then norm_dev."""
+    """The headline table: one row per set, each headline metric with its interval, then the
+    headline score's relative value and verdict."""
     keys = [k for k in headline_keys() if any(k in m for _, m in rows)]
-    if any("norm_dev" in m for _, m in rows):
-        keys.append("norm_dev")
+    keys += [k for k in ("relative", "verdict") if any(k in m for _, m in rows)]
     return Table(
         ("set", *keys), tuple((label, *(format_with_interval(m, k) for k in keys)) for label, m in rows)
     )
@@ -447,15 +451,21 @@ def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
     ]
 
 
-def _file_links(folder: Path, pattern: str, out_dir: Path) -> tuple[tuple[tuple[str, str], ...], int]:
-    """The first ``MAX_LINKS`` files matching ``pattern`` (sorted) and how many there are."""
+def _file_links(
+    folder: Path, pattern: str, media: Media, owner: str
+) -> tuple[tuple[tuple[str, str], ...], int]:
+    """The first ``MAX_LINKS`` files matching ``pattern`` (sorted), copied into the report's
+    media, and how many there are."""
     files = sorted(folder.glob(pattern)) if folder.is_dir() else []
-    return tuple((f.name, relative_link(f, out_dir)) for f in files[:MAX_LINKS]), len(files)
+    return tuple((f.name, media.copy(f, owner)) for f in files[:MAX_LINKS]), len(files)
 
 
-def shown_samples(folder: Path, set_name: str, out_dir: Path) -> tuple[int, tuple[tuple[str, str, str], ...]]:
-    """How many pieces of ``set_name`` its picture draws, and (piece, WAV link, MIDI link)
-    of those that have both files, in the picture's order.
+def shown_samples(
+    folder: Path, set_name: str, media: Media, owner: str
+) -> tuple[int, tuple[tuple[str, str, str], ...]]:
+    """How many pieces of ``set_name`` its picture draws, and (piece, audio link, MIDI link)
+    of those that have both files, in the picture's order; the links are to the clips and
+    copies in the report's own media folder (:mod:`scorelab.report.media`).
 
     The sample stage draws the first ``SAMPLES_SHOWN`` pieces of a set in the order its
     ``pieces.parquet`` lists them, names every file after its piece, and renders the
@@ -471,11 +481,11 @@ def shown_samples(folder: Path, set_name: str, out_dir: Path) -> tuple[int, tupl
     for piece in drawn:
         wav, mid = folder / "audio" / f"{piece}.wav", folder / "midi" / f"{piece}.mid"
         if wav.is_file() and mid.is_file():
-            rows.append((piece, relative_link(wav, out_dir), relative_link(mid, out_dir)))
+            rows.append((piece, media.clip(wav, owner), media.copy(mid, owner)))
     return len(drawn), tuple(rows)
 
 
-def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> list[Block]:
+def _sample_blocks(v: Variant, folder: Path, media: Media, figures: Path) -> list[Block]:
     """Each set's piano-roll picture with its pieces to listen to, then the MIDI files."""
     blocks: list[Block] = []
     for set_name, picture in SET_PICTURES.items():
@@ -484,7 +494,7 @@ def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> li
             name = f"{picture}_{safe_name(v.name)}.png"
             shutil.copyfile(source, figures / name)
             blocks.append(Image(f"figures/{name}", f"{v.name} {picture}"))
-        drawn, rows = shown_samples(folder, set_name, out_dir)
+        drawn, rows = shown_samples(folder, set_name, media, v.name)
         if rows:
             blocks += [
                 Paragraph(
@@ -493,7 +503,7 @@ def _sample_blocks(v: Variant, folder: Path, out_dir: Path, figures: Path) -> li
                 ),
                 Samples(rows),
             ]
-    links, total = _file_links(folder, "midi/*.mid", out_dir)
+    links, total = _file_links(folder, "midi/*.mid", media, v.name)
     if links:
         shown = f" (first {len(links)} of {total})" if total > len(links) else ""
         blocks += [Paragraph(f"MIDI files{shown}:"), Links(links)]
@@ -512,20 +522,31 @@ def square_matrix(bins: dict[str, float | None], labels: Sequence[str]) -> np.nd
     return np.array([[bins.get(f"{a}>{b}") or 0.0 for b in labels] for a in labels], dtype=np.float64)
 
 
-def mgeval_results(generated: pd.DataFrame, training: pd.DataFrame) -> dict[str, MGEvalResult]:
-    """MGEval of each ``KDE_FEATURES`` column of both per-piece tables, as evaluate computes
-    ``compare.json``: generated (A) against training (B), on at most ``REFERENCE_PIECES``
-    evenly spread pieces of each, so the overlaps drawn are the ones it reports. A
-    feature with no defined overlap (fewer than two training pieces) is left out.
+def mgeval_results(compare_json: Path) -> dict[str, MGEvalResult]:
+    """MGEval's comparison of each ``KDE_FEATURES`` feature as the evaluate stage wrote it:
+    the numbers from ``<set>.compare.json``, the densities from the
+    ``<set>.mgeval_curves.npz`` beside it. Nothing is recomputed, so the overlaps drawn
+    are the ones reported. A feature with no defined overlap (fewer than two training
+    pieces) or no curves is left out; {} when either file is missing.
     """
-    gen = generated.iloc[evenly_spread(len(generated), REFERENCE_PIECES)]
-    ref = training.iloc[evenly_spread(len(training), REFERENCE_PIECES)]
+    curves_path = Path(str(compare_json).removesuffix(".compare.json") + ".mgeval_curves.npz")
+    if not Path(compare_json).is_file() or not curves_path.is_file():
+        return {}
+    numbers = _read_json(Path(compare_json)).get("mgeval", {})
+    with np.load(curves_path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
     out = {}
     for feature in KDE_FEATURES:
-        if feature in gen.columns and feature in ref.columns:
-            r = mgeval_compare(gen[feature].to_numpy(np.float64), ref[feature].to_numpy(np.float64))
-            if np.isfinite(r.overlap):
-                out[feature] = r
+        summary = numbers.get(feature)
+        if summary is None or summary.get("overlap") is None or f"{feature}.grid" not in arrays:
+            continue
+        out[feature] = MGEvalResult(
+            **{k: float("nan") if v is None else float(v) for k, v in summary.items()},
+            grid=arrays[f"{feature}.grid"],
+            pdf_intra_a=arrays[f"{feature}.intra_a"],
+            pdf_intra_b=arrays[f"{feature}.intra_b"],
+            pdf_inter=arrays[f"{feature}.inter"],
+        )
     return out
 
 
@@ -556,29 +577,42 @@ def _distribution_blocks(v: Variant, found: dict[str, dict], evaluation: Path, f
             png = f"pitches_{safe_name(v.name)}.png"
             plot_pitch_frequency(g, t, figures / png, title=f"{about}: note frequency per pitch")
             blocks.append(Image(f"figures/{png}", f"{about}: note frequency per pitch"))
-    tables = (
-        evaluation / "variants" / v.name / f"{MAIN_SET}.pieces.parquet",
-        evaluation / "data" / v.dataset / "train.pieces.parquet",
-    )
-    if all(t.is_file() for t in tables):
-        results = mgeval_results(*(pd.read_parquet(t) for t in tables))
-        if results:
-            png = f"mgeval_{safe_name(v.name)}.png"
-            plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
-            overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
-            blocks += [
-                Image(f"figures/{png}", f"{about}: MGEval distance densities"),
-                Paragraph(f"MGEval overlap with the training set: {overlaps}."),
-            ]
+    results = mgeval_results(evaluation / "variants" / v.name / f"{MAIN_SET}.compare.json")
+    if results:
+        png = f"mgeval_{safe_name(v.name)}.png"
+        plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
+        overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
+        blocks += [
+            Image(f"figures/{png}", f"{about}: MGEval distance densities"),
+            Paragraph(f"MGEval overlap with the training set: {overlaps}."),
+        ]
     return blocks
+
+
+def quality_blocks(v: Variant, metrics_dir: Path, figures: Path) -> list[Block]:
+    """The variant's quality curve (its relative score against training steps), if logged."""
+    tsv = metrics_dir / "variants" / v.name / "quality_log.tsv"
+    if not tsv.is_file():
+        return []
+    png = f"quality_{safe_name(v.name)}.png"
+    plot_quality(tsv, figures / png, f"{v.name}: relative headline score during training")
+    head = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json")
+    return [
+        Image(f"figures/{png}", f"{v.name}: relative headline score during training"),
+        Paragraph(
+            "The same noise (seed) sampled from the weights at each eighth of training and scored as "
+            f"the final samples are. Still improving over the last quarter: {head.get('improving', MISSING)}."
+        ),
+    ]
 
 
 def _variant_blocks(
     variants: list[Variant],
     tables: dict[str, list[tuple[str, dict]]],
+    metrics_dir: Path,
     samples_dir: Path,
     evaluation: Path,
-    out_dir: Path,
+    media: Media,
     figures: Path,
 ) -> list[Block]:
     blocks: list[Block] = [
@@ -597,7 +631,8 @@ def _variant_blocks(
     ]
     for v in variants:
         blocks.append(Heading(3, f"{v.name} ({v.trainer}, {v.model} on {v.dataset})"))
-        blocks += _sample_blocks(v, samples_dir / v.name, out_dir, figures)
+        blocks += quality_blocks(v, metrics_dir, figures)
+        blocks += _sample_blocks(v, samples_dir / v.name, media, figures)
         blocks += _distribution_blocks(v, dict(tables.get(v.dataset, [])), evaluation, figures)
     return blocks
 
@@ -608,7 +643,7 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
     ``dvc plots`` draws bars from these rows (see dvc.yaml), so ``dvc plots diff``
     puts each variant's numbers at two revisions side by side.
     """
-    keys = [*headline_keys(), "norm_dev"]
+    keys = [*headline_keys(), "score", "relative"]
     rows = []
     for v in variants:
         if is_audio_variant(metrics_dir, v.name):
@@ -621,11 +656,13 @@ def plot_rows(variants: list[Variant], metrics_dir: Path) -> list[dict]:
 def summary_metrics(rows: list[dict]) -> dict:
     """``{variant: headline score}`` from :func:`plot_rows` (rounded to 6 digits).
 
-    The headline score is the variant's ``norm_dev`` on its samples. Per-feature values
-    stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show --targets`` reads them):
-    declaring those as DVC metrics gave ``dvc exp show`` seven columns per variant.
+    The headline score is the variant's ``relative`` score on its samples
+    (:mod:`scorelab.metrics.headline`: 1 = the test split, 0 = the naive baseline).
+    Per-feature values stay in ``metrics/variants/<v>/*.json`` (``dvc metrics show
+    --targets`` reads them): declaring those as DVC metrics gave ``dvc exp show`` seven
+    columns per variant.
     """
-    return {r["variant"]: None if r.get("norm_dev") is None else round(float(r["norm_dev"]), 6) for r in rows}
+    return {r["variant"]: None if r.get("relative") is None else round(float(r["relative"]), 6) for r in rows}
 
 
 def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...], ...]:
@@ -643,14 +680,42 @@ def _ours(t, tables: dict[str, list[tuple[str, dict]]]) -> tuple[tuple[str, ...]
     return tuple(out)
 
 
-def _published_blocks(tables: dict[str, list[tuple[str, dict]]] | None = None) -> list[Block]:
+def _whole_song_rows(t, tables: dict[str, list[tuple[str, dict]]], evaluation: Path | None) -> tuple:
+    """Our rows on whole songs for a table whose paper measured whole files: the data's
+    training songs, then each generated set against them (``*.whole_songs.json``)."""
+    if not t.whole_songs or evaluation is None:
+        return ()
+    out = []
+    data = evaluation / "data" / t.dataset / "whole_songs.json"
+    if data.is_file():
+        d = _read_json(data)
+        out.append(
+            (f"ours: {t.dataset} train, {d['pieces']} whole songs", *(format_value(d.get(k)) for k in t.keys))
+        )
+    for label, m in tables.get(t.dataset, []):
+        name, _, kind = label.partition(" ")
+        path = evaluation / "variants" / name / f"{kind}.whole_songs.json"
+        if path.is_file():
+            d = _read_json(path)
+            values = {**m.get("__all", {}), **{k: v for k, v in m.items() if not k.startswith("__")}, **d}
+            out.append(
+                (f"ours: {label} against the whole songs", *(format_value(values.get(k)) for k in t.keys))
+            )
+    return tuple(out)
+
+
+def _published_blocks(
+    tables: dict[str, list[tuple[str, dict]]] | None = None, evaluation: Path | None = None
+) -> list[Block]:
     blocks: list[Block] = [
         Heading(2, "Published numbers, and ours beside them"),
         Paragraph(COMPARABILITY_NOTE),
+        Paragraph(NONE_PUBLISHED),
     ]
     for t in PUBLISHED:
         rows = tuple((f"paper: {label}", *(f"{x:g}" for x in v)) for label, v in t.rows)
         rows += _ours(t, tables or {})
+        rows += _whole_song_rows(t, tables or {}, evaluation)
         blocks += [
             Heading(3, f"{t.paper}: {t.title}"),
             Paragraph(f"Paper's corpus: {t.corpus}. Ours: dataset {t.dataset}."),
@@ -661,7 +726,7 @@ def _published_blocks(tables: dict[str, list[tuple[str, dict]]] | None = None) -
     return blocks
 
 
-def trained_on(models_dir: Path | None, name: str) -> str:
+def trained_on(models_dir: Path | None, name: str, timings_dir: Path | None = None) -> str:
     """Where a variant trained, from its ``run_info.json``: "Intel Xeon (cpu, 2 threads)",
     "NVIDIA A100 (cuda:0, 2 processes)"; MISSING when the file is absent."""
     info_path = Path(models_dir) / name / "run_info.json" if models_dir else None
@@ -675,14 +740,32 @@ def trained_on(models_dir: Path | None, name: str) -> str:
         how.append(f"{info['processes']} processes")
     if info.get("compile"):
         how.append("compiled")
-    return f"{info.get('device_name') or MISSING} ({', '.join(how)})"
+    took = ""
+    timing = Path(timings_dir) / f"{name}.json" if timings_dir else None
+    if timing is not None and timing.is_file():
+        took = f", {_duration(_read_json(timing)['seconds'])}"
+    return f"{info.get('device_name') or MISSING} ({', '.join(how)}){took}"
 
 
-def _run_blocks(params: dict, variants: list[Variant], models_dir: Path | None = None) -> list[Block]:
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``: a training time as a reader reads it."""
+    seconds = round(float(seconds))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def _run_blocks(
+    params: dict, variants: list[Variant], models_dir: Path | None = None, provenance: dict | None = None
+) -> list[Block]:
     base = params.get("base", {})
+    prov = provenance or {}
+    built = (
+        f"Built from commit {prov.get('commit', MISSING)} ({prov.get('date', MISSING)})"
+        + (" with uncommitted changes" if prov.get("dirty") else "")
+        + f", scorelab {prov.get('version', MISSING)}. "
+    )
     blocks: list[Block] = [
         Heading(1, TITLE),
-        Paragraph(f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
+        Paragraph(built + f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
     ]
     if variants:
         rows = tuple(
@@ -704,6 +787,8 @@ def build_report(
     evaluation_dir: Path | None = None,
     seeds_path: Path | None = None,
     models_dir: Path | None = None,
+    provenance: dict | None = None,
+    timings_dir: Path | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -712,7 +797,7 @@ def build_report(
     "<variant> samples" and "<variant> accompaniment" for each variant on it; the
     pitch-class columns drawn as a bar chart instead), loss curves per variant; per
     variant, the sample piano rolls (copied into ``figures/``) each followed by its
-    pieces that have audio (player and MIDI link, relative to ``out_dir``), links to at
+    pieces that have audio (player and MIDI link, into ``out_dir/media``), links to at
     most ``MAX_LINKS`` MIDI files, and its samples beside the training set (transition
     matrices, note frequency per pitch, MGEval densities); the papers' published
     numbers, and the profile and seed. ``out_dir`` is replaced as a whole; optional
@@ -727,6 +812,13 @@ def build_report(
     models_dir
         ``<variant>/run_info.json`` of each variant: the device it trained on (and its
         name, thread or process count) in the variants table.
+    provenance
+        ``commit``, ``date`` (the commit's), ``dirty`` and ``version``, shown under the
+        title (the report stage reads them from git); not the clock, so the same
+        inputs at the same commit give the same bytes.
+    timings_dir
+        ``<variant>.json`` with the measured training seconds (written by the train
+        stage beside, not inside, its DVC output), shown with the device when present.
 
     Raises
     ------
@@ -740,20 +832,50 @@ def build_report(
     with atomic_dir(out_dir) as tmp:
         figures = tmp / "figures"
         figures.mkdir()
-        blocks = _run_blocks(params, variants, models_dir)
-        blocks += _metric_blocks(tables, params, figures)
+        head = _run_blocks(params, variants, models_dir, provenance)
+        blocks = _metric_blocks(tables, params, figures)
         blocks += fidelity_blocks(params, evaluation)
         blocks += seed_blocks(seeds_path)
         blocks += _loss_blocks(variants, Path(logs_dir), figures)
         notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
-        blocks += _variant_blocks(notes, tables, Path(samples_dir), evaluation, out_dir, figures)
+        media = Media()
+        blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, media, figures)
         blocks += audio_blocks(
-            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: relative_link(p, out_dir)
+            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: media.clip(p, p.parent.parent.name)
         )
-        blocks += _published_blocks(tables)
+        blocks += _published_blocks(tables, evaluation)
+        anchors = {
+            v.name: b.anchor
+            for v in variants
+            for b in blocks
+            if isinstance(b, Heading)
+            and b.level == 3
+            and (b.text == v.name or b.text.startswith(f"{v.name} "))
+        }
+        summary = summary_blocks(
+            variants,
+            metrics_dir,
+            evaluation,
+            lambda name: trained_on(models_dir, name, timings_dir),
+            lambda name: anchors.get(name, ""),
+        )
+        written = media.write(tmp)
+        if written["clips"] or written["files"]:
+            blocks.append(
+                Paragraph(
+                    f"Audio and MIDI on this page are copies in {MEDIA_DIR}/, committed with the report so "
+                    f"they play from a clone: {written['clips']} clips (the first "
+                    f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and "
+                    f"{written['files']} MIDI files, "
+                    f"{written['bytes'] / 1e6:.2f} MB of the {BUDGET_BYTES / 1e6:g} MB budget."
+                )
+            )
+        body = summary + head[2:] + blocks
+        blocks = [head[0], *head[1:2], Heading(2, "Contents"), contents_block(body), *body]
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
         rows = plot_rows(variants, metrics_dir)
         write_json(tmp / PLOT_DATA, rows)
         write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
         write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
+        write_quality_plots([v.name for v in variants], metrics_dir, tmp)

@@ -131,3 +131,30 @@ def write_plot_data(variants: list[str], logs_dir: Path, out_dir: Path) -> dict[
                 Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
             written.setdefault(kind.name, []).append(v)
     return written
+
+
+QUALITY = "quality"  # reports/plots/quality/<variant>.tsv: the relative score against steps
+QUALITY_Y = ("relative", "relative_lo", "relative_hi")
+
+
+def write_quality_plots(variants: list[str], metrics_dir: Path, out_dir: Path) -> list[str]:
+    """Copy each variant's quality log (the evaluate stage's) into ``plots/quality/<v>.tsv``.
+
+    Only ``step`` and the relative score with its interval, so every file of the folder
+    has the columns dvc.yaml's ``quality`` plot names. Returns the variants written.
+    """
+    folder = Path(out_dir) / PLOTS_DIR / QUALITY
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for v in variants:
+        header, rows = _read(Path(metrics_dir) / "variants" / v / "quality_log.tsv")
+        if not rows or not all(c in header for c in ("step", *QUALITY_Y)):
+            continue
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=["step", *QUALITY_Y], delimiter="\t", lineterminator="\n")
+        w.writeheader()
+        w.writerows({k: r[k] for k in ("step", *QUALITY_Y)} for r in rows)
+        with atomic_path(folder / f"{v}.tsv") as tmp:
+            Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+        written.append(v)
+    return written

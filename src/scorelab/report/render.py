@@ -15,10 +15,24 @@ from urllib.parse import quote
 
 @dataclass(frozen=True)
 class Heading:
-    """A section title; level 1 is the page title."""
+    """A section title; level 1 is the page title. Its anchor is :func:`slug` of its text."""
 
     level: int
     text: str
+
+    @property
+    def anchor(self) -> str:
+        return slug(self.text)
+
+
+def slug(text: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens.
+
+    The HTML page gives its headings the same ids, so one ``#anchor`` link works in
+    both renderings.
+    """
+    kept = "".join(c for c in text.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
 
 
 @dataclass(frozen=True)
@@ -30,10 +44,10 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of already formatted cells."""
+    """A table of already formatted cells; a cell may be a (text, href) link instead."""
 
     header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str | tuple[str, str], ...], ...]
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,10 @@ def href(path: str) -> str:
     return quote(path, safe="/.-_~")
 
 
-def is_number(text: str) -> bool:
+def is_number(text) -> bool:
     """True for a cell that reads as a number (or the missing-value dash): right-aligned."""
+    if not isinstance(text, str):
+        return False
     if text in ("–", "-"):
         return True
     try:
@@ -105,8 +121,23 @@ def _numeric_columns(table: Table) -> list[bool]:
     return [bool(table.rows) and all(is_number(row[j]) for row in table.rows) for j in columns]
 
 
-def _md_cell(text: str) -> str:
+def _target(link: str) -> str:
+    """A link's href: an in-page ``#anchor`` as it is, a path percent-encoded."""
+    return link if link.startswith("#") else href(link)
+
+
+def _md_cell(text) -> str:
+    if isinstance(text, tuple):
+        label, link = text
+        return f"[{_md_cell(label)}]({_target(link)})"
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _html_cell(text) -> str:
+    if isinstance(text, tuple):
+        label, link = text
+        return f'<a href="{html.escape(_target(link))}">{html.escape(label)}</a>'
+    return html.escape(text)
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
@@ -125,7 +156,7 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Image):
             out.append(f"![{block.alt}]({href(block.src)})")
         elif isinstance(block, Links):
-            out.append("\n".join(f"- [{text}]({href(link)})" for text, link in block.items))
+            out.append("\n".join(f"- [{text}]({_target(link)})" for text, link in block.items))
         elif isinstance(block, Samples):
             lines = ["| " + " | ".join(SAMPLES_HEADER) + " |", "|---|---|---|"]
             lines += [
@@ -144,14 +175,14 @@ def _file_name(link: str) -> str:
 def _html_block(block: Block) -> str:
     esc = html.escape
     if isinstance(block, Heading):
-        return f"<h{block.level}>{esc(block.text)}</h{block.level}>"
+        return f'<h{block.level} id="{esc(block.anchor)}">{esc(block.text)}</h{block.level}>'
     if isinstance(block, Paragraph):
         return f"<p>{esc(block.text)}</p>"
     if isinstance(block, Table):
         head = "".join(f"<th>{esc(c)}</th>" for c in block.header)
         cls = ['<td class="num">' if n else "<td>" for n in _numeric_columns(block)]
         body = "\n".join(
-            "<tr>" + "".join(f"{cls[j]}{esc(c)}</td>" for j, c in enumerate(row)) + "</tr>"
+            "<tr>" + "".join(f"{cls[j]}{_html_cell(c)}</td>" for j, c in enumerate(row)) + "</tr>"
             for row in block.rows
         )
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
@@ -170,7 +201,7 @@ def _html_block(block: Block) -> str:
             for name, wav, mid in block.rows
         )
         return f'<table class="samples">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
-    items = [f'<li><a href="{esc(href(link))}">{esc(text)}</a></li>' for text, link in block.items]
+    items = [f'<li><a href="{esc(_target(link))}">{esc(text)}</a></li>' for text, link in block.items]
     return '<ul class="media">\n' + "\n".join(items) + "\n</ul>"
 
 

@@ -1,6 +1,6 @@
 """Pictures of training beyond the loss curves: S2's latent scatter and its per-epoch GAN plot.
 
-Kept apart from :mod:`scorelab.report.pictures`, which the sample stage imports (its
+Kept apart from :mod:`scorelab.pictures`, which the sample stage imports (its
 piano rolls): a change here redraws the report, not every variant's samples. Same rules
 as there: a bare Figure, Agg, fixed size and dpi, no "Software" stamp, atomic writes.
 """
@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from scorelab.report.pictures import SMALL_DPI, read_log, save_figure
+from scorelab.pictures import SMALL_DPI, read_log, save_figure
 
 GAN_EPOCH_COLUMNS = ("loss_g", "loss_d", "d_acc_real", "d_acc_fake")
 

@@ -9,7 +9,8 @@ run needs around it is here, once:
 - :class:`Run`: the device (CUDA when present, else the CPU) and its autocast (bf16 under
   CUDA, nothing on the CPU), training tensors moved to the device once, TSV logs,
   registered optimizers, resume from ``resume.pt`` and the step loop
-  (:meth:`Run.steps`) with its progress bar, periodic ``resume.pt`` and final
+  (:meth:`Run.steps`) with its progress bar, periodic ``resume.pt``, weights-only
+  snapshots at each eighth of the steps (``snapshots/``, for the quality log) and final
   ``checkpoint.pt``.
 
 Same params on the CPU give the same bytes; an interrupted run resumed gives the bytes
@@ -41,7 +42,14 @@ from scorelab.training.distributed import (
     gather_objects,
     mean_over_ranks,
 )
-from scorelab.training.runlog import FINAL_NAME, RESUME_NAME, TsvLog, resume_or_start
+from scorelab.training.runlog import (
+    FINAL_NAME,
+    QUALITY_POINTS,
+    RESUME_NAME,
+    SNAPSHOT_DIR,
+    TsvLog,
+    resume_or_start,
+)
 from scorelab.utils import seed_everything
 
 
@@ -92,7 +100,7 @@ class Run:
         self.out_dir, self.log_dir = Path(out_dir), Path(log_dir)
         self.world = world or World()
         if self.world.main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
             self.log_dir.mkdir(parents=True, exist_ok=True)
         self.meta, self.device = meta, pick_device(device, self.world.local_rank)
         # Weight clipping (S4's WGAN) leaves an LSTM critic with denormal floats, which
@@ -172,6 +180,8 @@ class Run:
             if ckpt is not None and not self.world.main:
                 for name, n in (ckpt.state or {}).get("log_rows", {}).items():
                     self.logs[name].rows = n
+        if self.world.main:
+            self._drop_snapshots_after(0 if ckpt is None else ckpt.step)
         if ckpt is None:
             if self.world.distributed:
                 broadcast_modules(self.modules)
@@ -187,6 +197,13 @@ class Run:
         self.start = ckpt.step
         return dict(ckpt.state or {})
 
+    def _drop_snapshots_after(self, step: int) -> None:
+        """Delete snapshots of steps after ``step``: the models folder persists between runs
+        (for resume), so a fresh run (or a resumed one) must not keep another run's points."""
+        for path in (self.out_dir / SNAPSHOT_DIR).glob("step_*.pt"):
+            if int(path.stem.removeprefix("step_")) > step:
+                path.unlink()
+
     # The loop -------------------------------------------------------------------------
 
     def steps(self, total: int, every: int, state: Callable[[], dict]) -> Iterator[int]:
@@ -198,11 +215,14 @@ class Run:
         stopped early on purpose (``max_steps``).
         """
         stop = total if self.max_steps is None else max(self.start, min(total, self.max_steps))
+        marks = snapshot_steps(total)
         name = self.meta["model_name"]
         self._bar = tqdm(total=total, initial=self.start, desc=f"train {name}", disable=not self.progress)
         for step in range(self.start + 1, stop + 1):
             yield step
             self._bar.update(1)
+            if step in marks:
+                self._save(f"{SNAPSHOT_DIR}/step_{step:07d}.pt", step, None)
             if step % every == 0 and step < stop:
                 self._save(RESUME_NAME, step, state())
         self._bar.close()
@@ -244,6 +264,15 @@ class Run:
             rng=rng,
             state={"log_rows": {k: v.rows for k, v in self.logs.items()}, **state} if full else None,
         )
+
+
+def snapshot_steps(total: int) -> set[int]:
+    """The steps before the last at which weights are kept: each ``1/QUALITY_POINTS`` of ``total``.
+
+    The last point of the quality curve is ``checkpoint.pt`` itself. Saving weights
+    touches no random state, so a run's bytes do not change with snapshots.
+    """
+    return {round(total * i / QUALITY_POINTS) for i in range(1, QUALITY_POINTS)} - {0, total}
 
 
 def cfg_batch(cfg: Any) -> int:

@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 
 RESUME_NAME = "resume.pt"
 FINAL_NAME = "checkpoint.pt"
+# Weights-only snapshots during training, ``snapshots/step_<step>.pt``: the sample stage
+# samples each with the final samples' seed and the evaluate stage scores them, which
+# draws quality against training steps (the quality log). Kept out of the trainers, so a
+# metric fix re-scores them without retraining anything.
+SNAPSHOT_DIR = "snapshots"
+QUALITY_POINTS = 8  # points of the quality curve: 7 snapshots at k/8 of the steps, and the end
 
 
 def format_value(value: float | int) -> str:

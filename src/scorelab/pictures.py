@@ -401,3 +401,28 @@ def plot_pitch_frequency(
     if title:
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     save_figure(fig, path, dpi=SMALL_DPI)
+
+
+def plot_quality(tsv: Path | str, path: Path | str, title: str) -> None:
+    """A variant's relative headline score against training steps, between its references.
+
+    The quality log (``metrics/variants/<v>/quality_log.tsv``, written by the evaluate
+    stage): the relative score with its 95 % interval as a band, the test split's level
+    (1, the ceiling) and the naive baseline's (0, the floor) as dashed lines.
+    """
+    log = read_log(tsv)
+    fig = Figure(figsize=(6.0, 2.6))
+    ax = fig.subplots()
+    steps = log["step"].to_numpy()
+    ax.fill_between(steps, log["relative_lo"].to_numpy(float), log["relative_hi"].to_numpy(float), alpha=0.25)
+    ax.plot(
+        steps, log["relative"].to_numpy(float), marker="o", markersize=3, linewidth=1, label="relative score"
+    )
+    ax.axhline(1.0, linestyle="--", linewidth=0.8, color="green", label="test split (ceiling)")
+    ax.axhline(0.0, linestyle="--", linewidth=0.8, color="red", label="naive baseline (floor)")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("training step", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -1,0 +1,223 @@
+"""The report's first screen: every scored set ranked by its headline score, the references
+each dataset was calibrated by, the papers, and a contents list.
+
+Every number here is read from the evaluate stages' outputs
+(``metrics/**/<set>.json`` and ``evaluation/**/<set>.headline.json``); nothing is
+recomputed. The score is defined in :mod:`scorelab.metrics.headline`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from scorelab.report.papers import PAPERS, paper_of
+from scorelab.report.render import Block, Heading, Links, Paragraph, Table
+
+MISSING = "–"
+SETS = ("samples", "accompaniment", "accompaniment_texture")
+
+EXPLANATION = (
+    "Headline score: for each of up to twelve per-piece features (pitch range, unique pitches, "
+    "pitch-class entropy, scale consistency, used pitch classes per bar, pitch shift, inter-onset "
+    "interval, empty beats, groove consistency, notes per bar, polyphony, empty bars), the closeness "
+    "of the set's distribution to the training set's, 1 minus the two-sample Kolmogorov-Smirnov "
+    "statistic; the score is their interquartile mean (the middle half, averaged), so no one "
+    "feature decides it. "
+    "Relative: the score placed between two references scored the same way, at the same number "
+    "of pieces: the held-out test split (1, real music the models never saw) and the naive "
+    "baseline (0, random notes at the training data's rates). The verdict reads the 95 % "
+    "bootstrap intervals: like the data when the set's interval reaches the test split's; no "
+    "better than naive when it reaches down to the baseline's; between otherwise. Still improving: "
+    "whether the score over the last quarter of training rose beyond its interval (each variant's "
+    "section draws the curve)."
+)
+
+
+def _json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _num(x, digits: int = 3) -> str:
+    return MISSING if x is None else f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def with_ci(value, ci: Sequence | None) -> str:
+    """``value [lo, hi]`` (a dash for what is missing)."""
+    if value is None:
+        return MISSING
+    if not ci or None in ci:
+        return _num(value)
+    return f"{_num(value)} [{_num(ci[0])}, {_num(ci[1])}]"
+
+
+def scored_rows(variants, metrics_dir: Path, evaluation_dir: Path) -> list[dict]:
+    """One row per scored set of every variant, with its headline numbers and intervals."""
+    rows = []
+    for v in variants:
+        for s in SETS:
+            head = _json(metrics_dir / "variants" / v.name / f"{s}.json")
+            if head is None:
+                continue
+            full = _json(evaluation_dir / "variants" / v.name / f"{s}.headline.json") or {}
+            rows.append(
+                {
+                    "variant": v.name,
+                    "set": s,
+                    "dataset": v.dataset,
+                    "score": head.get("score"),
+                    "ci95": full.get("ci95"),
+                    "relative": head.get("relative"),
+                    "relative_ci95": full.get("relative_ci95"),
+                    "verdict": head.get("verdict", MISSING),
+                    "pieces": full.get("pieces"),
+                    "improving": head.get("improving", MISSING),
+                }
+            )
+    return sorted(
+        rows, key=lambda r: (r["relative"] is None, -(r["relative"] or 0.0), r["variant"], r["set"])
+    )
+
+
+def summary_blocks(variants, metrics_dir: Path, evaluation_dir: Path, trained_on, section_of) -> list[Block]:
+    """The summary table (ranked), the references table and the papers, as report blocks.
+
+    ``trained_on(name)`` gives where a variant trained; ``section_of(name)`` the anchor
+    of its section. Audio variants (no note features) are listed after the ranking.
+    """
+    rows = scored_rows(variants, Path(metrics_dir), Path(evaluation_dir))
+    scored = {r["variant"] for r in rows}
+    table = []
+    for rank, r in enumerate(rows, 1):
+        paper = paper_of(r["variant"])
+        table.append(
+            (
+                str(rank),
+                (r["variant"], f"#{section_of(r['variant'])}"),
+                r["set"],
+                paper.id if paper else MISSING,
+                r["dataset"],
+                with_ci(r["relative"], r["relative_ci95"]),
+                with_ci(r["score"], r["ci95"]),
+                r["verdict"],
+                r["improving"],
+                str(r["pieces"]) if r["pieces"] is not None else MISSING,
+                trained_on(r["variant"]),
+            )
+        )
+    for v in variants:
+        if v.name not in scored:
+            paper = paper_of(v.name)
+            table.append(
+                (
+                    MISSING,
+                    (v.name, f"#{section_of(v.name)}"),
+                    MISSING,
+                    paper.id if paper else MISSING,
+                    v.dataset,
+                    MISSING,
+                    MISSING,
+                    "not scored (audio: reconstruction error in its section)",
+                    MISSING,
+                    MISSING,
+                    trained_on(v.name),
+                )
+            )
+    blocks: list[Block] = [
+        Heading(2, "Summary"),
+        Paragraph(EXPLANATION),
+        Table(
+            (
+                "rank",
+                "variant",
+                "set",
+                "paper",
+                "dataset",
+                "relative [95 % CI]",
+                "score [95 % CI]",
+                "verdict",
+                "still improving",
+                "pieces",
+                "trained on, training time",
+            ),
+            tuple(table),
+        ),
+    ]
+    blocks += reference_blocks(sorted({v.dataset for v in variants}), Path(metrics_dir), Path(evaluation_dir))
+    blocks += paper_blocks()
+    return blocks
+
+
+def reference_blocks(datasets: Sequence[str], metrics_dir: Path, evaluation_dir: Path) -> list[Block]:
+    """Each dataset's two references: the test split's and the naive baseline's scores."""
+    rows = []
+    for d in datasets:
+        test = _json(evaluation_dir / "data" / d / "test.headline.json")
+        noise = _json(evaluation_dir / "data" / d / "noise.headline.json")
+        if test is None or noise is None:
+            continue
+        separated = (
+            "yes"
+            if test["floor"]["ci95"][1] is not None
+            and test["ceiling"]["ci95"][0] is not None
+            and (test["floor"]["ci95"][1] < test["ceiling"]["ci95"][0])
+            else "no"
+        )
+        rows.append(
+            (
+                d,
+                with_ci(test["score"], test["ci95"]),
+                test["verdict"],
+                with_ci(noise["score"], noise["ci95"]),
+                noise["verdict"],
+                str(test["pieces"]),
+                str(len(test["features"])),
+                separated,
+            )
+        )
+    if not rows:
+        return []
+    return [
+        Heading(3, "The references"),
+        Paragraph(
+            "Each dataset's held-out test split and naive baseline, scored against its training set "
+            "exactly as the generated sets are (here at the largest common number of pieces; each "
+            "variant's row above used its own number, shown there). Separated: the baseline's "
+            "interval lies wholly below the test split's, so the dataset's scale means something."
+        ),
+        Table(
+            (
+                "dataset",
+                "test split score [95 % CI]",
+                "test verdict",
+                "naive baseline score [95 % CI]",
+                "baseline verdict",
+                "pieces",
+                "features",
+                "separated",
+            ),
+            tuple(rows),
+        ),
+    ]
+
+
+def paper_blocks() -> list[Block]:
+    """The five papers, cited."""
+    return [
+        Heading(3, "The papers"),
+        Paragraph("Each variant's name starts with the id of the paper whose system it reproduces."),
+        Table(
+            ("id", "authors", "title", "where", "year", "systems"),
+            tuple((p.id, p.authors, p.title, p.where, p.year, p.systems) for p in PAPERS),
+        ),
+    ]
+
+
+def contents_block(blocks: Sequence[Block]) -> Links:
+    """Links to every level-2 and level-3 heading after the title (level-3 ones indented by name)."""
+    items = []
+    for b in blocks:
+        if isinstance(b, Heading) and b.level in (2, 3):
+            items.append((("— " if b.level == 3 else "") + b.text, f"#{b.anchor}"))
+    return Links(tuple(items))
