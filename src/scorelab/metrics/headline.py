@@ -59,6 +59,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from scorelab.metrics.sets import BOOTSTRAP_DRAWS, CONFIDENCE, bootstrap_draws, evenly_spread
+
 __all__ = [
     "DRAWS",
     "HEADLINE_FEATURES",
@@ -92,22 +94,13 @@ HEADLINE_FEATURES: tuple[str, ...] = (
     "EB",
 )
 MAX_PIECES = 100
-DRAWS = 1000
-CONFIDENCE = 0.95
+DRAWS = BOOTSTRAP_DRAWS  # the bootstrap of every other interval (scorelab.metrics.sets)
 VERDICTS = ("like the data", "between", "no better than naive", "references overlap", "not scored")
 
 
 def scored_pieces(*sizes: int) -> int:
     """How many pieces every set of one comparison is scored on: the smallest size, at most MAX_PIECES."""
     return int(min(MAX_PIECES, *sizes)) if sizes else MAX_PIECES
-
-
-def _evenly(n: int, k: int) -> np.ndarray:
-    return (
-        np.unique(np.linspace(0, n - 1, num=min(n, k)).round().astype(np.int64))
-        if n
-        else np.zeros(0, np.int64)
-    )
 
 
 def _columns(table) -> dict[str, np.ndarray]:
@@ -212,7 +205,7 @@ def score_set(
     table, reference = _columns(table), _columns(reference)
     used = [f for f in features if f in reference and f in table and np.isfinite(reference[f]).any()]
     left_out = [f for f in features if f not in used]
-    pick = _evenly(_rows(table), n_pieces)
+    pick = evenly_spread(_rows(table), n_pieces)
     if not used or pick.size == 0:
         return {
             "score": None,
@@ -222,8 +215,7 @@ def score_set(
             "sensitivity": None,
             "left_out": left_out,
         }
-    rng = np.random.default_rng(seed)
-    idx = np.vstack([np.arange(pick.size)[None, :], rng.integers(0, pick.size, size=(draws, pick.size))])
+    idx = np.vstack([np.arange(pick.size)[None, :], bootstrap_draws(pick.size, seed, draws)])
     per = np.stack([ks_closeness(table[f][pick], reference[f], idx) for f in used])  # (F, 1 + B)
     scores = iqm(per)
     observed = float(scores[0])

@@ -26,8 +26,6 @@ the same bytes.
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +54,7 @@ from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
 from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
 from scorelab.report.published import COMPARABILITY_NOTE, NONE_PUBLISHED, PUBLISHED
 from scorelab.report.render import (
+    MISSING,
     Block,
     Heading,
     Image,
@@ -63,6 +62,7 @@ from scorelab.report.render import (
     Paragraph,
     Samples,
     Table,
+    safe_name,
     to_html,
     to_markdown,
 )
@@ -82,7 +82,6 @@ DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (e
 # accompaniment: S0's generated voices alone; accompaniment_texture: with the given melody
 VARIANT_SETS = ("samples", "accompaniment", "accompaniment_texture")
 MAX_LINKS = 8  # MIDI files listed per variant
-MISSING = "–"
 # Each sample set's piano-roll picture, as pipeline/sample.py names it.
 SET_PICTURES = {"samples": "rolls", "accompaniment": "accompaniment"}
 MAIN_SET = "samples"  # the set every variant has: its pictures and its plot-data row
@@ -125,11 +124,6 @@ def declared_variants(params: dict) -> list[Variant]:
         Variant(name, str(spec.get("trainer", "")), str(spec.get("model", "")), str(spec["dataset"]))
         for name, spec in (params.get("variants") or {}).items()
     ]
-
-
-def safe_name(name: str) -> str:
-    """A name usable in a file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 def format_value(value: object) -> str:
@@ -222,11 +216,6 @@ def metric_table(rows: list[tuple[str, dict]]) -> Table:
     return Table(
         ("set", *keys), tuple((label, *(format_with_interval(m, k) for k in keys)) for label, m in rows)
     )
-
-
-def relative_link(path: Path, out_dir: Path) -> str:
-    """``path`` relative to ``out_dir`` as a POSIX string (no symlink resolution)."""
-    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir))).as_posix()
 
 
 HEADLINE_KEYS = ("EB", "UPC", "unique_pitches", "diversity")  # the training seam issue's headline
@@ -841,7 +830,7 @@ def build_report(
         media = Media()
         blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, media, figures)
         blocks += audio_blocks(
-            variants, metrics_dir, Path(samples_dir), out_dir, lambda p: media.clip(p, p.parent.parent.name)
+            variants, metrics_dir, Path(samples_dir), lambda p: media.clip(p, p.parent.parent.name)
         )
         blocks += _published_blocks(tables, evaluation)
         anchors = {
@@ -871,7 +860,7 @@ def build_report(
                 )
             )
         body = summary + head[2:] + blocks
-        blocks = [head[0], *head[1:2], Heading(2, "Contents"), contents_block(body), *body]
+        blocks = [*head[:2], Heading(2, "Contents"), contents_block(body), *body]
         (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
         (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
         rows = plot_rows(variants, metrics_dir)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def _read(path: Path) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+def _write(path: Path, columns: Sequence[str], rows) -> None:
+    """``rows`` (dicts) as a tab-separated file with ``columns`` as its header, atomically."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(columns), delimiter="\t", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+
+
 def kind_rows(kind: Kind, logs: Path) -> list[dict] | None:
     """The kind's rows (``step`` and its y columns) from one variant's logs, or None when
     the variant's trainer does not log this kind. A kind whose columns a log has only in
@@ -123,12 +134,7 @@ def write_plot_data(variants: list[str], logs_dir: Path, out_dir: Path) -> dict[
             rows = kind_rows(kind, Path(logs_dir) / v)
             if not rows:
                 continue
-            buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=["step", *kind.y], delimiter="\t", lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
-            with atomic_path(folder / f"{v}.tsv") as tmp:
-                Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+            _write(folder / f"{v}.tsv", ["step", *kind.y], rows)
             written.setdefault(kind.name, []).append(v)
     return written
 
@@ -150,11 +156,7 @@ def write_quality_plots(variants: list[str], metrics_dir: Path, out_dir: Path) -
         header, rows = _read(Path(metrics_dir) / "variants" / v / "quality_log.tsv")
         if not rows or not all(c in header for c in ("step", *QUALITY_Y)):
             continue
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["step", *QUALITY_Y], delimiter="\t", lineterminator="\n")
-        w.writeheader()
-        w.writerows({k: r[k] for k in ("step", *QUALITY_Y)} for r in rows)
-        with atomic_path(folder / f"{v}.tsv") as tmp:
-            Path(tmp).write_text(buf.getvalue(), encoding="utf-8")
+        columns = ("step", *QUALITY_Y)
+        _write(folder / f"{v}.tsv", columns, ({k: r[k] for k in columns} for r in rows))
         written.append(v)
     return written

@@ -11,19 +11,16 @@ shorter, by the same factor, until it fits (the page says how long they are).
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scorelab.report.render import safe_name
 
 MEDIA_DIR = "media"
 BUDGET_BYTES = 5_000_000  # the whole media folder of one report
 MAX_CLIP_SECONDS = 8.0
 MIN_CLIP_SECONDS = 1.0
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 @dataclass
@@ -35,13 +32,13 @@ class Media:
 
     def clip(self, wav: Path, owner: str) -> str:
         """The link (relative to the report folder) the clip of ``wav`` will have."""
-        link = f"{MEDIA_DIR}/{_safe(owner)}/{_safe(Path(wav).stem)}.ogg"
+        link = f"{MEDIA_DIR}/{safe_name(owner)}/{safe_name(Path(wav).stem)}.ogg"
         self.audio[link] = Path(wav)
         return link
 
     def copy(self, path: Path, owner: str) -> str:
         """The link a copy of ``path`` will have."""
-        link = f"{MEDIA_DIR}/{_safe(owner)}/{_safe(Path(path).name)}"
+        link = f"{MEDIA_DIR}/{safe_name(owner)}/{safe_name(Path(path).name)}"
         self.files[link] = Path(path)
         return link
 

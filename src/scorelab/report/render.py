@@ -8,9 +8,17 @@ media are relative links, so the page opens from disk.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
+
+MISSING = "–"  # a cell with no value, in every table of the report
+
+
+def safe_name(name: str) -> str:
+    """A name usable in a file name (figures, media): anything else becomes ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class Samples:
     rows: tuple[tuple[str, str, str], ...]  # an empty MIDI href (audio models): a dash
 
 
-NO_LINK = "–"
+NO_LINK = MISSING
 
 
 Block = Heading | Paragraph | Table | Image | Links | Samples
@@ -106,7 +114,7 @@ def is_number(text) -> bool:
     """True for a cell that reads as a number (or the missing-value dash): right-aligned."""
     if not isinstance(text, str):
         return False
-    if text in ("–", "-"):
+    if text in (MISSING, "-"):
         return True
     try:
         float(text)

@@ -14,35 +14,36 @@ from pathlib import Path
 
 import pandas as pd
 
-from scorelab.report.render import Block, Heading, Image, Paragraph, Samples, Table
+from scorelab.report.render import MISSING, Block, Heading, Image, Paragraph, Samples, Table, safe_name
 from scorelab.report.training import has_gan_accuracy, plot_gan_epochs, plot_latent
 
 AUDIO_SETS = ("samples", "transfer")  # the autoencoder's reconstructions of piano, and of guitar
 AUDIO_SET_LABELS = {"samples": "piano (held out)", "transfer": "guitar (style transfer)"}
 
 
-def _json(path: Path) -> dict:
+def json_or_empty(path: Path) -> dict:
+    """A JSON file's object, or {} when the file is absent (an optional input)."""
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def is_audio_variant(metrics_dir: Path, name: str) -> bool:
-    return "snr_db" in _json(metrics_dir / "variants" / name / "samples.json")
+    return "snr_db" in json_or_empty(metrics_dir / "variants" / name / "samples.json")
 
 
 def is_audio_dataset(metrics_dir: Path, name: str) -> bool:
-    return "rms_dbfs" in _json(metrics_dir / "data" / name / "train.json")
+    return "rms_dbfs" in json_or_empty(metrics_dir / "data" / name / "train.json")
 
 
 def _num(value, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return MISSING
     return f"{value:.{digits}g}"
 
 
-def audio_blocks(variants, metrics_dir: Path, samples_dir: Path, out_dir: Path, link) -> list[Block]:
+def audio_blocks(variants, metrics_dir: Path, samples_dir: Path, link) -> list[Block]:
     """Per audio variant: MSE and SNR of each set against its input, the data it saw, and players.
 
-    ``link(path)`` makes a path relative to the report folder.
+    ``link(path)`` gives the link, inside the report folder, that plays ``path``.
     """
     audio = [v for v in variants if is_audio_variant(metrics_dir, v.name)]
     if not audio:
@@ -60,19 +61,19 @@ def audio_blocks(variants, metrics_dir: Path, samples_dir: Path, out_dir: Path, 
     for v in audio:
         rows = []
         for split in ("train", "test"):
-            d = _json(metrics_dir / "data" / v.dataset / f"{split}.json")
+            d = json_or_empty(metrics_dir / "data" / v.dataset / f"{split}.json")
             if d:
                 rows.append(
                     (
                         f"{v.dataset} {split}",
                         f"{d.get('images')} images, {d.get('seconds')} s",
-                        "–",
-                        "–",
+                        MISSING,
+                        MISSING,
                         f"{_num(d.get('rms_dbfs'))} dBFS",
                     )
                 )
         for set_name in AUDIO_SETS:
-            m = _json(metrics_dir / "variants" / v.name / f"{set_name}.json")
+            m = json_or_empty(metrics_dir / "variants" / v.name / f"{set_name}.json")
             if m:
                 rows.append((f"{v.name} {AUDIO_SET_LABELS[set_name]}", "", _num(m.get("mse")),
                              _num(m.get("snr_db")), ""))  # fmt: skip
@@ -96,8 +97,6 @@ def audio_blocks(variants, metrics_dir: Path, samples_dir: Path, out_dir: Path, 
 
 def training_extra_blocks(v, logs_dir: Path, figures: Path) -> list[Block]:
     """S2's extra training pictures for one variant: latent scatter, GAN losses and accuracies per epoch."""
-    from scorelab.report.build import safe_name
-
     blocks: list[Block] = []
     latent = logs_dir / v.name / "latent_log.tsv"
     if latent.is_file():

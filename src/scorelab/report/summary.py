@@ -8,14 +8,13 @@ recomputed. The score is defined in :mod:`scorelab.metrics.headline`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from scorelab.report.papers import PAPERS, paper_of
-from scorelab.report.render import Block, Heading, Links, Paragraph, Table
+from scorelab.report.render import MISSING, Block, Heading, Links, Paragraph, Table
+from scorelab.report.sections import json_or_empty
 
-MISSING = "–"
 SETS = ("samples", "accompaniment", "accompaniment_texture")
 
 EXPLANATION = (
@@ -33,10 +32,6 @@ EXPLANATION = (
     "whether the score over the last quarter of training rose beyond its interval (each variant's "
     "section draws the curve)."
 )
-
-
-def _json(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def _num(x, digits: int = 3) -> str:
@@ -57,10 +52,10 @@ def scored_rows(variants, metrics_dir: Path, evaluation_dir: Path) -> list[dict]
     rows = []
     for v in variants:
         for s in SETS:
-            head = _json(metrics_dir / "variants" / v.name / f"{s}.json")
-            if head is None:
+            head = json_or_empty(metrics_dir / "variants" / v.name / f"{s}.json")
+            if not head:
                 continue
-            full = _json(evaluation_dir / "variants" / v.name / f"{s}.headline.json") or {}
+            full = json_or_empty(evaluation_dir / "variants" / v.name / f"{s}.headline.json")
             rows.append(
                 {
                     "variant": v.name,
@@ -153,17 +148,12 @@ def reference_blocks(datasets: Sequence[str], metrics_dir: Path, evaluation_dir:
     """Each dataset's two references: the test split's and the naive baseline's scores."""
     rows = []
     for d in datasets:
-        test = _json(evaluation_dir / "data" / d / "test.headline.json")
-        noise = _json(evaluation_dir / "data" / d / "noise.headline.json")
-        if test is None or noise is None:
+        test = json_or_empty(evaluation_dir / "data" / d / "test.headline.json")
+        noise = json_or_empty(evaluation_dir / "data" / d / "noise.headline.json")
+        if not test or not noise:
             continue
-        separated = (
-            "yes"
-            if test["floor"]["ci95"][1] is not None
-            and test["ceiling"]["ci95"][0] is not None
-            and (test["floor"]["ci95"][1] < test["ceiling"]["ci95"][0])
-            else "no"
-        )
+        # the evaluate stage decided it: its verdict says when the references overlap
+        separated = "no" if test["verdict"] in ("references overlap", "not scored") else "yes"
         rows.append(
             (
                 d,
