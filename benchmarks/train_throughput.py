@@ -44,12 +44,13 @@ from scorelab.config import from_dict
 from scorelab.models import build_model
 from scorelab.params import load_params, resolve_arch, resolve_compute, resolve_train
 from scorelab.sampling.generators import generate
-from scorelab.training import get_trainer, pick_device, train_variant
 from scorelab.training.adversarial import MODE_SEEKING_EPS, generate_pair
-from scorelab.training.device import device_name
+from scorelab.training.device import device_name, pick_device
 from scorelab.training.losses import ADVERSARIAL_LOSSES, window_loss
 from scorelab.training.optim import add_noise, l2_penalty, make_optimizer
-from scorelab.utils import load_npz, seed_everything
+from scorelab.training.registry import get_trainer
+from scorelab.training.run import seed_everything, train_variant
+from scorelab.utils import load_npz
 
 
 def bare_adversarial(modules, cfg, data, steps: int, device) -> float:

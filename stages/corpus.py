@@ -7,7 +7,7 @@ import typer
 import _here  # noqa: F401  (this checkout's src/ first, see _here.py)
 from scorelab.params import load_params
 from scorelab.pipeline.corpus import run_corpus
-from scorelab.utils import run_stage
+from scorelab.process import run_stage
 
 
 def main(

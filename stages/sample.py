@@ -12,7 +12,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.sample import run_sample
-from scorelab.utils import run_stage
+from scorelab.process import run_stage
 
 
 def main(

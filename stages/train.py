@@ -12,7 +12,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.train import run_train
-from scorelab.utils import run_stage
+from scorelab.process import run_stage
 
 
 def main(

@@ -11,7 +11,7 @@ from scorelab.cli import app
 from scorelab.codecs import get_codec
 from scorelab.io.midi import read_midi, write_midi
 from scorelab.score import Score, Track
-from scorelab.training import train_variant
+from scorelab.training.run import train_variant
 
 runner = CliRunner()
 COMMANDS = ["corpus", "encode", "train", "sample", "evaluate", "evaluate-stage", "report", "generate"]

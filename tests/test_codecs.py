@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
-from scorelab.codecs import CODECS, MelodyTokenCodec, PianoRollCodec, get_codec, load_codec
+from scorelab.codecs import CODECS, get_codec, load_codec
 from scorelab.codecs.keys import estimate_key, key_name, parse_key, transposition_to_reference
+from scorelab.codecs.melody_tokens import MelodyTokenCodec
+from scorelab.codecs.pianoroll import PianoRollCodec
 from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
 

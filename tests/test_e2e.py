@@ -359,12 +359,17 @@ def test_push_then_pull_through_s3_restores_outputs(project):
 
 
 def test_code_edit_and_new_variant_are_seen(project):
+    """A touched module makes exactly the stages that import it stale (issue 20: an edit
+    of utils.py used to make every stage stale); the process-handling module, none."""
     dest, env, _ = project
-    # a touched module makes exactly the stages that run it stale (the codecs' own I/O is
-    # a dependency of the stages that run the codecs)
-    for rel, stale in [
-        ("src/scorelab/metrics/__init__.py", ("evaluate_data@",)),
-        ("src/scorelab/io/hilbert.py", ("encode@", "sample@")),
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    likelihood = {f"train@{v}" for v, e in params["variants"].items() if e["trainer"] == "likelihood"}
+    for rel, stale, trains in [
+        ("src/scorelab/metrics/__init__.py", ("evaluate_data@",), set()),
+        ("src/scorelab/io/hilbert.py", ("encode@", "sample@"), set()),
+        ("src/scorelab/models/s4_lstm.py", ("sample@s4_lstm_erk",), {"train@s4_lstm_erk"}),
+        ("src/scorelab/training/likelihood.py", (), likelihood),
+        ("src/scorelab/process.py", (), set()),  # how stages run as processes: reruns nothing
     ]:
         target = dest / rel
         original = target.read_text()
@@ -373,7 +378,10 @@ def test_code_edit_and_new_variant_are_seen(project):
             status = json.loads(run(["dvc", "status", "--json"], dest, env).stdout)
             for prefix in stale:
                 assert any(k.startswith(prefix) for k in status), (rel, status)
-            assert not any(k.startswith(("corpus@", "train@")) for k in status), (rel, status)
+            assert {k for k in status if k.startswith("train@")} == trains, (rel, status)
+            assert not any(k.startswith("corpus@") for k in status), (rel, status)
+            if not stale and not trains:
+                assert status == {}, (rel, status)
         finally:
             target.write_text(original)
     params_path = dest / "params.yaml"

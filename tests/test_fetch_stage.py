@@ -19,9 +19,9 @@ import yaml
 from scorelab.conf import compose
 from scorelab.corpora.build import CorpusConfig, build_corpus
 from scorelab.errors import DownloadError, ParamsError
-from scorelab.params import load_params, validate
 from scorelab.pipeline.corpus import run_corpus
 from scorelab.pipeline.fetch import LOCAL_TAR, run_fetch
+from scorelab.validation import load_valid_params, validate
 from test_corpus_readers import write_local_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ PAPERS = yaml.safe_load((REPO / "conf/catalogues/papers.yaml").read_text())
 def test_the_papers_catalogue_adds_every_corpus_dataset_and_variant_by_name():
     """`catalogues=[papers]` (what `dvc exp run -S` and `scorelab params -S` pass) adds the
     catalogue's corpora under fetched:, its datasets and variants, and nothing else."""
-    off = load_params(REPO / "params.yaml")
+    off = load_valid_params(REPO / "params.yaml")
     assert off["fetched"] == {} and off["catalogues"] == {}  # the default run is offline
     on = compose(REPO / "conf", ["papers"])
     validate(on)
@@ -59,7 +59,7 @@ def _params_with(tmp_path: Path, **fetched) -> dict:
     params["fetched"] = dict(fetched.get("corpora", {}))
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    return load_params(path)
+    return load_valid_params(path)
 
 
 def test_names_must_differ_between_the_sets(tmp_path):
@@ -78,7 +78,7 @@ def test_names_must_differ_between_the_sets(tmp_path):
 def test_a_bundled_corpus_has_nothing_to_fetch(tmp_path):
     with pytest.raises(ParamsError, match="fetched.bach: nothing to fetch"):
         _params_with(tmp_path, corpora={"bach": {"source": "music21", "paths": ["chorales"], "tracks": 4}})
-    params = load_params(REPO / "params.yaml")
+    params = load_valid_params(REPO / "params.yaml")
     with pytest.raises(ParamsError, match="fetched.jsb: nothing to fetch"):
         run_fetch(params, "jsb", tmp_path / "raw")
     assert not (tmp_path / "raw").exists()

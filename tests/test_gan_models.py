@@ -11,7 +11,8 @@ import torch
 
 from scorelab.errors import ParamsError
 from scorelab.models import build_model, parse_arch
-from scorelab.training import load_checkpoint, train_variant
+from scorelab.training.checkpoint import load_checkpoint
+from scorelab.training.run import train_variant
 
 S1_ENCODING = {"shape": [1, 8, 12]}
 S4_ENCODING = {"shape": [16]}

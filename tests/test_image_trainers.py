@@ -79,7 +79,8 @@ def test_autoencoder_switches_to_sgd_after_a_blowup_and_restores_the_best_weight
 
     The blow-up is made: the training loss of step 8 is multiplied by 100 (3 steps per epoch,
     so two epochs have set a best loss by then)."""
-    from scorelab.training import autoencoder, train_variant
+    from scorelab.training import autoencoder
+    from scorelab.training.run import train_variant
     from test_models import tiny_data
 
     real, calls = autoencoder.reconstruction_loss, []
@@ -115,7 +116,9 @@ def test_autoencoder_switches_to_sgd_after_a_blowup_and_restores_the_best_weight
 @pytest.mark.parametrize("name", ["s3_hilbert_ae", "s3_lstm"])
 def test_samplers_take_an_empty_test_split(name, tmp_path):
     """evenly_spaced of nothing is nothing: an empty test split samples no item, without a guard."""
-    from scorelab.training import get_trainer, load_checkpoint, pick_device
+    from scorelab.training.checkpoint import load_checkpoint
+    from scorelab.training.device import pick_device
+    from scorelab.training.registry import get_trainer
     from test_models import tiny_data
 
     ckpt = load_checkpoint(train_tiny(name, tmp_path))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,11 @@ from scorelab.config import from_dict
 from scorelab.errors import ParamsError
 from scorelab.models import MODELS, build_model, get_model_spec
 from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
-from scorelab.training import get_trainer, load_checkpoint, train_variant
+from scorelab.training.checkpoint import load_checkpoint
+from scorelab.training.registry import get_trainer
+from scorelab.training.run import train_variant
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "src/scorelab/models"
 
 # The smallest config of every registered model and the trainer that trains it; a new
 # model must add one here (test_every_model_has_a_tiny_config fails until it does).
@@ -77,12 +84,6 @@ TINY = {
         "encoding": {"shape": [1, 6, 12], "scale": 255},
         "trainer": "next_column",
         "train": {"iterations": 5, "batch_size": 2, "in_columns": 4, "out_columns": 3, "loss": "weighted"},
-    },
-    "image_dcgan": {
-        "arch": {"latent": 4, "dense_channels": 2, "channels": 3},
-        "encoding": {"shape": [3, 8, 12], "scale": 255},
-        "trainer": "adversarial",
-        "train": {"loss": "wgan-gp", "n_critic": 2, "batch_size": 3, "iterations": 10},
     },
     "image_mlp_gan": {
         "arch": {"latent": 4, "g_hidden": [6, 8], "d_hidden": [5]},
@@ -153,6 +154,60 @@ def test_build_returns_the_modules_its_trainer_needs(name):
     built = build_model(name, TINY[name]["arch"], TINY[name]["encoding"])
     assert all(isinstance(m, torch.nn.Module) for m in built.values())
     assert set(get_trainer(TINY[name]["trainer"]).modules) <= set(built)
+
+
+def test_one_module_per_model_name():
+    """A DVC train stage depends on exactly ``src/scorelab/models/${item.model}.py``."""
+    modules = {p.stem for p in MODELS_DIR.glob("*.py")} - {"__init__", "base", "shared"}
+    assert modules == set(MODELS)
+    for name in MODELS:
+        assert f'register_model("{name}", ' in (MODELS_DIR / f"{name}.py").read_text()
+
+
+def scorelab_imports(path: Path) -> set[str]:
+    """The scorelab modules that ``path`` imports (``from scorelab.models import x`` counts as x)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            found.add("." * node.level + (node.module or ""))  # relative: never allowed
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scorelab"):
+            found.add(node.module)
+            if node.module == "scorelab.models":
+                found |= {f"scorelab.models.{a.name}" for a in node.names if a.name in MODELS}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("scorelab")}
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(MODELS_DIR.glob("*.py")), ids=lambda p: p.stem)
+def test_no_model_module_imports_another(path):
+    """A stage imports its own model's module only: no model module imports another's."""
+    common = {"scorelab.config", "scorelab.errors", "scorelab.models.base", "scorelab.models.shared"}
+    allowed = {
+        "__init__": {"scorelab.config", "scorelab.lazy"},
+        "base": common,
+        "shared": common,
+    }.get(path.stem, common | {"scorelab.models"})
+    assert scorelab_imports(path) <= allowed
+
+
+def test_importing_the_registry_imports_no_model_and_no_torch():
+    """Listing the names imports nothing: a stage loads torch and its own model only."""
+    code = (
+        "import sys, scorelab.models as m; "
+        "names = sorted(m.MODELS); "
+        "assert 's2_dcgan' in names and 'image_dcgan' not in m.MODELS, names; "
+        "loaded = sorted(k for k in sys.modules if k == 'torch' or k.startswith('scorelab.models.')); "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_dcgan_takes_s3s_multichannel_images():
+    """S3's image DCGAN and WGAN-GP are ``s2_dcgan`` on 1, 3 or 4 channels, any multiple of 4."""
+    built = build_model("s2_dcgan", {"latent": 4, "dense_channels": 2, "channels": 3}, {"shape": [3, 8, 12]})
+    fake = built["generator"](torch.randn(2, 4))
+    assert fake.shape == (2, 3, 8, 12) and built["critic"](fake).shape == (2,)
 
 
 def test_unknown_model_lists_valid_names():
@@ -247,7 +302,7 @@ def test_lstm_needs_a_vocabulary():
 
 
 def test_hilbert_autoencoder_has_s3s_148081_weights():
-    from scorelab.models.s3_hilbert import S3_WEIGHTS, count
+    from scorelab.models.s3_hilbert_ae import S3_WEIGHTS, count
 
     model = build_model("s3_hilbert_ae", {}, {"shape": [1, 256, 256]})["model"]
     assert count(model) == S3_WEIGHTS
@@ -270,7 +325,7 @@ def test_s2_models_have_s2s_shapes():
 
 
 def test_s3_lstms_have_s3s_weight_counts():
-    from scorelab.models.s3_hilbert import count
+    from scorelab.models.s3_hilbert_ae import count
 
     # PyTorch's LSTMs carry two bias vectors (b_ih + b_hh act as Keras' one): 512 more each
     enc = {"shape": [1, 88, 200]}

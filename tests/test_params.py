@@ -13,14 +13,17 @@ import yaml
 
 from scorelab.conf import catalogue_names, compose, compose_text, resolve_with_sources, write_params
 from scorelab.errors import ParamsError
-from scorelab.params import load_params, resolve_corpus, resolve_sample, resolve_train, validate
+from scorelab.params import resolve_corpus, resolve_sample, resolve_train
+from scorelab.validation import load_valid_params, validate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 
 
 def test_repository_params_are_valid():
-    assert load_params(Path(__file__).resolve().parents[1] / "params.yaml")["base"]["profile"] == "quick"
+    assert (
+        load_valid_params(Path(__file__).resolve().parents[1] / "params.yaml")["base"]["profile"] == "quick"
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,7 +151,7 @@ def test_yaml_float_pitfall_is_caught(tmp_path):
     )
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(ParamsError, match="lr_g"):
-        load_params(tmp_path / "params.yaml")
+        load_valid_params(tmp_path / "params.yaml")
 
 
 def test_precedence_defaults_then_variant_then_profile():
@@ -217,7 +220,7 @@ def test_a_set_value_that_takes_effect_is_accepted_and_resolved(tmp_path):
     it under quick, so it loads and S0 trains with it."""
     path = _project_copy(tmp_path)
     write_params(path, ["model.n_critic=1"])
-    p = load_params(path)
+    p = load_valid_params(path)
     assert resolve_train(p, "s0_wgan_gp_jsb")["n_critic"] == 1
     src = resolve_with_sources(p, "s0_wgan_gp_jsb", path)["training"]["n_critic"]
     assert src["value"] == 1 and src["from"].startswith("params.yaml: model.n_critic (conf/ has 2)")
@@ -248,7 +251,7 @@ def test_a_set_value_that_the_profile_shadows_is_refused_naming_the_shadowing_ke
     path = _project_copy(tmp_path)
     write_params(path, [override])
     with pytest.raises(ParamsError) as err:
-        load_params(path)
+        load_valid_params(path)
     msg = str(err.value)
     assert msg.startswith(f"{refused} = ") and f"{shadow} = " in msg and "has no effect" in msg, msg
     assert f"Set {shadow} instead" in msg
@@ -258,7 +261,7 @@ def test_a_hand_edit_of_params_yaml_counts_like_a_set_value(tmp_path):
     path = _project_copy(tmp_path)
     path.write_text(path.read_text().replace("  lr_g: 0.0001\n", "  lr_g: 0.0003\n", 1))
     with pytest.raises(ParamsError, match="model.lr_g = 0.0003 has no effect"):
-        load_params(path)
+        load_valid_params(path)
 
 
 def test_scorelab_config_prints_every_value_with_its_source(tmp_path, monkeypatch):

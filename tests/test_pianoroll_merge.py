@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorelab.codecs import PianoRollCodec, load_codec
+from scorelab.codecs import load_codec
+from scorelab.codecs.pianoroll import PianoRollCodec
 from scorelab.score import Score, Track
 
 Q = 24  # ticks per quarter

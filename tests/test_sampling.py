@@ -8,7 +8,8 @@ import torch
 
 from scorelab.models import build_model
 from scorelab.models.base import Generator
-from scorelab.sampling import apply_temperature, sample_generator, sample_tokens
+from scorelab.sampling.generators import sample_generator
+from scorelab.sampling.tokens import apply_temperature, sample_tokens
 
 ROLL_ENCODING = {"shape": [3, 16, 32]}
 VOCAB = 6

@@ -21,13 +21,14 @@ from torch.nn import functional as F
 
 from scorelab.codecs import get_codec
 from scorelab.models import MODELS, register_model
-from scorelab.params import validate
 from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
 from scorelab.score import Score, Track, read_notes
-from scorelab.training import TRAINERS, SampleSet, Trainer, load_checkpoint, register_trainer
+from scorelab.training.checkpoint import load_checkpoint
+from scorelab.training.registry import TRAINERS, SampleSet, Trainer, register_trainer
 from scorelab.utils import save_npz
+from scorelab.validation import validate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from scorelab.training import load_checkpoint, train_variant
+from scorelab.training.checkpoint import load_checkpoint
 from scorelab.training.optim import add_noise, decay_lr, l2_penalty, make_optimizer
+from scorelab.training.run import train_variant
 
 ARCH = {"base_channels": 2, "latent_channels": 3, "condition_dropout": 0.5}
 ENCODING = {"shape": [2, 16, 16]}

@@ -13,8 +13,9 @@ from torch import nn
 
 from scorelab.errors import CheckpointError, ParamsError
 from scorelab.models import build_model
-from scorelab.training import ADVERSARIAL_LOSSES, load_checkpoint, save_checkpoint, train_variant
+from scorelab.training.checkpoint import load_checkpoint, save_checkpoint
 from scorelab.training.losses import (
+    ADVERSARIAL_LOSSES,
     bce_critic_loss,
     bce_generator_loss,
     clip_weights,
@@ -23,6 +24,7 @@ from scorelab.training.losses import (
     wgan_generator_loss,
     wgan_gp_critic_loss,
 )
+from scorelab.training.run import train_variant
 
 ARCH = {"base_channels": 2, "latent_channels": 3, "condition_dropout": 0.5}
 ENCODING = {"shape": [2, 16, 16]}

@@ -15,7 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from scorelab.utils import _is_shell_wrapper, _ppid, atomic_dir, atomic_path, write_json
+from scorelab.process import _is_shell_wrapper, _ppid
+from scorelab.utils import atomic_dir, atomic_path, write_json
 
 
 def _dead_pid() -> int:
@@ -63,7 +64,7 @@ def test_a_failed_write_keeps_the_previous_output(tmp_path):
 
 # the stage: asks to die with its launcher, says its pid, then waits to be killed
 STAGE = (
-    "from scorelab.utils import die_with_dvc; import os, sys, time; die_with_dvc(0.05); "
+    "from scorelab.process import die_with_dvc; import os, sys, time; die_with_dvc(0.05); "
     "open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
 )
 # DVC's part: run the command as `$SHELL -c cmd` (dvc/stage/run.py), then wait

@@ -17,12 +17,13 @@ import pytest
 from scorelab.codecs import get_codec
 from scorelab.conf import compose
 from scorelab.io.audio import read_wav
-from scorelab.params import resolve_dataset, validate
+from scorelab.params import resolve_dataset
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
 from scorelab.score import Score, Track, read_notes
-from scorelab.training import load_checkpoint
+from scorelab.training.checkpoint import load_checkpoint
 from scorelab.utils import save_npz
+from scorelab.validation import validate
 
 REPO = Path(__file__).resolve().parents[1]
 # params.yaml with the `extras` catalogue switched on (the variants cut from the default

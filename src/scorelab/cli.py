@@ -29,9 +29,10 @@ def _positive(value: float) -> float:
 
 
 def _params(path: Path) -> dict:
-    from scorelab.params import load_params
+    """The whole file checked (a stage script checks only its own part, issue 20)."""
+    from scorelab.validation import load_valid_params
 
-    return load_params(path)
+    return load_valid_params(path)
 
 
 @app.command()
@@ -75,7 +76,7 @@ def fetch(
     """Fetch corpus NAME's pinned downloads (or pack its local folders) into data/raw/NAME."""
     from scorelab.errors import ParamsError
     from scorelab.pipeline.fetch import run_fetch
-    from scorelab.utils import configure_logging
+    from scorelab.process import configure_logging
 
     p = _params(params)
     if name not in (p.get("fetched") or {}):
@@ -117,7 +118,10 @@ def params_cmd(
             raise typer.Exit(1)
         typer.echo(f"{params} is conf/ composed")
         return
+    from scorelab.validation import validate
+
     text = write_params(params, list(set_ or []))
+    validate(yaml.safe_load(text))  # the whole file, before any stage runs
     on = list((yaml.safe_load(text) or {}).get("catalogues") or {})
     typer.echo(f"wrote {params} from conf/ (catalogues: {', '.join(on) or 'none'})")
 
@@ -384,7 +388,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
 
-    from scorelab.utils import exit_on_error
+    from scorelab.process import exit_on_error, quiet_waits
+
+    quiet_waits()  # before any command can start torch's OpenMP threads
 
     def call() -> None:
         try:

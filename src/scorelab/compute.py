@@ -19,13 +19,6 @@ identical bytes only on identical machines.
 The environment variables are read when a library first computes, so they must be set
 before torch runs anything: stages call :func:`pin_cpu` before importing torch, and
 ``run_info.json`` records what was in force.
-
-:func:`pin_cpu` also makes idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless
-the environment already chose a policy. By default libgomp's threads spin while they
-wait for each other; on a 2-core machine with one other busy process one of torch's two
-threads keeps losing its core and the other spins on: S0 trained 30 times slower
-(issue 20; ``benchmarks/busy_core.py`` measures it). The policy decides how a thread
-waits, not what it computes, so the bytes are the same.
 """
 
 from __future__ import annotations
@@ -35,7 +28,6 @@ import os
 from scorelab.constants import CPU_KERNELS
 
 PINNED_VARIABLES = {k for env in CPU_KERNELS.values() for k in env}
-WAIT_POLICY = "PASSIVE"  # OMP_WAIT_POLICY unless the environment sets one (see above)
 
 
 def pin_cpu(compute: dict) -> dict[str, str]:
@@ -43,7 +35,7 @@ def pin_cpu(compute: dict) -> dict[str, str]:
     kernels = compute.get("cpu_kernels", "native")
     if kernels not in CPU_KERNELS:
         raise ValueError(f"compute.cpu_kernels: {kernels!r} is not one of {sorted(CPU_KERNELS)}")
-    env = {**CPU_KERNELS[kernels], "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", WAIT_POLICY)}
+    env = CPU_KERNELS[kernels]
     os.environ.update(env)
     return dict(env)
 
@@ -77,7 +69,7 @@ def compute_info() -> dict:
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "flush_denormal": os.environ.get("SCORELAB_KEEP_DENORMALS") != "1",
         "env": {
-            k: os.environ[k] for k in sorted(PINNED_VARIABLES | {"OMP_WAIT_POLICY"}) if k in os.environ
+            k: os.environ[k] for k in sorted({k for e in CPU_KERNELS.values() for k in e}) if k in os.environ
         },
     }
 

@@ -28,14 +28,13 @@ would shadow is refused before any work (:func:`scorelab.conf.check_shadowing`),
 
 from __future__ import annotations
 
-import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from scorelab.config import check_value, from_dict
+from scorelab.config import from_dict
 from scorelab.constants import CPU_KERNELS
 from scorelab.errors import ParamsError
 
@@ -154,46 +153,10 @@ def all_corpora(params: dict) -> dict:
     return {**(params.get("corpora") or {}), **(params.get("fetched") or {})}
 
 
-def validate(params: dict) -> dict:
-    """Check the whole file; return it unchanged. Raises :class:`ParamsError` naming the key.
-
-    The catalogues (conf/catalogues/) are checked when composed: tests compose each one.
-    """
-    return _validate(params)
-
-
-def _check_model_fits_codec(params: dict, spec: VariantSection, arch: dict, where: str) -> None:
-    """Build the variant's networks on the meta device (no memory, no random draws: ~1 ms)
-    for the encoding its codec settings describe, so a shape the model cannot take (a
-    pitch range that is not a multiple of 16 for S0's U-Net) fails here, before the corpus
-    is read, not in the train stage after it. Only the models' own deliberate
-    :class:`ParamsError` counts: an encoding known only from the data (a vocabulary, the
-    corpus's track count, taken as 1 here) can make a builder fail otherwise, and the
-    train stage decides those."""
-    import torch
-
-    from scorelab.codecs import get_codec
-    from scorelab.models import get_model_spec, parse_arch
-
-    d = params["datasets"][spec.dataset]
-    encoding = get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")}).describe()
-    if isinstance(encoding.get("shape"), list):
-        encoding["shape"] = [s if s is not None else 1 for s in encoding["shape"]]
-    try:
-        with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            get_model_spec(spec.model).builder(parse_arch(spec.model, arch), encoding)
-    except ParamsError as exc:
-        raise ParamsError(f"{where}: model {spec.model} cannot take dataset {spec.dataset}: {exc}") from exc
-    except Exception:  # noqa: BLE001 - a partial encoding; the train stage builds with the real one
-        return
-
-
-def _validate(params: dict) -> dict:
-    """:func:`validate` of one merged namespace."""
-    from scorelab.codecs import get_codec
-    from scorelab.models import get_model_spec, parse_arch
-    from scorelab.training import get_trainer
-
+def check_structure(params: dict) -> dict:
+    """The file's shape, without importing any codec, model or trainer: the top-level
+    sections, ``base``, ``compute``, the profiles, each corpus's keys, each dataset's
+    corpus, each variant's keys, profiles and dataset. Every stage runs this first."""
     if not isinstance(params, dict):
         raise ParamsError("params: expected a mapping at the top level")
     unknown = sorted(set(params) - set(TOP_KEYS))
@@ -217,31 +180,12 @@ def _validate(params: dict) -> dict:
         from_dict(ProfileSection, prof, f"profiles.{name}")
     if base.profile not in params["profiles"]:
         raise ParamsError(f"base.profile: {base.profile!r} is not one of {sorted(params['profiles'])}")
-    from scorelab.corpora.readers import PATHLESS_SOURCES
-
     clash = sorted(set(params["corpora"]) & set(params.get("fetched") or {}))
     if clash:
         raise ParamsError(f"fetched.{clash[0]}: the name is also in corpora; names must be unique")
     for section in ("corpora", "fetched"):
         for name, c in (params.get(section) or {}).items():
-            corpus = from_dict(CorpusSection, c, f"{section}.{name}")
-            outside = corpus.download is not None or corpus.source in FOLDER_SOURCES
-            if section == "corpora" and outside:
-                raise ParamsError(
-                    f"corpora.{name}: a corpus from outside the repository (download: or source "
-                    f"{corpus.source}) goes under fetched:, which gives it a fetch stage"
-                )
-            if section == "fetched" and not outside:
-                raise ParamsError(
-                    f"fetched.{name}: nothing to fetch (no download: entry and source {corpus.source!r} "
-                    f"is not one of {list(FOLDER_SOURCES)}); put it under corpora:"
-                )
-            if corpus.download is not None:
-                from scorelab.corpora.fetch import parse_downloads
-
-                parse_downloads(corpus.download, name)
-            elif not corpus.paths and corpus.source not in PATHLESS_SOURCES:
-                raise ParamsError(f"{section}.{name}.paths: required (or a download: entry)")
+            from_dict(CorpusSection, c, f"{section}.{name}")
     corpora = all_corpora(params)
     for name, d in params["datasets"].items():
         where = f"datasets.{name}"
@@ -249,10 +193,6 @@ def _validate(params: dict) -> dict:
             raise ParamsError(f"{where}: needs 'corpus' and 'codec' keys")
         if d["corpus"] not in corpora:
             raise ParamsError(f"{where}.corpus: unknown corpus {d['corpus']!r}")
-        try:
-            get_codec(d["codec"], {k: v for k, v in d.items() if k not in ("corpus", "codec")})
-        except (ParamsError, ValueError, TypeError) as exc:
-            raise ParamsError(f"{where}: {exc}") from exc
     profiles = list(params["profiles"])
     for name, v in params["variants"].items():
         where = f"variants.{name}"
@@ -267,39 +207,13 @@ def _validate(params: dict) -> dict:
                 )
         if spec.dataset not in params["datasets"]:
             raise ParamsError(f"{where}.dataset: unknown dataset {spec.dataset!r}")
-        try:
-            get_model_spec(spec.model)
-            trainer = get_trainer(spec.trainer)
-        except ValueError as exc:
-            raise ParamsError(f"{where}: {exc}") from exc
-        parse_arch(spec.model, spec.arch, f"{where}.arch")
-        for pname in profiles:
-            parse_arch(spec.model, resolve_arch(params, name, pname), f"{where}.{pname}.arch")
-        defaults = _section(params, spec.defaults, f"{where}.defaults")
-        hints = typing.get_type_hints(trainer.config)
-        for key, value in defaults.items():
-            if key not in hints:
-                raise ParamsError(
-                    f"{spec.defaults}.{key}: unknown key for trainer {spec.trainer} "
-                    f"(variant {name}); valid keys are {sorted(hints)}"
-                )
-            check_value(value, hints[key], f"{spec.defaults}.{key}")
-        for pname in profiles:
-            train = resolve_train(params, name, profile=pname)
-            cfg = from_dict(trainer.config, train, f"{where}.train (with {spec.defaults} and {pname})")
-            from_dict(trainer.sample_config, resolve_sample(params, name, pname), f"{where}.sample ({pname})")
-            if pname == base.profile:
-                _check_model_fits_codec(params, spec, resolve_arch(params, name, pname), where)
-            if pname == base.profile and getattr(cfg, "batch_size", 0) % compute.processes:
-                raise ParamsError(
-                    f"{where}.train (with {spec.defaults} and {pname}).batch_size: {cfg.batch_size} does not "
-                    f"split into compute.processes = {compute.processes} equal shares (use a multiple)"
-                )
     return params
 
 
 def load_params(path: Path | str = "params.yaml") -> dict:
-    """Read and validate params.yaml. Raises :class:`ParamsError` (naming the key) or on YAML errors."""
+    """Read params.yaml and check its shape (:func:`check_structure`). Raises
+    :class:`ParamsError` (naming the key) or on YAML errors. A stage then checks its own
+    part; :func:`scorelab.validation.load_valid_params` checks everything."""
     path = Path(path)
     try:
         params = yaml.safe_load(path.read_text())
@@ -307,7 +221,7 @@ def load_params(path: Path | str = "params.yaml") -> dict:
         raise ParamsError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
-    validate(params)
+    check_structure(params)
     from scorelab.conf import check_shadowing
 
     check_shadowing(params, path)

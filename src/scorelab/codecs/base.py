@@ -23,10 +23,18 @@ import numpy as np
 
 from scorelab.config import from_dict
 from scorelab.errors import EmptyCorpusError, EncodingFilterError, ParamsError
+from scorelab.lazy import Registry
 from scorelab.score import Score, Track
 from scorelab.utils import write_json
 
 ENCODING_FILE = "encoding.json"
+# Built-in codecs, each defined and registered by scorelab/codecs/<name>.py (its class's
+# ``name``), imported on first lookup (scorelab.lazy).
+CODECS: Registry[type[Codec]] = Registry(
+    "codec",
+    "scorelab.codecs",
+    ("hilbert_audio", "melody_tokens", "note_index", "pianoroll", "s2_image", "s3_image"),
+)
 
 
 def parse_settings(settings_class: type, settings: dict, codec: str) -> Any:
@@ -329,12 +337,26 @@ def get_codec(name: str, settings: dict | None = None) -> Codec:
     ParamsError
         On an unknown or mistyped setting.
     """
-    # Imported here: the registry imports the codec modules, which import this one.
-    from scorelab.codecs import CODECS
-
     if name not in CODECS:
         raise ValueError(f"unknown codec {name!r}; valid codecs: {', '.join(sorted(CODECS))}")
     return CODECS[name](**(settings or {}))
+
+
+def check_dataset(params: dict, name: str) -> None:
+    """Dataset ``name``'s codec settings, through its codec (which alone is imported).
+
+    Raises
+    ------
+    ParamsError
+        Naming the dataset: an unknown codec or an unknown or mistyped setting.
+    """
+    from scorelab.params import resolve_dataset
+
+    _, codec, settings = resolve_dataset(params, name)
+    try:
+        get_codec(codec, settings)
+    except (ParamsError, ValueError, TypeError) as exc:
+        raise ParamsError(f"datasets.{name}: {exc}") from exc
 
 
 def load_codec(path_or_dict: Path | str | dict) -> Codec:
@@ -357,3 +379,27 @@ def load_codec(path_or_dict: Path | str | dict) -> Codec:
     codec = get_codec(info["codec"], info["settings"])
     codec.restore(info)
     return codec
+
+
+# Helpers more than one codec uses. They live here, not in one codec's module, because a
+# DVC encode stage depends on its own codec's file only (scorelab.lazy): a codec imports
+# base.py (and keys.py), never another codec.
+MELODY_TRACK = Track("melody")
+
+
+def half_up(x: np.ndarray) -> np.ndarray:
+    """Round half up (``np.round`` rounds half to even, which would move grid edges oddly)."""
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
+
+
+def count_notes(windows: np.ndarray, time_axis: int = 2) -> np.ndarray:
+    """Notes in each window (``(N, K, T, P)`` by default), counted as decoding would see them.
+
+    A note is a run of on cells along ``time_axis``, so a note held into the window counts
+    once and a repeat with no gap does not count again. S2's images (N, 1, 96, W) run
+    along axis 3.
+    """
+    on = np.moveaxis(windows.astype(bool), time_axis, -1)
+    before = np.zeros_like(on)
+    before[..., 1:] = on[..., :-1]
+    return (on & ~before).sum(axis=tuple(range(1, on.ndim)))

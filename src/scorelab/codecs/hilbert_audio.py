@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec
+from scorelab.codecs.base import CODECS, Codec
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.io.hilbert import INT16_OFFSET, INT16_SPAN, decode_images, hilbert_order
 from scorelab.score import Score
@@ -168,3 +168,6 @@ class HilbertAudioCodec(Codec):
             np.clip(np.rint(rng.normal(0.0, std, per)), -INT16_OFFSET, INT16_OFFSET - 1).astype(np.int16)
             for _ in range(n)
         ]
+
+
+CODECS.register(HilbertAudioCodec.name, HilbertAudioCodec)

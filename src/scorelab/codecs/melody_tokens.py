@@ -33,16 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec, melody_notes
+from scorelab.codecs.base import CODECS, MELODY_TRACK, Codec, melody_notes
 from scorelab.codecs.keys import to_reference_key
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
 from scorelab.errors import EncodingFilterError, ParamsError
-from scorelab.score import Score, Track
+from scorelab.score import Score
 
 DELIMITER, REST, HOLD = "/", "r", "_"
 SPECIAL_SYMBOLS = (DELIMITER, REST, HOLD)  # ids 0, 1, 2; pitches follow
 DELIMITER_ID, REST_ID, HOLD_ID = 0, 1, 2
-MELODY_TRACK = Track("melody")
 # S4's ACCEPTABLE_DURATIONS, in quarter lengths (16th .. whole note).
 S4_DURATIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 _EXACT = 1e-9  # tolerance when checking that a duration in quarters is a whole number of ticks
@@ -279,3 +278,6 @@ class MelodyTokenCodec(Codec):
             )
             for i, k in enumerate(lengths)
         ]
+
+
+CODECS.register(MelodyTokenCodec.name, MelodyTokenCodec)

@@ -51,10 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import Codec, melody_notes
+from scorelab.codecs.base import CODECS, MELODY_TRACK, Codec, half_up, melody_notes
 from scorelab.codecs.keys import to_reference_key
-from scorelab.codecs.melody_tokens import MELODY_TRACK
-from scorelab.codecs.pianoroll import half_up
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score
@@ -401,3 +399,6 @@ class NoteIndexCodec(Codec):
         rng = np.random.default_rng(seed)
         ids = rng.choice(len(vocab), size=(n, self.config.seq_len), p=counts / counts.sum())
         return [self.decode(row, piece_id=f"noise_{i:03d}") for i, row in enumerate(ids)]
+
+
+CODECS.register(NoteIndexCodec.name, NoteIndexCodec)

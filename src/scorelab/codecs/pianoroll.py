@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import WindowedCodec
+from scorelab.codecs.base import CODECS, WindowedCodec, count_notes, half_up  # noqa: F401  (count_notes: users import it from here)
 from scorelab.constants import DEFAULT_RESOLUTION, MIDI_PITCHES
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
@@ -48,11 +48,6 @@ def parse_time_signature(text: str) -> tuple[int, int]:
     if num <= 0 or den <= 0:
         raise ValueError(text)
     return num, den
-
-
-def half_up(x: np.ndarray) -> np.ndarray:
-    """Round half up (``np.round`` rounds half to even, which would move grid edges oddly)."""
-    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
 
 
 class PianoRollCodec(WindowedCodec):
@@ -284,14 +279,4 @@ def merge_tracks(score: Score) -> Score:
     return score.with_notes(score.notes.assign(track=0), tracks=[PIANO_TRACK])
 
 
-def count_notes(windows: np.ndarray, time_axis: int = 2) -> np.ndarray:
-    """Notes in each window (``(N, K, T, P)`` by default), counted as decoding would see them.
-
-    A note is a run of on cells along ``time_axis``, so a note held into the window counts
-    once and a repeat with no gap does not count again. S2's images (N, 1, 96, W) run
-    along axis 3.
-    """
-    on = np.moveaxis(windows.astype(bool), time_axis, -1)
-    before = np.zeros_like(on)
-    before[..., 1:] = on[..., :-1]
-    return (on & ~before).sum(axis=tuple(range(1, on.ndim)))
+CODECS.register(PianoRollCodec.name, PianoRollCodec)

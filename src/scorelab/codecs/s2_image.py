@@ -41,8 +41,7 @@ from typing import Any
 import mido
 import numpy as np
 
-from scorelab.codecs.base import WindowedCodec
-from scorelab.codecs.pianoroll import count_notes
+from scorelab.codecs.base import CODECS, WindowedCodec, count_notes
 from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_VELOCITY
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
@@ -215,3 +214,6 @@ class S2ImageCodec(WindowedCodec):
         return [
             self.decode(c.astype(np.uint8) * WHITE, piece_id=f"noise_{i:03d}") for i, c in enumerate(cells)
         ]
+
+
+CODECS.register(S2ImageCodec.name, S2ImageCodec)

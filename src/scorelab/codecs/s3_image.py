@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from scorelab.codecs.base import WindowedCodec
-from scorelab.codecs.pianoroll import half_up
+from scorelab.codecs.base import CODECS, WindowedCodec, half_up
 from scorelab.constants import DEFAULT_RESOLUTION
 from scorelab.errors import EncodingFilterError, ParamsError
 from scorelab.score import Score, Track
@@ -304,3 +303,6 @@ def _ramp(lengths: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     starts = np.cumsum(lengths) - lengths
     return np.arange(total) - np.repeat(starts, lengths)
+
+
+CODECS.register(S3ImageCodec.name, S3ImageCodec)

@@ -212,7 +212,7 @@ def iter_parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | 
         return _Serial(args)
     from concurrent.futures import ProcessPoolExecutor
 
-    from scorelab.utils import die_with_parent
+    from scorelab.process import die_with_parent
 
     chunks = (args[i : i + POOL_CHUNK] for i in range(0, len(args), POOL_CHUNK))
     # the workers die with the stage: a `kill -9` of `dvc repro` had left them behind for

@@ -4,34 +4,35 @@ Models know nothing of files: a builder takes an architecture config and the enc
 (a plain dict such as ``{"shape": [4, 32, 64]}`` or ``{"vocab_size": 51}``) and returns
 its networks by name, ``{"generator": G, "critic": D}`` or ``{"model": M}``. Trainers
 (``scorelab.training.TRAINERS``) say which names they train and rely only on the
-contracts in :mod:`scorelab.models.base`, so adding an architecture is one module plus
-one entry here plus a params entry: nothing in training, sampling or the pipeline changes.
+contracts in :mod:`scorelab.models.base`, so nothing in training, sampling or the
+pipeline changes when an architecture is added.
+
+The registry is lazy (:class:`scorelab.lazy.Registry`): model ``<name>`` lives in the
+module ``scorelab/models/<name>.py``, imported the first time the name is looked up, so
+a stage imports torch and its own model only, and a DVC train stage depends on exactly
+``src/scorelab/models/${item.model}.py``. Importing this package imports neither torch
+nor any model. Adding a model is therefore:
+
+1. one module ``scorelab/models/<name>.py`` that calls :func:`register_model` for
+   ``<name>`` when imported; it may import :mod:`scorelab.models.base` (contracts,
+   encoding helpers, arch checks), :mod:`scorelab.models.shared` (networks more than
+   one model uses), ``scorelab.errors``, ``scorelab.config`` and torch, but never
+   another model's module (a stage can name only one model file);
+2. its name in the built-in tuple of :data:`MODELS` below;
+3. a params entry (``variants.<v>.model: <name>`` and its ``arch``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from scorelab.config import from_dict
-from scorelab.models.naive import NaiveArch, build_naive
-from scorelab.models.s0_unet import S0UNetArch, build_s0_unet
-from scorelab.models.s1_gan import S1BiLSTMArch, S1CNNLSTMArch, build_s1_bilstm, build_s1_cnn_lstm
-from scorelab.models.s2_image import (
-    ImageMLPGANArch,
-    S2DCGANArch,
-    S2VAEArch,
-    build_image_mlp_gan,
-    build_s2_dcgan,
-    build_s2_vae,
-)
-from scorelab.models.s3_hilbert import S3HilbertArch, build_s3_hilbert
-from scorelab.models.s3_lstm import S3LSTMArch, S3Seq2SeqArch, build_s3_lstm, build_s3_seq2seq
-from scorelab.models.s4_gan import S4GANArch, build_s4_gan
-from scorelab.models.s4_lstm import S4LSTMArch, build_s4_lstm
+from scorelab.lazy import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -53,45 +54,45 @@ class ModelSpec:
     builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]
 
 
-MODELS: dict[str, ModelSpec] = {}
+# The built-in models, each defined by the module of its name (scorelab/models/<name>.py).
+# S3's image DCGAN and WGAN-GP use ``s2_dcgan``: they are S2's described DCGAN (the same
+# code) on S3's images, with the bce or wgan-gp loss.
+MODELS: Registry[ModelSpec] = Registry(
+    "model",
+    "scorelab.models",
+    (
+        "s0_unet",
+        "s1_bilstm",
+        "s1_cnn_lstm",
+        "s4_lstm",
+        "s4_mlp_gan",
+        "naive_bernoulli",
+        "s2_vae",
+        "s2_dcgan",
+        "image_mlp_gan",
+        "s3_hilbert_ae",
+        "s3_lstm",
+        "s3_seq2seq",
+    ),
+)
 
 
 def register_model(
     name: str, arch: type, builder: Callable[[Any, dict[str, Any]], dict[str, nn.Module]]
 ) -> None:
-    """Add a model to :data:`MODELS` (a test or a plugin may register its own)."""
-    MODELS[name] = ModelSpec(name, arch, builder)
-
-
-register_model("s0_unet", S0UNetArch, build_s0_unet)
-register_model("s1_bilstm", S1BiLSTMArch, build_s1_bilstm)
-register_model("s1_cnn_lstm", S1CNNLSTMArch, build_s1_cnn_lstm)
-register_model("s4_lstm", S4LSTMArch, build_s4_lstm)
-register_model("s4_mlp_gan", S4GANArch, build_s4_gan)
-register_model("naive_bernoulli", NaiveArch, build_naive)
-register_model("s2_vae", S2VAEArch, build_s2_vae)
-register_model("s2_dcgan", S2DCGANArch, build_s2_dcgan)
-# S3's image GANs: its DCGAN and WGAN-GP are S2's described DCGAN (the same code) on S3's
-# images, with the bce or wgan-gp loss; its dense GAN is the Keras-GAN MLP layout
-register_model("image_dcgan", S2DCGANArch, build_s2_dcgan)
-register_model("image_mlp_gan", ImageMLPGANArch, build_image_mlp_gan)
-register_model("s3_hilbert_ae", S3HilbertArch, build_s3_hilbert)
-register_model("s3_lstm", S3LSTMArch, build_s3_lstm)
-register_model("s3_seq2seq", S3Seq2SeqArch, build_s3_seq2seq)
+    """Add a model to :data:`MODELS` (each model module registers its own; a test or a plugin may too)."""
+    MODELS.register(name, ModelSpec(name, arch, builder))
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """Return the registered model ``name``.
+    """Return the registered model ``name``, importing its module on first use.
 
     Raises
     ------
     ValueError
         When ``name`` is not registered; the message lists the valid names.
     """
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; valid models are {sorted(MODELS)}") from None
+    return MODELS.get_or_raise(name)
 
 
 def parse_arch(name: str, arch: dict[str, Any] | None, where: str = "arch") -> Any:

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from scorelab.errors import ParamsError
+from scorelab.models import register_model
 from scorelab.models.base import Generator
 
 DOWNSAMPLING = 16  # four stride-2 levels: T and P shrink by 2**4
@@ -257,3 +258,6 @@ def build_s0_unet(arch: S0UNetArch, encoding: dict[str, Any]) -> dict[str, nn.Mo
     """Build S0's generator and critic for the roll shape in ``encoding["shape"]``."""
     shape = roll_shape(encoding)
     return {"generator": UNetGenerator(arch, shape), "critic": RollCritic(arch, shape)}
+
+
+register_model("s0_unet", S0UNetArch, build_s0_unet)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from scorelab.errors import ParamsError
+from scorelab.models import register_model
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,6 @@ def build_s4_lstm(arch: S4LSTMArch, encoding: dict[str, Any]) -> dict[str, Melod
     if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 2:
         raise ParamsError(f"encoding.vocab_size: expected an integer >= 2, got {vocab!r}")
     return {"model": MelodyLSTM(arch, vocab)}
+
+
+register_model("s4_lstm", S4LSTMArch, build_s4_lstm)

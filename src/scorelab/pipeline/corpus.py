@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from scorelab.corpora.build import CorpusConfig, build_corpus
+from scorelab.corpora.check import check_corpus
 from scorelab.params import resolve_corpus
 
 COMPRESSED = {b"\x1f\x8b": "gz", b"BZ": "bz2", b"\xfd7": "xz"}
@@ -42,6 +43,7 @@ def run_corpus(
     """
     from scorelab.pipeline.fetch import LOCAL_TAR, unpack_local
 
+    check_corpus(params, name)
     cfg = CorpusConfig(**resolve_corpus(params, name))
     seed = params["base"]["seed"]
     if raw is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scorelab.codecs import get_codec
+from scorelab.codecs.base import check_dataset, get_codec
 from scorelab.constants import SPLITS
 from scorelab.errors import EmptyCorpusError
 from scorelab.score import read_notes
@@ -39,6 +39,8 @@ def encode_dataset(name: str, codec_name: str, settings: dict, corpus_dir: Path,
 def run_encode(params: dict, name: str, corpus_dir: Path, out: Path) -> dict:
     """Encode dataset ``name`` as params.yaml describes it."""
     from scorelab.params import resolve_dataset
+
+    check_dataset(params, name)
 
     _, codec_name, settings = resolve_dataset(params, name)
     return encode_dataset(name, codec_name, settings, Path(corpus_dir), Path(out))

@@ -22,6 +22,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from scorelab.corpora.check import check_corpus
 from scorelab.corpora.fetch import FETCH_RECORD, fetch_corpus, parse_downloads
 from scorelab.corpora.local import LOCAL_SUFFIXES
 from scorelab.errors import ParamsError, ScorelabError
@@ -106,6 +107,7 @@ def run_fetch(
     ParamsError
         A corpus with neither a download nor folders: an embedded corpus has nothing to fetch.
     """
+    check_corpus(params, name)
     cfg = resolve_corpus(params, name)
     if cfg.get("download") is not None:
         return fetch_corpus(

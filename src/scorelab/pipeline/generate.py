@@ -56,7 +56,8 @@ def generate_to_folder(
     from scorelab.codecs import load_codec
     from scorelab.io.midi import read_midi, write_midi
     from scorelab.pictures import plot_rolls
-    from scorelab.training import get_trainer, load_checkpoint
+    from scorelab.training.checkpoint import load_checkpoint
+    from scorelab.training.registry import get_trainer
 
     ckpt = load_checkpoint(Path(checkpoint))
     codec = load_codec(ckpt.encoding)

@@ -26,7 +26,7 @@ PROGRESS_DIR = "progress"  # in the samples folder: the main set sampled from ev
 def progress_scores(ckpt_paths, settings: dict, test: dict, seed: int, codec, where: str, device: str):
     """The main set sampled, with the final samples' seed, from each snapshot: Scores whose
     split is ``step_<step>`` (the quality log's points; :mod:`scorelab.training.runlog`)."""
-    from scorelab.training import load_checkpoint
+    from scorelab.training.checkpoint import load_checkpoint
 
     out = []
     for path in ckpt_paths:
@@ -72,7 +72,8 @@ def sample_sets(
     ``device``: ``base.device`` (auto: CUDA when present, else the CPU).
     """
     from scorelab.config import from_dict
-    from scorelab.training import get_trainer, pick_device
+    from scorelab.training.device import pick_device
+    from scorelab.training.registry import get_trainer
 
     trainer = get_trainer(ckpt.trainer)
     cfg = from_dict(trainer.sample_config, settings, where)
@@ -119,7 +120,7 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     from scorelab.codecs import load_codec
     from scorelab.compute import apply_threads, pin_cpu
     from scorelab.params import resolve_compute, resolve_sample
-    from scorelab.training import load_checkpoint
+    from scorelab.training.checkpoint import load_checkpoint
     from scorelab.training.runlog import SNAPSHOT_DIR
 
     pin_cpu(resolve_compute(params))

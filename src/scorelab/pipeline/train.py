@@ -26,6 +26,25 @@ def _worker_threads(threads: int, processes: int) -> int:
     return max(1, total // processes)
 
 
+def _busy_seconds() -> tuple[float, float]:
+    """(CPU seconds all processes have spent busy, this process's and its children's)."""
+    import psutil
+
+    cpu = psutil.cpu_times()
+    own = os.times()
+    return cpu.user + cpu.system + getattr(
+        cpu, "nice", 0.0
+    ), own.user + own.system + own.children_user + own.children_system
+
+
+def others_share(busy0: tuple[float, float], seconds: float) -> float:
+    """The share of the machine's CPUs that other processes used since ``busy0`` (0 to 1):
+    a time measured beside a browser is not a quiet machine's time (issue 20)."""
+    total, own = (b - a for a, b in zip(busy0, _busy_seconds(), strict=True))
+    cores = os.cpu_count() or 1
+    return round(max(0.0, total - own) / max(seconds * cores, 1e-9), 3)
+
+
 def run_train(
     params: dict,
     name: str,
@@ -63,9 +82,16 @@ def run_train(
     pin_cpu(compute)  # no-op when the stage pinned it already
     import torch
 
-    from scorelab.training import get_trainer, pick_device, train_variant
-    from scorelab.training.device import device_name
+    from scorelab.training.check import check_model_fits, check_variant
+    from scorelab.training.device import device_name, pick_device
     from scorelab.training.distributed import init_from_env, launch, under_torchrun
+    from scorelab.training.registry import get_trainer
+    from scorelab.training.run import train_variant
+
+    check_variant(params, name)  # this variant's part of params.yaml, before any work
+    data_dir = Path(data_dir)
+    encoding = json.loads((data_dir / "encoding.json").read_text())
+    check_model_fits(params, name, encoding)
 
     processes = int(compute["processes"])
     if processes > 1 and not under_torchrun():
@@ -84,11 +110,9 @@ def run_train(
     v = variant(params, name)
     trainer = get_trainer(v["trainer"])
     train = resolve_train(params, name)
-    data_dir = Path(data_dir)
-    encoding = json.loads((data_dir / "encoding.json").read_text())
     data = {split: load_npz(data_dir / f"{split}.npz") for split in trainer.splits}
     device = pick_device(base_device, world.local_rank)
-    t0 = time.perf_counter()
+    t0, busy0 = time.perf_counter(), _busy_seconds()
     try:
         ckpt = train_variant(
             v["trainer"],
@@ -135,6 +159,15 @@ def run_train(
     if timings is not None:
         write_json(
             Path(timings) / f"{name}.json",
-            {"variant": name, "seconds": round(seconds, 1), "device": str(device), "processes": world.size},
+            {
+                "variant": name,
+                "seconds": round(seconds, 1),
+                "device": str(device),
+                "processes": world.size,
+                # the machine's state, which the time depends on (issue 20): how much
+                # of the CPUs other processes used meanwhile, and how OpenMP threads wait
+                "others_cpu_share": others_share(busy0, seconds),
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+            },
         )
     return ckpt

@@ -732,7 +732,10 @@ def trained_on(models_dir: Path | None, name: str, timings_dir: Path | None = No
     took = ""
     timing = Path(timings_dir) / f"{name}.json" if timings_dir else None
     if timing is not None and timing.is_file():
-        took = f", {_duration(_read_json(timing)['seconds'])}"
+        record = _read_json(timing)
+        took = f", {_duration(record['seconds'])}"
+        if "others_cpu_share" in record:  # the machine's other work while it trained
+            took += f", others using {float(record['others_cpu_share']):.0%} of the CPUs"
     return f"{info.get('device_name') or MISSING} ({', '.join(how)}){took}"
 
 

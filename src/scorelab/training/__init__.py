@@ -11,27 +11,10 @@
 
 Every trainer writes ``resume.pt`` every ``checkpoint_every`` steps and continues from it
 when rerun with the same fingerprint; the same params on the CPU give the same bytes.
+
+This package module imports nothing: import each name from the module that defines it
+(``scorelab.training.run.train_variant``, ``scorelab.training.checkpoint.load_checkpoint``,
+``scorelab.training.registry.get_trainer``). A train stage then imports its own trainer
+and the harness, not every trainer, and tests/test_stage_deps.py can read a stage's
+imports from the source (scorelab.lazy explains why).
 """
-
-from scorelab.training import adversarial, autoencoder, density, likelihood, next_column, vae  # noqa: F401  (they register themselves)
-from scorelab.training.checkpoint import Checkpoint, load_checkpoint, run_fingerprint, save_checkpoint
-from scorelab.training.device import pick_device
-from scorelab.training.losses import ADVERSARIAL_LOSSES
-from scorelab.training.registry import TRAINERS, SampleSet, Trainer, get_trainer, register_trainer
-from scorelab.training.run import Run, train_variant
-
-__all__ = [
-    "ADVERSARIAL_LOSSES",
-    "TRAINERS",
-    "Checkpoint",
-    "Run",
-    "SampleSet",
-    "Trainer",
-    "get_trainer",
-    "load_checkpoint",
-    "pick_device",
-    "register_trainer",
-    "run_fingerprint",
-    "save_checkpoint",
-    "train_variant",
-]

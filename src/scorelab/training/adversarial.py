@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from scorelab.config import fraction, non_negative, positive
 from scorelab.errors import ParamsError
-from scorelab.sampling import evenly_spaced, generate, sample_generator
+from scorelab.sampling.generators import evenly_spaced, generate, sample_generator
 from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import ADVERSARIAL_LOSSES

@@ -27,12 +27,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from scorelab.config import non_negative, positive
-from scorelab.training.batches import ShuffledBatches, check_batch_size
+from scorelab.training.batches import ShuffledBatches, check_batch_size, scaled
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
-from scorelab.training.vae import scaled
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from scorelab.errors import ParamsError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scorelab.training.run import Run
 
 
 class ShuffledBatches:
@@ -56,3 +61,10 @@ def check_batch_size(batch_size: int, n: int, what: str) -> None:
             f"train.batch_size: {batch_size} is larger than the {n} {what} of the training split "
             "(a batch would repeat items); use at most that"
         )
+
+
+def scaled(run: Run, array: np.ndarray) -> torch.Tensor:
+    """A split's items on the device as float32 in [0, 1] (divided by the encoding's ``scale``)."""
+    scale = float(run.meta["encoding"].get("scale", 1) or 1)
+    t = run.tensor(array).float()
+    return t / scale if scale != 1 else t

@@ -86,9 +86,9 @@ def launch(processes: int, argv: list[str] | None = None) -> int:
 
     ``--standalone`` gives torchrun's own rendezvous on a free local port, so several
     launches (DVC queue workers) do not collide. The launcher dies with its parent
-    (:func:`scorelab.utils.die_with_parent`), and the workers with it.
+    (:func:`scorelab.process.die_with_parent`), and the workers with it.
     """
-    from scorelab.utils import die_with_parent
+    from scorelab.process import die_with_parent
 
     argv = list(sys.argv if argv is None else argv)
     cmd = [

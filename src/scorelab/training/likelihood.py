@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from scorelab.config import non_negative, positive
-from scorelab.sampling import evenly_spaced, sample_tokens
+from scorelab.sampling.generators import evenly_spaced
+from scorelab.sampling.tokens import sample_tokens
 from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.losses import next_token_loss, window_loss

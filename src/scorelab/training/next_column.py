@@ -195,7 +195,7 @@ def sample_next_column(
     device: torch.device,
 ) -> dict[str, SampleSet]:
     """``samples``: test seeds continued; items (1, K, columns) in [0, 1], the seeds as ``seed``."""
-    from scorelab.sampling import evenly_spaced
+    from scorelab.sampling.generators import evenly_spaced
 
     model = modules["model"].eval()
     n_in = int(ckpt.train.get("in_columns", 100))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scorelab.lazy import Registry
+
 
 @dataclass(frozen=True)
 class Trainer:
@@ -58,13 +60,18 @@ class SampleSet:
     extra: dict[str, np.ndarray]
 
 
-TRAINERS: dict[str, Trainer] = {}
+# Built-in trainers, each defined (and registered) by scorelab/training/<name>.py and
+# imported on first lookup (scorelab.lazy): a train stage imports only its own trainer.
+TRAINERS: Registry[Trainer] = Registry(
+    "trainer",
+    "scorelab.training",
+    ("adversarial", "autoencoder", "density", "likelihood", "next_column", "vae"),
+)
 
 
 def register_trainer(trainer: Trainer) -> Trainer:
     """Add ``trainer`` to :data:`TRAINERS` under its name (replacing one of the same name)."""
-    TRAINERS[trainer.name] = trainer
-    return trainer
+    return TRAINERS.register(trainer.name, trainer)
 
 
 def get_trainer(name: str) -> Trainer:

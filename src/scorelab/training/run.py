@@ -20,6 +20,7 @@ of an uninterrupted one (tested per trainer).
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,15 @@ from scorelab.training.runlog import (
     TsvLog,
     resume_or_start,
 )
-from scorelab.utils import seed_everything
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so CPU runs repeat byte for byte (here, not in
+    scorelab.utils, which stages without torch import)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 class Run:

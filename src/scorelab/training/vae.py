@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from scorelab.config import non_negative, positive
 from scorelab.errors import ParamsError
-from scorelab.training.batches import ShuffledBatches, check_batch_size
+from scorelab.training.batches import ShuffledBatches, check_batch_size, scaled
 from scorelab.training.checkpoint import Checkpoint
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
@@ -108,13 +108,6 @@ def held_out_loss(model: nn.Module, x: torch.Tensor, cfg: VAEConfig, seed: int) 
     return total / len(x)
 
 
-def scaled(run: Run, array: np.ndarray) -> torch.Tensor:
-    """A split's items on the device as float32 in [0, 1] (divided by the encoding's ``scale``)."""
-    scale = float(run.meta["encoding"].get("scale", 1) or 1)
-    t = run.tensor(array).float()
-    return t / scale if scale != 1 else t
-
-
 def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
     """Train ``run.modules["model"]`` on the first ``1 - validation_split`` of ``data["train"]["x"]``."""
     model = run.modules["model"]
@@ -181,7 +174,7 @@ def log_latent(
     S2 plots the training set in its 2-D latent space coloured by song: whether pieces
     form regions is what the latent space learned. Written once, after the last step.
     """
-    from scorelab.sampling import evenly_spaced
+    from scorelab.sampling.generators import evenly_spaced
 
     idx = evenly_spaced(len(train["x"]), LATENT_POINTS)
     pieces = train["piece_index"][idx] if "piece_index" in train else np.zeros(len(idx), np.int64)

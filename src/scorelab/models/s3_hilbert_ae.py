@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from scorelab.errors import ParamsError
-from scorelab.models.s2_image import image_shape
+from scorelab.models import register_model
+from scorelab.models.base import image_shape
 
 S3_WEIGHTS = 148_081  # S3's summary: total params
 
@@ -74,5 +75,8 @@ def count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def build_s3_hilbert(arch: S3HilbertArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:
+def build_s3_hilbert_ae(arch: S3HilbertArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:
     return {"model": HilbertAutoencoder(arch, image_shape(encoding))}
+
+
+register_model("s3_hilbert_ae", S3HilbertArch, build_s3_hilbert_ae)

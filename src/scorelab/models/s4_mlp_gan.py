@@ -15,7 +15,7 @@ gives both networks; we copy them layer for layer:
   labels the Dense(100) "Minibatch Discrimination", but it is a plain dense layer and so
   is ours. The GAN's sigmoid lives in the BCE loss (``BCEWithLogits``); the WGAN critic's
   output is linear anyway, so both variants use this one network. It is S1's Bi-LSTM
-  discriminator (:class:`scorelab.models.s1_gan.BiLSTMCritic`) with one more dense layer.
+  discriminator (:class:`scorelab.models.shared.BiLSTMCritic`) with one more dense layer.
 
 The WGAN variants' Gaussian noise and L2 penalty are the trainer's (``noise_std``,
 ``l2_weight``), acting on these Linear/LSTM layers. One difference remains: Keras puts
@@ -37,12 +37,12 @@ import torch
 from torch import nn
 
 from scorelab.errors import ParamsError
-from scorelab.models.base import Generator
-from scorelab.models.s1_gan import BiLSTMCritic
+from scorelab.models import register_model
+from scorelab.models.base import KERAS_BN_EPS, Generator
+from scorelab.models.shared import BiLSTMCritic
 
 DEFAULT_LENGTH = 100  # S4: sequences of 100 notes or chords
 LEAKY_SLOPE = 0.2  # S4's LeakyReLU(alpha=0.2), in G and D
-KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization epsilon (PyTorch's default is 1e-5)
 D_WIDTHS = (512, 256, 100)  # the discriminator's dense layers (S4's code)
 
 
@@ -129,8 +129,11 @@ class MLPGenerator(Generator):
         return self.net(z)  # (B, L)
 
 
-def build_s4_gan(arch: S4GANArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:
+def build_s4_mlp_gan(arch: S4GANArch, encoding: dict[str, Any]) -> dict[str, nn.Module]:
     """Build S4's MLP generator and Bi-LSTM critic for sequences of ``encoding["shape"]`` = [L]."""
     length = sequence_length(encoding)
     critic = BiLSTMCritic(length, 1, arch.hidden, D_WIDTHS, dropout=arch.dropout, leaky_slope=LEAKY_SLOPE)
     return {"generator": MLPGenerator(arch, length), "critic": critic}
+
+
+register_model("s4_mlp_gan", S4GANArch, build_s4_mlp_gan)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from scorelab.errors import ParamsError
+from scorelab.models import register_model
 from scorelab.models.base import BernoulliCells
 
 
@@ -25,7 +26,7 @@ class NaiveArch:
     per: Literal["all", "pitch"] = "all"
 
 
-def build_naive(arch: NaiveArch, encoding: dict[str, Any]) -> dict[str, BernoulliCells]:
+def build_naive_bernoulli(arch: NaiveArch, encoding: dict[str, Any]) -> dict[str, BernoulliCells]:
     """Bernoulli cells for rolls of ``encoding["shape"]`` = (C, T, P)."""
     shape = encoding.get("shape")
     if not isinstance(shape, list | tuple) or len(shape) != 3:
@@ -35,3 +36,6 @@ def build_naive(arch: NaiveArch, encoding: dict[str, Any]) -> dict[str, Bernoull
     c, _, p = (int(s) for s in shape)
     rate_shape = () if arch.per == "all" else (c, 1, p)
     return {"model": BernoulliCells(tuple(int(s) for s in shape), rate_shape)}
+
+
+register_model("naive_bernoulli", NaiveArch, build_naive_bernoulli)
