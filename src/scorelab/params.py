@@ -1,12 +1,18 @@
 """params.yaml: load, validate strictly, and resolve one stage's settings.
 
-Every stage calls :func:`load_params` before doing any work, so an unknown key or a
-value of the wrong type fails at once with a :class:`ParamsError` naming the key
-(``variants.s0_wgan_gp_jsb.train.n_critc: unknown key``), never after an hour of
-training. Every section is checked by a dataclass through the one strict helper
-(:func:`scorelab.config.from_dict`): the sections below, codec settings (through the
-codec registry), model architectures (``MODELS``) and training and sampling settings
-(``TRAINERS``); no other validator exists.
+Every stage calls :func:`load_params` before doing any work, which checks the file's
+shape (:func:`check_structure`: the sections, ``base``, ``compute``, the profiles, each
+corpus's, dataset's and variant's keys), then checks its own part before it reads any
+data: a corpus stage its corpus (:mod:`scorelab.corpora.check`), an encode stage its
+codec settings (:func:`scorelab.codecs.base.check_dataset`), a train stage its variant's
+model, trainer and training and sampling settings (:mod:`scorelab.training.check`). So
+an unknown key or a value of the wrong type fails at once with a :class:`ParamsError`
+naming the key (``variants.s0_wgan_gp_jsb.train.n_critc: unknown key``), never after an
+hour of training, and a stage imports only the code it runs (issue 20: this module
+imports no codec, model or trainer, so no stage depends on all of them).
+:func:`scorelab.validation.validate` checks the whole file at once (``scorelab params``
+and the other CLI commands run it). Every section is checked by a dataclass through the
+one strict helper (:func:`scorelab.config.from_dict`); no other validator exists.
 
 params.yaml is composed from conf/ (:mod:`scorelab.conf`); this module reads the result.
 A variant names its trainer, model, dataset and the section of shared defaults it

@@ -3,7 +3,7 @@
 Models know nothing of files: a builder takes an architecture config and the encoding
 (a plain dict such as ``{"shape": [4, 32, 64]}`` or ``{"vocab_size": 51}``) and returns
 its networks by name, ``{"generator": G, "critic": D}`` or ``{"model": M}``. Trainers
-(``scorelab.training.TRAINERS``) say which names they train and rely only on the
+(``scorelab.training.registry.TRAINERS``) say which names they train and rely only on the
 contracts in :mod:`scorelab.models.base`, so nothing in training, sampling or the
 pipeline changes when an architecture is added.
 

@@ -9,7 +9,7 @@ arbitrary pickles), with the keys
 
     format       "scorelab-checkpoint"        version      2
     model_name   key of scorelab.models.MODELS
-    trainer      key of scorelab.training.TRAINERS (how it learned and how it samples)
+    trainer      key of scorelab.training.registry.TRAINERS (how it learned and how it samples)
     arch, train, encoding                     plain JSON-like dicts
     step         int, updates done            fingerprint  sha256 hex of the run's inputs
     modules      {"generator": state_dict, "critic": ...} or {"model": state_dict}

@@ -1,6 +1,6 @@
 """The run harness every trainer shares: config, fingerprint, seed, device, resume, logs, checkpoints.
 
-A trainer (``scorelab.training.TRAINERS``) only writes its update step. Everything a
+A trainer (``scorelab.training.registry.TRAINERS``) only writes its update step. Everything a
 run needs around it is here, once:
 
 - :func:`train_variant`: parses the trainer's strict config and the model's arch,
