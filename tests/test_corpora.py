@@ -129,3 +129,48 @@ def test_jsb_chorales_first_pieces_parse_to_four_voices(tmp_path):
         assert [t.name for t in s.tracks] == ["soprano", "alto", "tenor", "bass"]
         # soprano above bass on average: voices were kept in order
         assert s.track_notes(0)["pitch"].mean() > s.track_notes(3)["pitch"].mean()
+
+
+# A pickup, ties across bar lines, a chord, a triplet, and measures too long for M:
+# (reBar splits those, and the halves are tied): the notes-only parse must agree.
+ABC_HARD = """X:7
+T:hard
+M:2/4
+L:1/8
+K:D
+A | d2 f2- | f2 e2 | [DFA]4 | (3ABc d2 | e2 f2 g2 a2 | b4- | b2 z2 | a8 |]
+"""
+
+
+@pytest.mark.parametrize("text", [ABC_HARD, _abc_tunes(ABC_TWO_TUNES)[1][1], _abc_tunes(ABC_TWO_TUNES)[0][1]])
+def test_notes_only_abc_parse_gives_music21s_full_parse(text):
+    from scorelab.io.music21_reader import read_abc_tune
+
+    kw = dict(piece_id="t", corpus="c", n_tracks=1, source="x.abc#X:7")
+    fast, full = read_abc_tune(text, **kw), read_abc_tune(text, fast=False, **kw)
+    pd.testing.assert_frame_equal(fast.notes, full.notes, check_exact=True)
+    assert fast.piece_row() == full.piece_row()
+    assert len(fast.notes) >= 6
+    from music21.abcFormat import translate
+    from music21.stream import Stream
+
+    assert translate.reBar.__name__ == "reBar" and Stream.makeBeams.__name__ == "makeBeams"  # put back
+
+
+def test_hard_abc_tune_keeps_its_ties_and_overfull_bars():
+    from scorelab.io.music21_reader import read_abc_tune
+
+    s = read_abc_tune(ABC_HARD, piece_id="t", corpus="c", n_tracks=1)
+    eighth = s.resolution // 2
+    # f2- | f2: one note of four eighths; b4- | b2: six eighths
+    row = s.notes[s.notes["pitch"] == 78].iloc[0]
+    assert row["duration"] == 4 * eighth
+    assert s.notes[s.notes["pitch"] == 83]["duration"].max() == 6 * eighth
+
+
+def test_abc_text_naming_a_file_is_not_read_as_that_file(tmp_path):
+    """converter.parse(text) took a string naming an existing file for that file."""
+    other = tmp_path / "elsewhere.abc"
+    other.write_text(_abc_tunes(ABC_TWO_TUNES)[0][1])
+    with pytest.raises(CorpusReadError, match="p1"):
+        read_job(Job("p1", "abc_tune", str(other), "x.abc#X:1"), "c", 1)

@@ -524,3 +524,45 @@ def test_summary_counts_what_was_written(tmp_path):
     assert json.loads((tmp_path / "out/summary.json").read_text()) == summary
     assert summary["notes"] == pq.ParquetFile(tmp_path / "out/notes.parquet").metadata.num_rows
     assert sum(summary["splits"].values()) == summary["pieces_kept"] == 8
+
+
+def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    """MIDI and ABC read in two worker processes, tasks of 3 MIDI files: nothing changes.
+
+    Batches close by job order and note counts only, so the pool's tasks (and how many
+    workers ran them) never reach the output; small batches make them straddle tasks.
+    """
+    folder = tmp_path / "mix"
+    write_test_files(folder)
+    write_bad_files(folder)
+    (folder / "b_tunes.abc").write_text(
+        "X:1\nT:one\nM:4/4\nL:1/4\nK:C\nC D E F | G4 |]\n\nX:2\nT:two\nM:3/4\nL:1/4\nK:G\nG A B | d3 |]\n"
+    )
+    cfg = CorpusConfig(source="local", paths=[str(folder)], tracks=1, max_reject_fraction=0.5)
+    monkeypatch.setattr(ingest, "MIDI_TASK", 3)
+    monkeypatch.setattr(ingest, "MIDI_POOL_MIN", 1)
+    jobs, _ = dedupe(list_jobs("local", [str(folder)]))
+    assert ingest._use_pool(jobs, 2) and not ingest._use_pool(jobs, 1)
+    tasks = ingest._tasks(jobs)
+    assert max(len(t) for t in tasks) == 3 and len(tasks) >= 5
+    pool_started = []
+    real_pool = ingest._InOrder.__init__
+
+    def spy(self, *a, **k):
+        pool_started.append(True)
+        return real_pool(self, *a, **k)
+
+    monkeypatch.setattr(ingest._InOrder, "__init__", spy)
+    for batch_pieces, batch_notes in ((3, 1 << 20), (256, 40)):
+        one = build_corpus("mix", cfg, 0, tmp_path / f"one{batch_notes}", workers=1,
+                           batch_pieces=batch_pieces, batch_notes=batch_notes)
+        assert not pool_started
+        two = build_corpus("mix", cfg, 0, tmp_path / f"two{batch_notes}", workers=2,
+                           batch_pieces=batch_pieces, batch_notes=batch_notes)
+        assert pool_started
+        pool_started.clear()
+        assert one == two and one["pieces_rejected"] == 2
+        for name in ("notes.parquet", "pieces.parquet", "rejected.parquet", "summary.json"):
+            a = (tmp_path / f"one{batch_notes}" / name).read_bytes()
+            assert a == (tmp_path / f"two{batch_notes}" / name).read_bytes(), name
+    assert pq.ParquetFile(tmp_path / "one40/notes.parquet").num_row_groups > 3

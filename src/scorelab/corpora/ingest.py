@@ -1,25 +1,30 @@
 """Stream a corpus's jobs into ``notes.parquet``, batch by batch, in bounded memory.
 
 The corpus builder (:func:`scorelab.corpora.build.build_corpus`) hands its jobs here in
-their listed order. They are read in two ways:
+their listed order. They are cut into tasks (:func:`_tasks`): runs of at most
+:data:`MIDI_TASK` MIDI jobs (kinds :data:`MIDI_KINDS`) or :data:`POOL_CHUNK` others.
+A task is read by :func:`_read_task`, in worker processes over the cores when the
+corpus is large enough to pay for them (:func:`_use_pool`), a bounded number of tasks
+ahead of the writer, results in task order:
 
-- MIDI jobs (kinds :data:`MIDI_KINDS`) in this process: per file only the bytes, symusic's
-  parse and the raw NumPy arrays (:meth:`scorelab.io.midi.MidiBatch.add`), since a worker
-  process costs more than symusic's parse of a small file. Each batch is then converted
-  in one vectorised pass (:meth:`~scorelab.io.midi.MidiBatch.convert`);
-- every other kind (music21's formats, the seed corpora's readers) in worker processes
-  over the cores, as :func:`scorelab.corpora.sources.read_job`, a bounded number of jobs
-  ahead of the writer, results in job order.
+- a MIDI task reads per file only the bytes, symusic's parse and the raw NumPy arrays
+  (:meth:`scorelab.io.midi.MidiBatch.add`), then converts the task's files in one
+  vectorised pass (:meth:`~scorelab.io.midi.MidiBatch.convert`). Until the 20,000-file
+  benchmark of ``benchmarks/ingest.py`` showed the stage at 19-24 times pretty_midi
+  against 50 asked, MIDI was read in the stage's own process, on one core;
+- any other task (music21's formats, the seed corpora's readers) by
+  :func:`scorelab.corpora.sources.read_job`, job by job.
 
 A batch closes after :data:`BATCH_PIECES` pieces or :data:`BATCH_NOTES` notes, whichever
 comes first, and becomes one Arrow table, one row group of ``notes.parquet`` (written by
 one ``pyarrow.parquet.ParquetWriter`` on one background thread, while the next batch is
-parsed): at no time does the process hold more than two batches of notes, the one being
-read and the one being written, whatever the corpus's size. What survives a batch is
+parsed): the stage holds the batch being filled, the one being written and the tasks in flight
+(:data:`POOL_AHEAD` per worker), whatever the corpus's size. What survives a batch is
 one small row per piece (:class:`PieceEntry`, for ``pieces.parquet``) and one per
-rejected job. Batches depend only on the job order and note counts, row groups are
-written in batch order, and the schema is fixed (:func:`notes_schema`), so the same
-source gives the same bytes.
+rejected job. Batches depend only on the job order and note counts (never on tasks or
+workers: a piece's conversion depends on that piece alone), row groups are written in
+batch order, and the schema is fixed (:func:`notes_schema`), so the same source gives
+the same bytes with any number of workers.
 """
 
 from __future__ import annotations
@@ -50,8 +55,10 @@ from scorelab.score import NOTE_COLUMNS, NOTE_DTYPES, Score
 MIDI_KINDS = ("midi", "local_midi", "zip_midi")  # read in-process by MidiBatch
 BATCH_PIECES = 256  # a batch (one row group of notes.parquet) closes at this many pieces...
 BATCH_NOTES = 1 << 20  # ...or at this many notes, whichever comes first
-POOL_CHUNK = 4  # jobs per worker task (as parse_jobs' chunksize)
-POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed Scores waiting
+POOL_CHUNK = 4  # music21 jobs per worker task (as parse_jobs' chunksize)
+MIDI_TASK = 64  # MIDI jobs per worker task: parsed and converted together there
+MIDI_POOL_MIN = 256  # fewer MIDI files than this are read in this process
+POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed notes waiting
 
 _ARROW_TYPES = {"int16": pa.int16(), "int64": pa.int64(), "float64": pa.float64()}
 
@@ -157,25 +164,35 @@ def _read_chunk(chunk: list[tuple[Job, str, int]]) -> list[tuple[Score | None, s
 
 
 class _InOrder:
-    """Results of chunks submitted to a pool, in submission order, a bounded number ahead."""
+    """Results of tasks submitted to a pool, in submission order, a bounded number ahead.
 
-    def __init__(self, pool, chunks: Iterator[list], ahead: int):
+    ``fn`` runs on each task in a worker; with ``flat`` its result is a list whose
+    items are yielded one by one (:func:`_read_chunk`'s), else the result itself.
+    """
+
+    def __init__(self, pool, chunks: Iterator, ahead: int, fn=None, flat: bool = True):
         self._pool = pool
+        self._fn = fn or _read_chunk
+        self._flat = flat
         self._chunks = chunks
-        self._pending = deque(pool.submit(_read_chunk, c) for c in islice(chunks, ahead))
+        self._pending = deque(pool.submit(self._fn, c) for c in islice(chunks, ahead))
         self._done: deque = deque()
 
     def __iter__(self):
         return self
 
-    def __next__(self) -> tuple[Score | None, str | None]:
+    def __next__(self):
         while not self._done:
             if not self._pending:
                 raise StopIteration
-            self._done.extend(self._pending.popleft().result())
+            result = self._pending.popleft().result()
+            if self._flat:
+                self._done.extend(result)
+            else:
+                self._done.append(result)
             nxt = next(self._chunks, None)
             if nxt is not None:
-                self._pending.append(self._pool.submit(_read_chunk, nxt))
+                self._pending.append(self._pool.submit(self._fn, nxt))
         return self._done.popleft()
 
     def close(self) -> None:
@@ -301,17 +318,86 @@ def _midi_row(notes: MidiNotes, i: int, corpus: str) -> dict:
     }
 
 
+@dataclass
+class _Part:
+    """What one task read: its jobs' slots in job order and the MIDI notes they index.
+
+    A slot is an ``int`` (the piece's index in ``midi``), a parsed :class:`Score`, or the
+    reason the job was rejected. ``notes[k]`` is the notes slot ``k`` brings to a batch:
+    a MIDI file's raw note count as :class:`~scorelab.io.midi.MidiBatch` counted it when
+    added (also for a piece its conversion then rejects), a Score's rows, 0 for a reason.
+    """
+
+    slots: list
+    notes: list[int]
+    midi: MidiNotes | None = None
+
+
+# The zip archive a process last read a member from: a large archive's central
+# directory is read once per process, not once per task.
+_ZIPS = _Zips()
+
+
+def _read_task(task: tuple[list[Job], str, int, int]) -> _Part:
+    """Read a run of jobs of one family (MIDI or not), in a worker or in this process.
+
+    MIDI jobs are parsed into one :class:`~scorelab.io.midi.MidiBatch` and converted
+    together at the end of the task; the conversion of a piece depends on that piece
+    alone, so the notes do not depend on how jobs are grouped into tasks.
+    """
+    jobs, corpus, n_tracks, resolution = task
+    if not jobs or jobs[0].kind not in MIDI_KINDS:
+        slots, notes = [], []
+        for job in jobs:
+            score, reason = _read((job, corpus, n_tracks))
+            slots.append(reason if score is None else score)
+            notes.append(0 if score is None else len(score.notes))
+        return _Part(slots, notes)
+    batch = MidiBatch()
+    slots, notes = [], []
+    for job in jobs:
+        before = batch.n_notes
+        try:
+            data, source = midi_job_bytes(job, _ZIPS)
+            slot = batch.add(data, source, job.piece_id or Path(source).stem)
+        except (CorpusReadError, ScoreValidationError) as exc:
+            slot = str(exc)
+        except Exception as exc:  # a parser bug on one file must not stop the corpus
+            slot = _unexpected(job, exc)
+        slots.append(slot)
+        notes.append(batch.n_notes - before)
+    return _Part(slots, notes, batch.convert(resolution) if len(batch) else None)
+
+
+def _tasks(jobs: list[Job]) -> list[list[Job]]:
+    """``jobs`` cut into tasks in order: runs of one family, :data:`MIDI_TASK` MIDI jobs or
+    :data:`POOL_CHUNK` others at most (a MIDI file is parsed in about a millisecond, a
+    music21 one in tens to thousands)."""
+    tasks: list[list[Job]] = []
+    for job in jobs:
+        midi = job.kind in MIDI_KINDS
+        size = MIDI_TASK if midi else POOL_CHUNK
+        if tasks and (tasks[-1][0].kind in MIDI_KINDS) == midi and len(tasks[-1]) < size:
+            tasks[-1].append(job)
+        else:
+            tasks.append([job])
+    return tasks
+
+
+def _use_pool(jobs: list[Job], workers: int) -> bool:
+    """Worker processes pay for themselves on 8 music21 jobs or :data:`MIDI_POOL_MIN` MIDI files."""
+    if workers <= 1:
+        return False
+    midi = sum(j.kind in MIDI_KINDS for j in jobs)
+    return len(jobs) - midi >= 8 or midi >= MIDI_POOL_MIN
+
+
 class _Batch:
-    """The jobs of one batch in job order: a MIDI index, a parsed Score, or a reason."""
+    """The slots of one batch in job order, and the notes they bring."""
 
     def __init__(self) -> None:
-        self.midi = MidiBatch()
-        self.slots: list[tuple[Job, int | Score | str]] = []
-        self.score_notes = 0
-
-    @property
-    def n_notes(self) -> int:
-        return self.midi.n_notes + self.score_notes
+        self.slots: list[tuple[Job, tuple[MidiNotes, int] | Score | str]] = []
+        self.n_notes = 0
 
 
 def ingest_jobs(
@@ -337,7 +423,7 @@ def ingest_jobs(
     notes_path
         The Parquet file; written even when nothing was readable (the caller decides).
     workers
-        Processes for the non-MIDI jobs (default: every core).
+        Reader processes (default: every core); see :func:`_use_pool` for when.
     batch_pieces, batch_notes
         A batch (one row group) closes when it holds this many pieces or notes.
     resolution
@@ -351,15 +437,24 @@ def ingest_jobs(
     """
     from tqdm import tqdm
 
+    workers = workers or os.cpu_count() or 1
+    tasks = [(t, corpus, n_tracks, resolution) for t in _tasks(jobs)]
+    if _use_pool(jobs, workers):
+        from concurrent.futures import ProcessPoolExecutor
+
+        from scorelab.process import die_with_parent
+
+        # started before the writer opens files or threads; the workers die with the stage
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
+        parts = _InOrder(pool, iter(tasks), workers * POOL_AHEAD, fn=_read_task, flat=False)
+    else:
+        parts = _LazyMap(_read_task, tasks)
     out = Ingested()
-    others = [j for j in jobs if j.kind not in MIDI_KINDS]
-    parsed = iter_parse_jobs(others, corpus, n_tracks, workers)  # forks first, if at all
-    zips = _Zips()
     batch = _Batch()
     try:
         writer = NotesWriter(notes_path)
     except BaseException:
-        parsed.close()
+        parts.close()
         raise
     bar = tqdm(total=len(jobs), desc=f"corpus {corpus}", unit="piece", mininterval=2.0)
     writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notes-parquet")
@@ -367,38 +462,27 @@ def ingest_jobs(
 
     def flush() -> None:
         nonlocal pending
-        table = _flush(batch, corpus, n_tracks, resolution, writer, out)
+        table = _flush(batch, corpus, n_tracks, writer, out)
         if pending is not None:
             pending.result()
         pending = writing.submit(writer.write, table) if table is not None else None
 
     try:
-        for job in jobs:
-            if job.kind in MIDI_KINDS:
-                try:
-                    data, source = midi_job_bytes(job, zips)
-                    slot = batch.midi.add(data, source, job.piece_id or Path(source).stem)
-                except (CorpusReadError, ScoreValidationError) as exc:
-                    slot = str(exc)
-                except Exception as exc:  # a parser bug on one file must not stop the corpus
-                    slot = _unexpected(job, exc)
-            else:
-                score, reason = next(parsed)
-                slot = reason if score is None else score
-                if score is not None:
-                    batch.score_notes += len(score.notes)
-            batch.slots.append((job, slot))
-            bar.update(1)
-            if len(batch.slots) >= batch_pieces or batch.n_notes >= batch_notes:
-                flush()
-                batch = _Batch()
+        for (task, *_), part in zip(tasks, parts, strict=True):
+            for job, slot, n in zip(task, part.slots, part.notes, strict=True):
+                batch.slots.append((job, (part.midi, slot) if isinstance(slot, int) else slot))
+                batch.n_notes += n
+                if len(batch.slots) >= batch_pieces or batch.n_notes >= batch_notes:
+                    flush()
+                    batch = _Batch()
+            bar.update(len(task))
         flush()
         if pending is not None:
             pending.result()
     finally:
         bar.close()
-        zips.close()
-        parsed.close()
+        parts.close()
+        _ZIPS.close()
         writing.shutdown(wait=True)
         writer.close()
     out.row_groups = writer.row_groups
@@ -406,16 +490,29 @@ def ingest_jobs(
     return out
 
 
-def _flush(
-    batch: _Batch, corpus: str, n_tracks: int, resolution: int, writer: NotesWriter, out: Ingested
-) -> pa.Table | None:
-    """Convert one batch and record its pieces and rejections; its notes table, or None."""
+class _LazyMap:
+    """``map(fn, items)`` with a ``close()``: the in-process stand-in for a pool."""
+
+    def __init__(self, fn, items):
+        self._it = map(fn, items)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def close(self) -> None:
+        pass
+
+
+def _flush(batch: _Batch, corpus: str, n_tracks: int, writer: NotesWriter, out: Ingested) -> pa.Table | None:
+    """Record one batch's pieces and rejections; its notes table, or None."""
     if not batch.slots:
         return None
-    midi = batch.midi.convert(resolution) if len(batch.midi) else None
     ids: list[str] = []
     counts: list[int] = []
-    chunks: list[list] = []  # [None, a, b]: rows a:b of midi.columns; [score]: its notes
+    chunks: list[list] = []  # [midi, a, b]: rows a:b of midi.columns; [None, score]: its notes
     for job, slot in batch.slots:
         if isinstance(slot, str):
             out.rejected.append({"corpus": corpus, "source": job.source, "reason": slot})
@@ -424,29 +521,30 @@ def _flush(
             out.pieces.append(PieceEntry(slot.piece_id, job.split or slot.split, slot.piece_row()))
             ids.append(slot.piece_id)
             counts.append(len(slot.notes))
-            chunks.append([slot])
+            chunks.append([None, slot])
             continue
-        reason = midi.errors[slot]
-        if reason is None and len(midi.tracks[slot]) < n_tracks:
-            reason = f"{job.source}: has {len(midi.tracks[slot])} tracks, expected {n_tracks}"
+        midi, k = slot
+        reason = midi.errors[k]
+        if reason is None and len(midi.tracks[k]) < n_tracks:
+            reason = f"{job.source}: has {len(midi.tracks[k])} tracks, expected {n_tracks}"
         if reason is not None:
             out.rejected.append({"corpus": corpus, "source": job.source, "reason": reason})
             continue
-        out.pieces.append(PieceEntry(midi.piece_ids[slot], job.split, _midi_row(midi, slot, corpus)))
-        a = int(midi.starts[slot])
-        b = a + int(midi.counts[slot])
-        ids.append(midi.piece_ids[slot])
+        out.pieces.append(PieceEntry(midi.piece_ids[k], job.split, _midi_row(midi, k, corpus)))
+        a = int(midi.starts[k])
+        b = a + int(midi.counts[k])
+        ids.append(midi.piece_ids[k])
         counts.append(b - a)
-        if chunks and chunks[-1][0] is None and chunks[-1][2] == a:
+        if chunks and chunks[-1][0] is midi and chunks[-1][2] == a:
             chunks[-1][2] = b
         else:
-            chunks.append([None, a, b])
+            chunks.append([midi, a, b])
     if not chunks:
         return None
     columns = {}
     for c in NOTE_COLUMNS:
         parts = [
-            midi.columns[c][ch[1] : ch[2]] if ch[0] is None else ch[0].notes[c].to_numpy(NOTE_DTYPES[c])
+            ch[0].columns[c][ch[1] : ch[2]] if ch[0] is not None else ch[1].notes[c].to_numpy(NOTE_DTYPES[c])
             for ch in chunks
         ]
         columns[c] = parts[0] if len(parts) == 1 else np.concatenate(parts)
