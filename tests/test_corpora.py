@@ -150,7 +150,7 @@ def test_notes_only_abc_parse_gives_music21s_full_parse(text):
     fast, full = read_abc_tune(text, **kw), read_abc_tune(text, fast=False, **kw)
     pd.testing.assert_frame_equal(fast.notes, full.notes, check_exact=True)
     assert fast.piece_row() == full.piece_row()
-    assert len(fast.notes) >= 6
+    assert len(fast.notes) >= 5
     from music21.abcFormat import translate
     from music21.stream import Stream
 

@@ -553,16 +553,30 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, monkeypat
         return real_pool(self, *a, **k)
 
     monkeypatch.setattr(ingest._InOrder, "__init__", spy)
-    for batch_pieces, batch_notes in ((3, 1 << 20), (256, 40)):
-        one = build_corpus("mix", cfg, 0, tmp_path / f"one{batch_notes}", workers=1,
-                           batch_pieces=batch_pieces, batch_notes=batch_notes)
+    for batch_pieces, batch_notes in ((3, 1 << 20), (256, 5)):
+        one = build_corpus(
+            "mix",
+            cfg,
+            0,
+            tmp_path / f"one{batch_notes}",
+            workers=1,
+            batch_pieces=batch_pieces,
+            batch_notes=batch_notes,
+        )
         assert not pool_started
-        two = build_corpus("mix", cfg, 0, tmp_path / f"two{batch_notes}", workers=2,
-                           batch_pieces=batch_pieces, batch_notes=batch_notes)
+        two = build_corpus(
+            "mix",
+            cfg,
+            0,
+            tmp_path / f"two{batch_notes}",
+            workers=2,
+            batch_pieces=batch_pieces,
+            batch_notes=batch_notes,
+        )
         assert pool_started
         pool_started.clear()
         assert one == two and one["pieces_rejected"] == 2
         for name in ("notes.parquet", "pieces.parquet", "rejected.parquet", "summary.json"):
             a = (tmp_path / f"one{batch_notes}" / name).read_bytes()
             assert a == (tmp_path / f"two{batch_notes}" / name).read_bytes(), name
-    assert pq.ParquetFile(tmp_path / "one40/notes.parquet").num_row_groups > 3
+    assert pq.ParquetFile(tmp_path / "one5/notes.parquet").num_row_groups > 3

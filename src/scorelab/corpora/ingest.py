@@ -57,7 +57,7 @@ BATCH_PIECES = 256  # a batch (one row group of notes.parquet) closes at this ma
 BATCH_NOTES = 1 << 20  # ...or at this many notes, whichever comes first
 POOL_CHUNK = 4  # music21 jobs per worker task (as parse_jobs' chunksize)
 MIDI_TASK = 64  # MIDI jobs per worker task: parsed and converted together there
-MIDI_POOL_MIN = 256  # fewer MIDI files than this are read in this process
+MIDI_POOL_MIN = 2048  # fewer MIDI files than this are read in this process (the pool costs more)
 POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed notes waiting
 
 _ARROW_TYPES = {"int16": pa.int16(), "int64": pa.int64(), "float64": pa.float64()}
@@ -274,14 +274,15 @@ def midi_job_bytes(job: Job, zips: _Zips) -> tuple[bytes, str]:
         The file or member cannot be read, or its header is refused.
     """
     if job.kind == "midi":
-        path = Path(job.payload)
         try:
-            return path.read_bytes(), str(path)
+            with open(job.payload, "rb") as f:
+                return f.read(), job.payload
         except OSError as err:
-            raise CorpusReadError(f"{path}: cannot read file: {err}") from err
+            raise CorpusReadError(f"{job.payload}: cannot read file: {err}") from err
     if job.kind == "local_midi":
         try:
-            data = Path(job.payload).read_bytes()
+            with open(job.payload, "rb") as f:
+                data = f.read()
         except OSError as err:
             raise CorpusReadError(f"{job.source}: cannot read file: {err}") from err
     elif job.kind == "zip_midi":

@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl
+from scorelab.corpora.walk import files_under
 from scorelab.errors import CorpusReadError
 from scorelab.score import Score
 
@@ -131,7 +132,8 @@ def local_jobs(paths: list[str]) -> list[Job]:
             raise CorpusReadError(f"{root}: not a folder")
     jobs = []
     for root in roots:
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LOCAL_SUFFIXES)
+        # regular files only, no symlink followed (scorelab.corpora.walk)
+        files = [root / rel for rel in files_under(root, LOCAL_SUFFIXES)]
         stems = Counter(f.relative_to(root).with_suffix("") for f in files)
         prefix = f"{root.resolve().name}__" if len(roots) > 1 else ""
         for f in files:

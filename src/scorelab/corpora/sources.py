@@ -17,10 +17,12 @@ and are re-exported here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, dedupe
 from scorelab.corpora.readers import JOB_READERS, SOURCE_LISTERS
+from scorelab.corpora.walk import files_under, suffix
 from scorelab.errors import CorpusReadError
 from scorelab.score import Score
 
@@ -67,10 +69,9 @@ def midi_folder_jobs(paths: list[str]) -> list[Job]:
         root = Path(folder)
         if not root.is_dir():
             raise CorpusReadError(f"{folder}: not a folder")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
-        for f in files:
-            rel = f.relative_to(root).with_suffix("")
-            jobs.append(Job(str(rel).replace("/", "__"), "midi", str(f), str(f)))
+        for rel in files_under(root, (".mid", ".midi")):
+            path = os.path.join(str(root), rel)
+            jobs.append(Job(rel[: -len(suffix(rel))].replace("/", "__"), "midi", path, path))
     return jobs
 
 

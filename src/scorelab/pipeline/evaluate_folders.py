@@ -26,7 +26,9 @@ def midi_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ScorelabError(f"{folder}: not a folder")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in MIDI_SUFFIXES)
+    from scorelab.corpora.walk import files_under  # regular files only, no symlink followed
+
+    return [folder / rel for rel in files_under(folder, (".mid", ".midi"))]
 
 
 def read_folder(folder: Path):
