@@ -113,12 +113,10 @@ def switch_on(conf: dict, *catalogues: str) -> None:
     conf["defaults"] = ["_self_", {"catalogues": list(catalogues)}]
 
 
-def drop_from_catalogue(path: Path, suffixes: tuple[str, ...]) -> None:
-    """Remove a catalogue's datasets and variants whose names end with ``suffixes``."""
-    cat = yaml.safe_load(path.read_text())
+def drop_from_conf(conf: dict, suffixes: tuple[str, ...]) -> None:
+    """Remove conf/config.yaml's datasets and variants whose names end with ``suffixes``."""
     for section in ("datasets", "variants"):
-        cat[section] = {k: v for k, v in (cat.get(section) or {}).items() if not k.endswith(suffixes)}
-    path.write_text("# @package _global_\n" + yaml.safe_dump(cat, sort_keys=False))
+        conf[section] = {k: v for k, v in (conf.get(section) or {}).items() if not k.endswith(suffixes)}
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +125,9 @@ def project(tmp_path_factory):
 
     def edit(conf: dict, conf_dir: Path) -> None:
         conf["model"]["n_critic"] = 1  # so that `-S model.n_critic=2` below is a change
-        # the variants cut from the default run for time run here too (tiny), as
-        # the extras catalogue builds them; S3's 3- and 4-channel GANs are the 1-channel
-        # ones' code on another codec setting (tests/test_variants.py runs them), left out for time
-        switch_on(conf, "extras")
-        drop_from_catalogue(conf_dir / "catalogues/extras.yaml", ("_c3", "_c4"))
+        # S3's 3- and 4-channel GANs are the 1-channel ones' code on another codec
+        # setting (tests/test_variants.py runs them): left out here for time
+        drop_from_conf(conf, ("_c3", "_c4"))
 
     dest, env, _ = tiny_clone(tmp_path_factory, "e2e", edit)
     first = run(["dvc", "repro"], dest, env)
@@ -502,17 +498,17 @@ def test_exp_run_switches_a_catalogue_on_by_name(project):
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "a catalogue of my own"], dest, env)
     try:
-        exp = run(["dvc", "exp", "run", "-S", "catalogues=[extras,mine]"], dest, env)
+        exp = run(["dvc", "exp", "run", "-S", "catalogues=[mine]"], dest, env)
         stages = ran_stages(exp.stdout + exp.stderr)
         assert {"train@s4_lstm_small", "sample@s4_lstm_small", "evaluate@s4_lstm_small", "report"} <= stages
         assert not any(s.startswith(("corpus@", "encode@", "train@s0")) for s in stages), stages
         params = yaml.safe_load((dest / "params.yaml").read_text())
-        assert set(params["catalogues"]) == {"extras", "mine"}
+        assert set(params["catalogues"]) == {"mine"}
         assert params["variants"]["s4_lstm_small"]["arch"]["hidden"] == 8
         assert "s4_lstm_small" in json.loads((dest / "reports/metrics.json").read_text())
         # and a knob after it: the catalogues stay as conf/ selects them, n_critic moves
         again = run(
-            ["dvc", "exp", "run", "-S", "catalogues=[extras,mine]", "-S", "model.n_critic=2"], dest, env
+            ["dvc", "exp", "run", "-S", "catalogues=[mine]", "-S", "model.n_critic=2"], dest, env
         )
         assert "train@s0_wgan_gp_jsb" in ran_stages(again.stdout + again.stderr)
         assert yaml.safe_load((dest / "params.yaml").read_text())["model"]["n_critic"] == 2

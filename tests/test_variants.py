@@ -26,9 +26,8 @@ from scorelab.utils import save_npz
 from scorelab.validation import validate
 
 REPO = Path(__file__).resolve().parents[1]
-# params.yaml with the `extras` catalogue switched on (the variants cut from the default
-# run for time must stay runnable: `-S 'catalogues=[extras]'` builds them)
-PARAMS = compose(REPO / "conf", ["extras"])
+# params.yaml as conf/ composes it: every variant is in the default run
+PARAMS = compose(REPO / "conf")
 QUARTER = 24  # ticks
 
 

@@ -11,7 +11,7 @@ overrides, into a plain params.yaml. So
 
     dvc exp run -S model.n_critic=1                  a knob
     dvc exp run -S 'catalogues=[papers]'             a catalogue switched on, by name
-    dvc exp run -S 'catalogues=[papers,extras]'      two
+    dvc exp run -S 'catalogues=[papers,mine]'        two (a catalogue of one's own)
 
 all work, and repeat. :func:`compose` calls DVC's own composition function, so
 ``scorelab params`` writes the bytes DVC writes, and a test keeps the committed

@@ -230,17 +230,34 @@ def scores_to_tables(scores: Sequence[Score]) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def tables_to_scores(notes: pd.DataFrame, pieces: pd.DataFrame) -> list[Score]:
-    """Split the tables back into Scores, in piece-table order."""
-    groups = {pid: g for pid, g in notes.groupby("piece_id", sort=False)}
-    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in NOTE_DTYPES.items()})
+    """Split the tables back into Scores, in piece-table order.
+
+    Each piece's notes keep their row order in ``notes``. The notes are grouped once
+    (a stable sort by piece) and each Score's table is built from NumPy slices already
+    in :data:`NOTE_DTYPES`: a ``groupby`` and a per-piece ``astype`` took 1.4 s for the
+    800 sampled pieces of one evaluate stage, most of its time.
+    """
+    empty = {c: np.zeros(0, NOTE_DTYPES[c]) for c in NOTE_COLUMNS}
+    codes, uniques = pd.factorize(notes["piece_id"]) if len(notes) else (np.zeros(0, np.int64), [])
+    keep = codes >= 0  # a missing piece id belongs to no piece (as groupby drops it)
+    order = np.argsort(np.where(keep, codes, len(uniques)), kind="stable")
+    counts = np.bincount(codes[keep], minlength=len(uniques))
+    starts = np.cumsum(counts) - counts
+    columns = {c: notes[c].to_numpy(dtype=NOTE_DTYPES[c])[order] for c in NOTE_COLUMNS}
+    where = {str(pid): k for k, pid in enumerate(uniques)}
     out = []
     for row in pieces.itertuples(index=False):
-        g = groups.get(row.piece_id, empty)
+        k = where.get(str(row.piece_id))
+        if k is None:
+            table = empty
+        else:
+            a, b = int(starts[k]), int(starts[k] + counts[k])
+            table = {c: columns[c][a:b] for c in NOTE_COLUMNS}
         num, den = (int(x) for x in str(row.time_signature).split("/"))
         tracks = [Track(str(n), int(p), bool(d)) for n, p, d in json.loads(row.tracks)]
         out.append(
             Score(
-                notes=g[NOTE_COLUMNS].astype(NOTE_DTYPES).reset_index(drop=True),
+                notes=pd.DataFrame(table, copy=True),
                 tracks=tracks,
                 resolution=int(row.resolution),
                 piece_id=str(row.piece_id),
