@@ -507,9 +507,7 @@ def test_exp_run_switches_a_catalogue_on_by_name(project):
         assert params["variants"]["s4_lstm_small"]["arch"]["hidden"] == 8
         assert "s4_lstm_small" in json.loads((dest / "reports/metrics.json").read_text())
         # and a knob after it: the catalogues stay as conf/ selects them, n_critic moves
-        again = run(
-            ["dvc", "exp", "run", "-S", "catalogues=[mine]", "-S", "model.n_critic=2"], dest, env
-        )
+        again = run(["dvc", "exp", "run", "-S", "catalogues=[mine]", "-S", "model.n_critic=2"], dest, env)
         assert "train@s0_wgan_gp_jsb" in ran_stages(again.stdout + again.stderr)
         assert yaml.safe_load((dest / "params.yaml").read_text())["model"]["n_critic"] == 2
     finally:
