@@ -202,6 +202,18 @@ def write_synthetic(folder: Path, n_files: int, seed: int = 0) -> tuple[int, int
     return n_files, notes_total
 
 
+def fresh_process(code: str, *args) -> dict:
+    """Run ``code`` in a new interpreter on this checkout's src/; its last stdout line as JSON.
+
+    A fresh process, so imports and peak memory are the stage's own, not this script's.
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def synthetic(tmp: Path, n_files: int, repeat: int, every: int = 10) -> None:
     folder = tmp / "synthetic"
     t0 = time.perf_counter()
@@ -210,15 +222,7 @@ def synthetic(tmp: Path, n_files: int, repeat: int, every: int = 10) -> None:
     first = folder / "000"  # the first 1,000: the (a) comparison on files of 200-500 notes
     print(f"    the (a) comparison on the {len(list(first.glob('*.mid')))} files of {first.name}/:")
     compare(tmp, first, sorted(first.glob("*.mid")), repeat)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run(
-        [sys.executable, "-c", INGEST_ONLY, str(folder), str(tmp / "synthetic_out")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = fresh_process(INGEST_ONLY, folder, tmp / "synthetic_out")
     s = r["summary"]
     print(
         f"    build_corpus (fresh process, {os.cpu_count()} cores): {r['wall']:.2f} s wall, "
@@ -270,15 +274,7 @@ def essen(tmp: Path, sample: int) -> None:
     from scorelab.corpora.sources import music21_jobs
     from scorelab.io.music21_reader import read_abc_tune
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run(
-        [sys.executable, "-c", ESSEN_ONLY, str(tmp / "essen_out")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = fresh_process(ESSEN_ONLY, tmp / "essen_out")
     s = r["summary"]
     print(
         f"(c) music21's Essen collection ({r['files']} ABC files, {s['pieces_tried']} tunes), "

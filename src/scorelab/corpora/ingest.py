@@ -199,22 +199,6 @@ class _InOrder:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _Serial:
-    """The same interface, parsing in this process."""
-
-    def __init__(self, args: list):
-        self._args = iter(args)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> tuple[Score | None, str | None]:
-        return _read(next(self._args))
-
-    def close(self) -> None:
-        pass
-
-
 def iter_parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | None = None):
     """An iterator of ``(score, None)`` or ``(None, reason)`` per job, in job order; call ``close()``.
 
@@ -226,7 +210,7 @@ def iter_parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | 
     workers = workers or os.cpu_count() or 1
     args = [(j, corpus, n_tracks) for j in jobs]
     if workers <= 1 or len(jobs) < 8:
-        return _Serial(args)
+        return _LazyMap(_read, args)
     from concurrent.futures import ProcessPoolExecutor
 
     from scorelab.process import die_with_parent

@@ -18,17 +18,16 @@ from pathlib import Path
 from scorelab.errors import ScorelabError
 from scorelab.utils import write_json
 
-MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI")
-
 
 def midi_files(folder: Path) -> list[Path]:
     """Every MIDI file under ``folder`` (recursively), sorted, so a run is reproducible."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ScorelabError(f"{folder}: not a folder")
+    from scorelab.corpora.local import MIDI_SUFFIXES
     from scorelab.corpora.walk import files_under  # regular files only, no symlink followed
 
-    return [folder / rel for rel in files_under(folder, (".mid", ".midi"))]
+    return [folder / rel for rel in files_under(folder, MIDI_SUFFIXES)]
 
 
 def read_folder(folder: Path):
