@@ -113,7 +113,12 @@ def test_overlapping_references_give_a_verdict_and_no_relative_score():
 
 
 def _committed(kind: str):
-    return sorted((ROOT / "metrics" / kind).glob("*/*.json"))
+    """Committed metrics files that carry a headline. Audio ones (S3's waveform corpus,
+    judged by RMS level; the Hilbert autoencoder, judged by reconstruction error and
+    SNR) have no note features and so no headline: they are left out at collection
+    rather than collected and skipped."""
+    paths = sorted((ROOT / "metrics" / kind).glob("*/*.json"))
+    return [p for p in paths if "verdict" in json.loads(p.read_text())]
 
 
 @pytest.mark.parametrize("path", [p for p in _committed("data") if p.stem in ("test", "noise")], ids=str)
@@ -122,8 +127,6 @@ def test_committed_references_score_as_they_must(path):
     is "like the data" and its naive baseline "no better than naive", with the baseline's
     interval wholly below the test split's, and no one feature moves either by more than 0.1."""
     m = json.loads(path.read_text())
-    if "rms_dbfs" in m:
-        pytest.skip(f"{path}: an audio dataset (no note features)")
     want = {"test": "like the data", "noise": "no better than naive"}[path.stem]
     assert m["verdict"] == want
     assert m["sensitivity"] <= 0.1
@@ -150,7 +153,5 @@ def test_still_improving_by_hand():
 @pytest.mark.parametrize("path", [p for p in _committed("variants") if p.stem != "fidelity"], ids=str)
 def test_no_one_feature_moves_a_committed_score(path):
     m = json.loads(path.read_text())
-    if "score" not in m:
-        pytest.skip(f"{path}: no note features (an audio model)")
     assert m["score"] is not None and m["sensitivity"] <= 0.1
     assert m["verdict"] in ("like the data", "between", "no better than naive")
