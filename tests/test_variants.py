@@ -20,46 +20,20 @@ from scorelab.io.audio import read_wav
 from scorelab.params import resolve_dataset
 from scorelab.pipeline.sample import run_sample
 from scorelab.pipeline.train import run_train
-from scorelab.score import Score, Track, read_notes
+from scorelab.score import Score, read_notes
 from scorelab.training.checkpoint import load_checkpoint
-from scorelab.utils import save_npz
 from scorelab.validation import validate
+from tiny_datasets import encode_datasets
 
 REPO = Path(__file__).resolve().parents[1]
 # params.yaml as conf/ composes it: every variant is in the default run
 PARAMS = compose(REPO / "conf")
-QUARTER = 24  # ticks
-
-
-def chorale(i: int, bars: int = 8) -> Score:
-    """Four voices in C major, 4/4: an eighth-note soprano over quarter-note lower voices."""
-    rows = []
-    scale = [60, 62, 64, 65, 67, 69, 71, 72]
-    for k in range(bars * 8):  # soprano: eighths
-        rows.append((0, scale[(k * (i + 1)) % 8] + 7, k * QUARTER // 2, QUARTER // 2))
-    for k in range(bars * 4):  # alto, tenor, bass: quarters
-        for t, base in ((1, 60), (2, 55), (3, 48)):
-            rows.append((t, base + (k + i + t) % 5, k * QUARTER, QUARTER))
-    tracks = [Track(n) for n in ("soprano", "alto", "tenor", "bass")]
-    return Score.from_notes(rows, tracks=tracks, piece_id=f"c{i}", key="C major", time_signature=(4, 4))
 
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory) -> dict[str, Path]:
     """Every dataset of params.yaml, encoded from the same hand-written pieces."""
-    root = tmp_path_factory.mktemp("datasets")
-    out = {}
-    for name in PARAMS["datasets"]:
-        _, codec_name, settings = resolve_dataset(PARAMS, name)
-        codec = get_codec(codec_name, settings)
-        folder = root / name
-        folder.mkdir()
-        for split, ids in (("train", range(6)), ("valid", range(6, 8)), ("test", range(8, 10))):
-            arrays, _ = codec.encode_split([chorale(i) for i in ids])
-            save_npz(folder / f"{split}.npz", arrays)
-        codec.save(folder)
-        out[name] = folder
-    return out
+    return encode_datasets(PARAMS, tmp_path_factory.mktemp("datasets"))
 
 
 @pytest.mark.parametrize("name", list(PARAMS["variants"]))

@@ -84,12 +84,15 @@ class ComputeSection:
     ``threads`` and ``cpu_kernels`` decide a CPU run's bytes. ``processes`` > 1 trains
     data-parallel under torchrun (the batch is split into equal shares: a multiple of it).
     ``compile`` turns on ``torch.compile`` (same losses within float tolerance, not bytes).
+    ``amp``: bf16 autocast on CUDA (on by default; off trains in float32 there). The CPU
+    never autocasts, so it changes nothing there.
     """
 
     threads: int = 2
     cpu_kernels: str = "avx2"
     processes: int = 1
     compile: bool = False
+    amp: bool = True
 
 
 @dataclass(frozen=True)

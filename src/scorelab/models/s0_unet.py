@@ -167,8 +167,9 @@ class UNetGenerator(Generator):
         """
         n = real.shape[0]
         if self.training:
-            draws = torch.rand(n if self.condition_dropout_per == "sample" else 1, generator=rng)
-            conditioned = (draws >= self.condition_dropout).expand(n).to(real.device)  # (B,)
+            k = n if self.condition_dropout_per == "sample" else 1
+            draws = torch.rand(k, generator=rng, device=real.device)  # on the device: no copy per step
+            conditioned = (draws >= self.condition_dropout).expand(n)  # (B,)
         else:
             conditioned = torch.ones(n, dtype=torch.bool, device=real.device)
         melody = real[:, :1].float() * conditioned.view(n, 1, 1, 1)  # (B, 1, T, P), zero where hidden

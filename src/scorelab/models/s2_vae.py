@@ -80,7 +80,7 @@ class S2VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, rng: torch.Generator | None = None):
         mu, log_var = self.encode(x)
-        eps = torch.randn(mu.shape, generator=rng, device="cpu").to(mu.device)
+        eps = torch.randn(mu.shape, generator=rng, device=mu.device)  # rng: on mu's device
         z = mu + torch.exp(log_var) * eps  # Chollet's (and so S2's) reparameterisation
         return self.decode(z), mu, log_var
 

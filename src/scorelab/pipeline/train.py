@@ -60,7 +60,9 @@ def run_train(
 
     Writes ``out/checkpoint.pt`` (resuming from ``out/resume.pt`` when a killed run left
     one with the same settings), ``logs/*_log.tsv`` and ``out/run_info.json`` (device and
-    its name, process count, versions: no timestamps, so reruns give the same bytes).
+    its name, precision, process count, versions: no timestamps, so reruns give the same
+    bytes). The device is printed and ``run_info.json`` written before the first step, so
+    a run that went to the wrong device says so at once.
     Returns the checkpoint path.
 
     ``argv``: the command to start again under torchrun when ``compute.processes`` > 1
@@ -75,6 +77,8 @@ def run_train(
     ------
     TrainingError
         A data-parallel worker failed (its own message is printed above).
+    ParamsError
+        Bad params; or the ``paper`` profile on a CPU that ``base.device: auto`` fell to.
     """
     from scorelab.compute import apply_threads, compute_info, pin_cpu
 
@@ -83,7 +87,7 @@ def run_train(
     import torch
 
     from scorelab.training.check import check_model_fits, check_variant
-    from scorelab.training.device import device_name, pick_device
+    from scorelab.training.device import describe, device_name, pick_device, refuse_paper_on_cpu
     from scorelab.training.distributed import init_from_env, launch, under_torchrun
     from scorelab.training.registry import get_trainer
     from scorelab.training.run import train_variant
@@ -112,6 +116,31 @@ def run_train(
     train = resolve_train(params, name)
     data = {split: load_npz(data_dir / f"{split}.npz") for split in trainer.splits}
     device = pick_device(base_device, world.local_rank)
+    refuse_paper_on_cpu(base_device, device, params["base"].get("profile", "quick"))
+    amp = bool(compute.get("amp", True))
+    if world.main:  # the device is known, and said, before the first step (issue 21)
+        where = describe(base_device, device, amp) + (
+            f", {world.size} processes" if world.distributed else ""
+        )
+        print(f"train {name}: on {where}", flush=True)
+        write_json(
+            Path(out) / "run_info.json",
+            {
+                "variant": name,
+                "trainer": v["trainer"],
+                "model": v["model"],
+                "device": str(device),
+                "device_name": device_name(device),
+                "autocast": "bf16" if device.type == "cuda" and amp else "off",
+                "processes": world.size,
+                "compile": bool(compute.get("compile", False)),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "compute": compute_info(),
+                "arch": resolve_arch(params, name),
+                "train": train,
+            },
+        )
     t0, busy0 = time.perf_counter(), _busy_seconds()
     try:
         ckpt = train_variant(
@@ -129,6 +158,7 @@ def run_train(
             progress=progress,
             world=world,
             compile=bool(compute.get("compile", False)),
+            amp=amp,
         )
     except ParamsError as exc:
         if not str(exc).startswith("variants."):
@@ -139,23 +169,6 @@ def run_train(
     where = f"{device}" + (f" x {world.size} processes" if world.distributed else "")
     seconds = time.perf_counter() - t0
     print(f"train {name}: {seconds:.1f} s on {where}")
-    write_json(
-        Path(out) / "run_info.json",
-        {
-            "variant": name,
-            "trainer": v["trainer"],
-            "model": v["model"],
-            "device": str(device),
-            "device_name": device_name(device),
-            "processes": world.size,
-            "compile": bool(compute.get("compile", False)),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "compute": compute_info(),
-            "arch": resolve_arch(params, name),
-            "train": train,
-        },
-    )
     if timings is not None:
         write_json(
             Path(timings) / f"{name}.json",

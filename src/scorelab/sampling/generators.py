@@ -21,7 +21,7 @@ def generate(generator: nn.Module, real: torch.Tensor, rng: torch.Generator) -> 
     unconditional generator's hook returns None.
     """
     n = real.shape[0]
-    z = torch.randn((n, *generator.latent_shape), generator=rng).to(real.device)  # (B, *L)
+    z = torch.randn((n, *generator.latent_shape), generator=rng, device=real.device)  # (B, *L)
     return generator(z, generator.condition(real, rng))  # (B, *S)
 
 

@@ -148,6 +148,7 @@ class AdversarialSampleConfig:
 
 def straight_through(values: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Binarize forward, identity backward (Bengio et al. 2013; BinaryMuseGAN, Dong & Yang 2018)."""
+    values = values.float()  # in bf16, hard + v - v.detach() is not exactly 0/1 (issue 21)
     hard = (values >= threshold).to(values.dtype)
     return hard + values - values.detach()
 
@@ -166,8 +167,8 @@ def generate_pair(
     """
     n = real.shape[0]
     cond = gen.condition(real, rng)
-    z1 = torch.randn((n, *gen.latent_shape), generator=rng).to(real.device)  # (B, *L)
-    z2 = torch.randn((n, *gen.latent_shape), generator=rng).to(real.device)  # (B, *L)
+    z1 = torch.randn((n, *gen.latent_shape), generator=rng, device=real.device)  # (B, *L)
+    z2 = torch.randn((n, *gen.latent_shape), generator=rng, device=real.device)  # (B, *L)
     fake1, fake2 = gen(z1, cond), gen(z2, cond)  # (B, *S) each
     ratio = (fake1 - fake2).abs().float().mean() / (z1 - z2).abs().mean()
     return fake1, ratio
@@ -204,14 +205,14 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
         add_noise(critic, cfg.noise_std)
     log = run.log("train", ("step", "epoch", "loss_g", "loss_d", *loss_fn.columns))
     check_batch_size(cfg.batch_size, len(items), "training items")
-    batches = ShuffledBatches(len(items), run.batch_rng)
+    batches = ShuffledBatches(len(items), run.batch_rng, run.device)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
     binarize = straight_through if cfg.binarize == "straight_through" else (lambda v: v)
 
     def real_batch() -> torch.Tensor:
-        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)].float()  # (B, *S)
+        batch = items[run.shard(batches.take(cfg.batch_size))].float()  # (B, *S)
         return batch / scale if scale != 1 else batch
 
     total = cfg.pretrain_g_steps + cfg.iterations
@@ -227,7 +228,7 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-            value_g = loss_g.item()  # the step's one host sync
+            value_g = loss_g.item()  # the step's one host sync (a logged scalar)
             log.append(step, batches.passes, value_g, nan, *(nan for _ in loss_fn.columns))
             run.show(pretrain=value_g)
             continue
@@ -269,7 +270,7 @@ def fit_adversarial(run: Run, cfg: AdversarialConfig, data: dict[str, dict[str, 
             for opt in (opt_g, opt_d):
                 decay_lr(opt, cfg.lr_decay**ended)
         # the step's one host sync: every logged scalar in one copy
-        value_g, *means = torch.cat([loss_g.detach().float().reshape(1), sums / cfg.n_critic]).tolist()
+        value_g, *means = torch.cat([loss_g.detach().float().reshape(1), sums / cfg.n_critic]).cpu().tolist()
         log.append(step, batches.passes, value_g, *means)
         run.show(loss_g=value_g, loss_d=means[0])
 

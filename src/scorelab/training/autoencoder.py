@@ -66,25 +66,44 @@ class AutoencoderSampleConfig:
 
 
 def reconstruction_loss(kind: str, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(recon, x) if kind == "mse" else F.binary_cross_entropy(recon, x)
+    """Mean squared error, or binary cross-entropy of probabilities ``recon`` against ``x``.
+
+    CUDA's autocast refuses ``binary_cross_entropy`` (unsafe in bf16; issue 21), so the
+    BCE is taken in float32 outside autocast. On the CPU nothing autocasts: same bytes.
+    """
+    if kind == "mse":
+        return F.mse_loss(recon, x)
+    with torch.autocast(x.device.type, enabled=False):
+        return F.binary_cross_entropy(recon.float(), x.float())
+
+
+def snr_terms(x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
+    """(signal, noise) energies of a reconstruction on audio centred at 0 (2v - 1), (2,) on the device."""
+    return torch.stack([(2 * x - 1).pow(2).sum(), (2 * (x - recon)).pow(2).sum()])
+
+
+def snr_from(signal: float, noise: float) -> float:
+    """Signal-to-noise ratio in dB from the two energies (inf for a perfect reconstruction)."""
+    return math.inf if noise == 0 else 10 * math.log10(signal / noise) if signal > 0 else -math.inf
 
 
 def snr_db(x: torch.Tensor, recon: torch.Tensor) -> float:
     """Signal-to-noise ratio of a reconstruction, in dB, on audio centred at 0 (2v - 1)."""
-    signal, noise = (2 * x - 1).pow(2).sum().item(), (2 * (x - recon)).pow(2).sum().item()
-    return math.inf if noise == 0 else 10 * math.log10(signal / noise) if signal > 0 else -math.inf
+    return snr_from(*snr_terms(x, recon).cpu().tolist())
 
 
 @torch.no_grad()
 def evaluate_reconstruction(model: nn.Module, x: torch.Tensor, cfg: AutoencoderConfig) -> tuple[float, float]:
-    """(mean loss, SNR dB) over ``x`` in batches."""
+    """(mean loss, SNR dB) over ``x`` in batches: one host sync for the three numbers."""
     if not len(x):
         return math.nan, math.nan
     was = model.training
     model.eval()
     recon = torch.cat([model(x[i : i + cfg.batch_size]) for i in range(0, len(x), cfg.batch_size)])
     model.train(was)
-    return reconstruction_loss(cfg.loss, recon, x).item(), snr_db(x, recon)
+    values = torch.cat([reconstruction_loss(cfg.loss, recon, x).float().reshape(1), snr_terms(x, recon)])
+    loss, signal, noise = values.cpu().tolist()
+    return loss, snr_from(signal, noise)
 
 
 def fit_autoencoder(run: Run, cfg: AutoencoderConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
@@ -101,7 +120,7 @@ def fit_autoencoder(run: Run, cfg: AutoencoderConfig, data: dict[str, dict[str, 
     log = run.log("train", ("step", "epoch", "loss", "optimizer"))
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "valid_snr_db"))
     check_batch_size(cfg.batch_size, len(items), "training images")
-    batches = ShuffledBatches(len(items), run.batch_rng)
+    batches = ShuffledBatches(len(items), run.batch_rng, run.device)
     state = run.resume()
     acc = {"epoch_sum": 0.0, "best": math.inf, "sgd": 0}
     best_weights = copy.deepcopy(model.state_dict())
@@ -124,13 +143,13 @@ def fit_autoencoder(run: Run, cfg: AutoencoderConfig, data: dict[str, dict[str, 
         return out
 
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)]
+        batch = items[run.shard(batches.take(cfg.batch_size))]
         with run.autocast():
             loss = reconstruction_loss(cfg.loss, model(batch), batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = loss.item()
+        value = loss.item()  # the step's one host sync (logged, and read by the blow-up check)
         if (
             cfg.blowup_factor
             and not acc["sgd"]

@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 class ShuffledBatches:
     """Batches drawn without replacement from shuffled passes over N items.
 
-    A pass is ``torch.randperm(N)`` from the run's data generator; a batch that runs past
+    A pass is ``torch.randperm(N)`` from the run's data generator, drawn on the training
+    ``device`` (the indices never cross to the GPU per step); a batch that runs past
     the end of a pass continues into the next one, so every batch is full even when
     N < batch_size. ``passes`` counts the passes begun (the epoch). S0's "shuffle buffer
     1000" (tf.data) approximates this full shuffle.
     """
 
-    def __init__(self, n: int, generator: torch.Generator):
-        self.n, self.generator = n, generator
-        self.perm = torch.empty(0, dtype=torch.long)
+    def __init__(self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"):
+        self.n, self.generator, self.device = n, generator, torch.device(device)
+        self.perm = torch.empty(0, dtype=torch.long, device=self.device)
         self.cursor, self.passes = 0, 0
 
     def take(self, size: int) -> torch.Tensor:
@@ -33,7 +34,10 @@ class ShuffledBatches:
         parts = []
         while size > 0:
             if self.cursor == len(self.perm):
-                self.perm, self.cursor = torch.randperm(self.n, generator=self.generator), 0
+                self.perm, self.cursor = (
+                    torch.randperm(self.n, generator=self.generator, device=self.device),
+                    0,
+                )
                 self.passes += 1
             part = self.perm[self.cursor : self.cursor + size]
             self.cursor += len(part)
@@ -45,7 +49,8 @@ class ShuffledBatches:
         return {"perm": self.perm.clone(), "cursor": self.cursor, "passes": self.passes}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.perm, self.cursor, self.passes = state["perm"], int(state["cursor"]), int(state["passes"])
+        self.perm = state["perm"].to(self.device)  # saved on the CPU
+        self.cursor, self.passes = int(state["cursor"]), int(state["passes"])
 
 
 def check_batch_size(batch_size: int, n: int, what: str) -> None:

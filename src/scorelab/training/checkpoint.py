@@ -249,8 +249,13 @@ def run_fingerprint(
     return h.hexdigest()
 
 
-def capture_rng(data_generator: torch.Generator) -> dict[str, Any]:
-    """Snapshot every RNG a loop draws from: torch (dropout, init), NumPy, Python, data."""
+def capture_rng(data_generator: torch.Generator, device: torch.device | None = None) -> dict[str, Any]:
+    """Snapshot every RNG a loop draws from: torch (dropout, init), NumPy, Python, data.
+
+    On a CUDA ``device`` also that GPU's own generator (dropout there), and only that
+    one: a CPU run never touches CUDA, even on a machine that has it, and a run resumed
+    on a machine with fewer GPUs finds the one state it needs (issue 21).
+    """
     name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
@@ -258,18 +263,29 @@ def capture_rng(data_generator: torch.Generator) -> dict[str, Any]:
         "python": random.getstate(),
         "data": data_generator.get_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng(state: dict[str, Any], data_generator: torch.Generator) -> None:
-    """Undo :func:`capture_rng`: the run continues with the very next random numbers."""
+def restore_rng(
+    state: dict[str, Any], data_generator: torch.Generator, device: torch.device | None = None
+) -> None:
+    """Undo :func:`capture_rng`: the run continues with the very next random numbers.
+
+    The GPU's state is restored to this run's CUDA ``device`` alone (older resume files
+    hold a list, one state per GPU of the machine that wrote them: this device's index
+    is taken when it is in the list, else the first).
+    """
     torch.set_rng_state(state["torch"])
     name, key, pos, has_gauss, gauss = state["numpy"]
     np.random.set_state((name, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     data_generator.set_state(state["data"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and device is not None and device.type == "cuda":
+        cuda = state["cuda"]
+        if isinstance(cuda, list | tuple):
+            index = device.index or 0
+            cuda = cuda[index] if index < len(cuda) else cuda[0]
+        torch.cuda.set_rng_state(cuda, device)

@@ -50,11 +50,14 @@ def fit_density(run: Run, cfg: DensityConfig, data: dict[str, dict[str, np.ndarr
         axes = tuple(range(x.ndim))
     log = run.log("train", ("step", "density"))
     run.resume()
+    # fitted on the host before the step and moved once, like every trainer's data
+    mean = x.astype(np.float64).mean(axis=axes, keepdims=bool(rate_shape)).reshape(rate_shape)
+    rate = run.tensor(np.asarray(mean, dtype=np.float32)).reshape(rate_shape)
+    density = float(x.mean(dtype=np.float64))
     for step in run.steps(1, cfg.checkpoint_every, dict):
-        mean = x.astype(np.float64).mean(axis=axes, keepdims=bool(rate_shape)).reshape(rate_shape)
         with torch.no_grad():
-            model.rate.copy_(torch.from_numpy(np.asarray(mean, dtype=np.float32)))
-        log.append(step, float(x.mean(dtype=np.float64)))
+            model.rate.copy_(rate)
+        log.append(step, density)
 
 
 def sample_density(

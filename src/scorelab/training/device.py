@@ -4,6 +4,12 @@
 params run on a laptop and on a GPU box. Only CPU runs are promised to repeat byte for
 byte; a run records its device and the device's name in ``run_info.json`` (and the
 report shows them) so a difference is explainable.
+
+``auto`` must not fall to the CPU silently (issue 21): the train stage prints the
+device it chose before any step (:func:`describe`), and :func:`refuse_paper_on_cpu`
+stops the ``paper`` profile there unless the user wrote ``base.device: cpu`` themselves:
+the papers' sizes cost about 630 CPU core-hours (the issue's estimate), against 7 to 13
+GPU-hours.
 """
 
 from __future__ import annotations
@@ -38,6 +44,41 @@ def pick_device(device: str | torch.device | None = None, local_rank: int = 0) -
     if device == "cpu":
         return torch.device("cpu")
     return torch.device(device)  # an explicit torch device string ("cuda:1") from code or tests
+
+
+def refuse_paper_on_cpu(requested: str | None, device: torch.device, profile: str) -> None:
+    """ParamsError when the ``paper`` profile would train on a CPU nobody chose.
+
+    ``base.device: cpu`` written out is the explicit request; ``auto`` (or nothing) that
+    found no GPU is not.
+    """
+    if profile == "paper" and device.type == "cpu" and requested != "cpu":
+        raise ParamsError(
+            f"base.profile: paper with base.device: {requested or 'auto'} found no GPU, and the papers' "
+            "sizes take hundreds of CPU core-hours (about 630 for every variant); "
+            "set base.device: cpu to train them on the CPU anyway, or run on a machine with a GPU"
+        )
+
+
+def describe(requested: str | None, device: torch.device, amp: bool) -> str:
+    """One line for the log: the device, its name, its precision, and why it was chosen."""
+    why = ""
+    if requested in (None, "auto"):
+        why = " (base.device: auto; " + (
+            "a GPU was found)" if device.type == "cuda" else "torch sees no GPU)"
+        )
+    precision = "bf16 autocast" if device.type == "cuda" and amp else "float32"
+    return f"{device} [{device_name(device)}], {precision}{why}"
+
+
+def generator_on(device: torch.device, seed: int) -> torch.Generator:
+    """A seeded torch generator on ``device``'s kind: on CUDA the GPU's own (Philox), so
+    noise, masks and batch indices are drawn where they are used, with no copy and no
+    host sync per step (issue 21); on the CPU the CPU one, whose numbers the committed
+    runs were made with."""
+    if device.type == "cuda":
+        return torch.Generator(device=device).manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
 
 
 def device_name(device: torch.device) -> str:

@@ -5,7 +5,11 @@
 stage command stays the one line of dvc.yaml and a run on several machines is the same
 script under the user's own ``torchrun --nnodes ... --rdzv-endpoint ...`` (README, "Several
 GPUs and several machines"). Each worker detects the process group from torchrun's
-environment (:func:`init_from_env`): NCCL on CUDA, gloo on the CPU.
+environment (:func:`init_from_env`) with a backend per device (:func:`backend_for`):
+NCCL for CUDA tensors (gradients, weights) and gloo for CPU ones (the log rows' means,
+pickled objects), so no collective meets a tensor its backend cannot take. On CUDA each
+worker first takes the GPU of its local rank (``torch.cuda.set_device``): object
+collectives run on the current device, which is otherwise cuda:0 for every rank.
 
 How a step is shared, identically for every trainer (they only call :meth:`Run.shard`):
 
@@ -72,12 +76,23 @@ def current_world() -> World:
     return World()
 
 
+def backend_for(device_type: str) -> str:
+    """The process group's backend map: ``cuda:nccl,cpu:gloo`` on GPUs, ``cpu:gloo`` on CPUs."""
+    return "cuda:nccl,cpu:gloo" if device_type == "cuda" else "cpu:gloo"
+
+
 def init_from_env(device_type: str) -> World:
-    """Join torchrun's process group (NCCL for CUDA, gloo for the CPU); a single process otherwise."""
+    """Join torchrun's process group (:func:`backend_for`); a single process otherwise.
+
+    On CUDA the worker takes the GPU of its local rank before the group exists (issue
+    21: without it every rank's object broadcasts went to cuda:0).
+    """
     if not under_torchrun() or int(os.environ["WORLD_SIZE"]) < 2:
         return World()
+    if device_type == "cuda":
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]) % max(torch.cuda.device_count(), 1))
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        dist.init_process_group(backend=backend_for(device_type))
     return current_world()
 
 
@@ -127,7 +142,11 @@ def broadcast_modules(modules: dict[str, torch.nn.Module]) -> None:
 
 
 def mean_over_ranks(values: list[float], world: World) -> list[float]:
-    """The ranks' mean of each float (for log rows); ints (steps, epochs) are left as they are."""
+    """The ranks' mean of each float (for log rows); ints (steps, epochs) are left as they are.
+
+    The values are already on the host (the log row's one read-back), so the reduction
+    runs on a CPU tensor, through the group's gloo backend.
+    """
     if not world.distributed:
         return values
     t = torch.tensor([float(v) for v in values], dtype=torch.float64)

@@ -110,23 +110,34 @@ def stream_loss(
     Window k predicts tokens ``k*window+1 .. (k+1)*window``; the last window may be
     shorter. Returns NaN for a stream of fewer than 2 tokens.
     """
+    return float(stream_loss_on_device(model, ids.to(device), window, batch_size))
+
+
+@torch.no_grad()
+def stream_loss_on_device(model: nn.Module, ids: torch.Tensor, window: int, batch_size: int) -> torch.Tensor:
+    """:func:`stream_loss` as a float64 scalar on ``ids``' device, with no host sync.
+
+    The sum runs in float64 over each window batch's float32 sum, in order: the bytes of
+    the Python float sum of ``.item()`` values it replaced.
+    """
+    device = ids.device
     if len(ids) < 2:
-        return math.nan
+        return torch.tensor(math.nan, dtype=torch.float64, device=device)
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    total, count = torch.zeros((), dtype=torch.float64, device=device), 0
     n_full = (len(ids) - 1) // window
     full = ids[: n_full * window + 1]
-    starts = torch.arange(n_full) * window
-    span = torch.arange(window + 1)
+    starts = torch.arange(n_full, device=device) * window
+    span = torch.arange(window + 1, device=device)
     for lo in range(0, n_full, batch_size):
-        batch = full[starts[lo : lo + batch_size, None] + span].to(device)  # (b, window + 1)
-        total += next_token_loss(model(batch[:, :-1]), batch[:, 1:], reduction="sum").item()
+        batch = full[starts[lo : lo + batch_size, None] + span]  # (b, window + 1)
+        total += next_token_loss(model(batch[:, :-1]), batch[:, 1:], reduction="sum").double()
         count += batch[:, 1:].numel()
     rest = ids[n_full * window :]  # (r,) with r in [1, window]
     if len(rest) > 1:
-        batch = rest.unsqueeze(0).to(device)  # (1, r)
-        total += next_token_loss(model(batch[:, :-1]), batch[:, 1:], reduction="sum").item()
+        batch = rest.unsqueeze(0)  # (1, r)
+        total += next_token_loss(model(batch[:, :-1]), batch[:, 1:], reduction="sum").double()
         count += len(rest) - 1
     model.train(was_training)
     return total / count
@@ -146,12 +157,13 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
     if len(ids) < cfg.window + 1:
         raise ValueError(f"train stream has {len(ids)} tokens; windows need window + 1 = {cfg.window + 1}")
     tokens = ids.to(run.device)  # the whole stream on the device, once
+    held_out = {s: t.to(run.device) for s, t in held_out.items()}  # and the held-out ones
     opt = run.optimizer("model", make_optimizer("adam", model.parameters(), cfg.lr))
     log = run.log("train", ("step", "epoch", "train_loss"))
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_nll"))
     n_windows = len(ids) - cfg.window
     check_batch_size(cfg.batch_size, n_windows, "training windows")
-    batches = ShuffledBatches(n_windows, run.batch_rng)
+    batches = ShuffledBatches(n_windows, run.batch_rng, run.device)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
@@ -167,7 +179,7 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
         return {"sampler": batches.state_dict(), "epoch_sum": float(epoch_sum)}
 
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        offsets = run.shard(batches.take(cfg.batch_size)).to(run.device)  # (B,)
+        offsets = run.shard(batches.take(cfg.batch_size))  # (B,), drawn on the device
         batch = tokens[offsets[:, None] + span]  # (B, window + 1)
         with run.autocast():
             loss = window_loss(model(batch[:, :-1]), batch, cfg.loss_on)  # logits (B, window, V)
@@ -175,17 +187,18 @@ def fit_likelihood(run: Run, cfg: LikelihoodConfig, data: dict[str, dict[str, np
         loss.backward()
         opt.step()
         epoch = math.ceil(step / steps_per_epoch)
-        value = loss.item()
+        value = loss.item()  # the step's one host sync (a logged scalar)
         epoch_sum += value
         log.append(step, epoch, value)
         run.show(epoch=epoch, loss=value)
         if step % steps_per_epoch == 0 or step == total:
             done = step - (epoch - 1) * steps_per_epoch
-            losses = [
-                stream_loss(model, held_out[s], cfg.window, cfg.batch_size, run.device)
+            held = [
+                stream_loss_on_device(model, held_out[s], cfg.window, cfg.batch_size)
                 for s in ("valid", "test")
             ]
-            epochs.append(step, epoch, float(epoch_sum) / done, *losses)
+            summed, *losses = torch.stack([epoch_sum.double(), *held]).cpu().tolist()  # the row's one sync
+            epochs.append(step, epoch, summed / done, *losses)
             epoch_sum.zero_()
 
 

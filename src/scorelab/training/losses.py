@@ -5,6 +5,11 @@ The adversarial loop never branches on the loss name: it looks the name up once 
 ``after_critic_step``. Adding a loss is adding an entry.
 
 Shapes: B batch; critics return one score per sample, (B,).
+
+Precision: under CUDA's bf16 autocast a critic returns bf16 scores; every loss and
+logged estimate here is taken in float32 (``.float()`` before the mean), because in bf16
+S4's Wasserstein estimate of 2.8e-9 rounds to 0 (issue 21). On the CPU, which never
+autocasts, ``.float()`` is the identity and changes no byte.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ def gradient_penalty(
     real, fake
         Samples of the same shape (B, ...); ``fake`` should be detached from G.
     generator
-        CPU torch RNG for ``eps`` (seeded by the caller so runs repeat); default global.
+        Torch RNG on ``real``'s device for ``eps`` (seeded by the caller so runs repeat);
+        default global.
 
     Returns
     -------
@@ -61,11 +67,26 @@ def gradient_penalty(
         Scalar penalty, differentiable w.r.t. the critic's weights (``create_graph``).
     """
     n = real.shape[0]
-    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator).to(real.device)  # (B, 1, ...)
+    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device)  # (B, 1, ...)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)  # (B, ...)
-    scores = critic(x_hat)  # (B,)
+    scores = eager(critic)(x_hat).float()  # (B,)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (B, ...)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    return ((grad.float().flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def eager(module: nn.Module) -> Callable[..., torch.Tensor]:
+    """``module``'s uncompiled call (hooks included) when ``compute.compile`` compiled it in place.
+
+    The gradient penalty differentiates the critic's input gradient again (a double
+    backward), which torch.compile's AOTAutograd graphs refuse ("torch.compile with
+    aot_autograd does not currently support double backward", issue 21): the penalty's
+    forward runs eagerly, and only the real and fake scores use the compiled graph.
+    ``_compiled_call_impl`` and ``_call_impl`` are nn.Module internals (torch 2.13, the
+    pinned version); a torch without them leaves the module as it is.
+    """
+    if getattr(module, "_compiled_call_impl", None) is not None and hasattr(module, "_call_impl"):
+        return module._call_impl
+    return module
 
 
 def wgan_gp_critic_loss(
@@ -80,7 +101,7 @@ def wgan_gp_critic_loss(
 
     ``gp_weight`` is lambda; the paper and S0 use 10.
     """
-    w = critic(real).mean() - critic(fake).mean()
+    w = critic(real).float().mean() - critic(fake).float().mean()
     gp = gradient_penalty(critic, real, fake, generator)
     return CriticLoss(-w + gp_weight * gp, {"gradient_penalty": gp.detach(), "wasserstein": w.detach()})
 
@@ -98,13 +119,13 @@ def wgan_clip_critic_loss(
     The Lipschitz constraint comes from :func:`clip_weights` after every critic step;
     ``gp_weight`` and ``generator`` are unused (same signature as every critic loss).
     """
-    w = critic(real).mean() - critic(fake).mean()
+    w = critic(real).float().mean() - critic(fake).float().mean()
     return CriticLoss(-w, {"wasserstein": w.detach()})
 
 
 def wgan_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss ``-D(fake)`` (Arjovsky et al. 2017; the same for WGAN-GP)."""
-    return -critic(fake).mean()
+    return -critic(fake).float().mean()
 
 
 def clip_weights(critic: nn.Module, clip_value: float) -> None:
@@ -128,7 +149,7 @@ def bce_critic_loss(
     in DCGAN (Radford et al. 2015); a logit > 0 is a "real" verdict. The loss is the mean
     of the two cross-entropies, as Keras' ``0.5 * (d_loss_real + d_loss_fake)`` (S4).
     """
-    s_real, s_fake = critic(real), critic(fake)
+    s_real, s_fake = critic(real).float(), critic(fake).float()
     loss = 0.5 * (
         F.binary_cross_entropy_with_logits(s_real, torch.ones_like(s_real))
         + F.binary_cross_entropy_with_logits(s_fake, torch.zeros_like(s_fake))
@@ -140,7 +161,7 @@ def bce_critic_loss(
 
 def bce_generator_loss(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss ``-log D(fake)`` (Goodfellow et al. 2014, sec. 3)."""
-    s_fake = critic(fake)
+    s_fake = critic(fake).float()
     return F.binary_cross_entropy_with_logits(s_fake, torch.ones_like(s_fake))
 
 

@@ -96,8 +96,14 @@ def columns_of(x: np.ndarray) -> torch.Tensor:
 
 
 def classes_of(values: torch.Tensor) -> torch.Tensor:
-    """Cell values in [0, 1] -> 0 silent, 1 onset, 2 sustain."""
-    return torch.bucketize(values.contiguous(), torch.tensor(CLASS_EDGES, device=values.device))
+    """Cell values in [0, 1] -> 0 silent, 1 onset, 2 sustain.
+
+    ``bucketize`` against the two edges, written as the count of edges below each value
+    (the same classes; the edges compare as float32, as a float32 edge tensor did), so no
+    edge tensor is built on the host and copied to the GPU at every step.
+    """
+    low, high = CLASS_EDGES
+    return (values > low).long() + (values > high).long()
 
 
 def column_loss(cfg: NextColumnConfig, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -127,23 +133,39 @@ def as_values(model: nn.Module, pred: torch.Tensor) -> torch.Tensor:
 
 def note_scores(cfg: NextColumnConfig, model: nn.Module, pred: torch.Tensor, target: torch.Tensor):
     """(precision, recall, F1) of predicted notes against real ones (cells, micro-averaged)."""
+    return scores_from(*note_counts(cfg, model, pred, target).cpu().tolist())
+
+
+def note_counts(
+    cfg: NextColumnConfig, model: nn.Module, pred: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """(true positives, predicted notes, real notes) as float64, (3,), on the device (exact below 2^53)."""
     if getattr(model, "classes", 1) == 3:
         said = pred.argmax(-1) > 0
     else:
         said = pred >= cfg.threshold
     real = target > 0
-    tp = (said & real).sum().item()
-    p = tp / max(said.sum().item(), 1)
-    r = tp / max(real.sum().item(), 1)
+    return torch.stack([(said & real).sum(), said.sum(), real.sum()]).double()
+
+
+def scores_from(tp: float, said: float, real: float) -> tuple[float, float, float]:
+    """(precision, recall, F1) from the three counts."""
+    p = tp / max(said, 1)
+    r = tp / max(real, 1)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def pairs(cols: torch.Tensor, n: int, span: int, generator: torch.Generator):
-    """``n`` random (window, start) pairs whose ``span`` columns fit in a window."""
+def pairs(
+    cols: torch.Tensor, n: int, span: int, generator: torch.Generator, device: torch.device | str = "cpu"
+):
+    """``n`` random (window, start) pairs whose ``span`` columns fit in a window, drawn on ``device``."""
     room = cols.shape[1] - span + 1
     if room < 1:
         raise ValueError(f"windows of {cols.shape[1]} columns are shorter than in + out = {span}")
-    return torch.randint(len(cols), (n,), generator=generator), torch.randint(room, (n,), generator=generator)
+    return (
+        torch.randint(len(cols), (n,), generator=generator, device=device),
+        torch.randint(room, (n,), generator=generator, device=device),
+    )
 
 
 def fit_next_column(run: Run, cfg: NextColumnConfig, data: dict[str, dict[str, np.ndarray]]) -> None:
@@ -166,14 +188,14 @@ def fit_next_column(run: Run, cfg: NextColumnConfig, data: dict[str, dict[str, n
         return spans[:, : cfg.in_columns], spans[:, cfg.in_columns :]
 
     for step in run.steps(total, cfg.checkpoint_every, dict):
-        w, t = (run.shard(v) for v in pairs(cols, cfg.batch_size, span, run.batch_rng))  # with replacement
-        x, y = take(cols, w.to(run.device), t.to(run.device))
+        w, t = (run.shard(v) for v in pairs(cols, cfg.batch_size, span, run.batch_rng, run.device))
+        x, y = take(cols, w, t)  # with replacement
         with run.autocast():
             loss = column_loss(cfg, predict(model, x, cfg.out_columns), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = loss.item()
+        value = loss.item()  # the step's one host sync (a logged scalar)
         log.append(step, value)
         run.show(loss=value)
         if step % cfg.eval_every == 0 or step == total:
@@ -181,7 +203,11 @@ def fit_next_column(run: Run, cfg: NextColumnConfig, data: dict[str, dict[str, n
             with torch.no_grad():
                 x, y = take(test, ev_w, ev_t)
                 pred = predict(model, x, cfg.out_columns)
-                evals.append(step, column_loss(cfg, pred, y).item(), *note_scores(cfg, model, pred, y))
+                counts = note_counts(cfg, model, pred, y)
+                loss_t, tp, said, real = (
+                    torch.cat([column_loss(cfg, pred, y).double().reshape(1), counts]).cpu().tolist()
+                )
+                evals.append(step, loss_t, *scores_from(tp, said, real))
             model.train()
 
 

@@ -7,7 +7,9 @@ run needs around it is here, once:
   fingerprints the run (model, trainer, arch, config, encoding, seed, data bytes),
   seeds every RNG, builds the networks, and hands a :class:`Run` to the trainer's ``fit``.
 - :class:`Run`: the device (CUDA when present, else the CPU) and its autocast (bf16 under
-  CUDA, nothing on the CPU), training tensors moved to the device once, TSV logs,
+  CUDA unless ``compute.amp`` is off, nothing on the CPU), training tensors moved to the
+  device once, data generators on the device (so a step copies nothing to the GPU and
+  syncs with the host once, for its logged scalars), TSV logs,
   registered optimizers, resume from ``resume.pt`` and the step loop
   (:meth:`Run.steps`) with its progress bar, periodic ``resume.pt``, weights-only
   snapshots at each eighth of the steps (``snapshots/``, for the quality log) and final
@@ -34,7 +36,7 @@ from scorelab.config import from_dict, to_dict
 from scorelab.errors import ParamsError
 from scorelab.models import get_model_spec, parse_arch
 from scorelab.training.checkpoint import capture_rng, restore_rng, run_fingerprint, save_checkpoint
-from scorelab.training.device import pick_device
+from scorelab.training.device import generator_on, pick_device
 from scorelab.training.distributed import (
     World,
     average_gradients,
@@ -87,6 +89,8 @@ class Run:
         a single process by default.
     compile
         ``torch.compile`` each network in place (``compute.compile``; off by default).
+    amp
+        bf16 autocast on CUDA (``compute.amp``; on by default). The CPU never autocasts.
 
     On CUDA the conv networks are also put in channels-last memory format (the layout
     tensor cores read); the CPU runs stay in the default layout, which their bytes were
@@ -105,8 +109,10 @@ class Run:
         progress: bool = True,
         world: World | None = None,
         compile: bool = False,
+        amp: bool = True,
     ):
         self.out_dir, self.log_dir = Path(out_dir), Path(log_dir)
+        self.amp = amp
         self.world = world or World()
         if self.world.main:
             (self.out_dir / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
@@ -116,19 +122,15 @@ class Run:
         # the CPU computes up to ~1.6x slower (measured here); flushing them to zero is
         # deterministic and changes nothing a float32 network can represent usefully.
         torch.set_flush_denormal(True)
-        self.modules = {k: m.to(self.device).train() for k, m in modules.items()}
-        if self.device.type == "cuda":
-            for m in self.modules.values():
-                if any(isinstance(x, nn.Conv2d | nn.ConvTranspose2d) for x in m.modules()):
-                    m.to(memory_format=torch.channels_last)
-        self.rng = torch.Generator().manual_seed(seed)  # the data generator, saved with resume.pt
+        self.modules = {k: self._to_device(m).train() for k, m in modules.items()}
+        self.rng = generator_on(self.device, seed)  # the data generator, saved with resume.pt
         # Batches are drawn from a generator that is the same on every rank (each keeps
         # its share); noise and dropout from generators that differ by rank. One process:
         # one generator for both, as before, so single-process bytes did not change.
         self.batch_rng = self.rng
         if self.world.distributed:
-            self.batch_rng = torch.Generator().manual_seed(seed)
-            self.rng = torch.Generator().manual_seed(seed * 1_000_003 + self.world.rank + 1)
+            self.batch_rng = generator_on(self.device, seed)
+            self.rng = generator_on(self.device, seed * 1_000_003 + self.world.rank + 1)
             torch.manual_seed(seed * 1_000_003 + self.world.rank + 1)  # dropout, after the weights
         if compile:
             for m in self.modules.values():
@@ -140,6 +142,14 @@ class Run:
         self._bar: tqdm | None = None
 
     # Set-up ---------------------------------------------------------------------------
+
+    def _to_device(self, module: nn.Module) -> nn.Module:
+        """``module`` on the run's device; on CUDA a conv network also channels-last, in the
+        same one conversion (a second one would copy every weight again)."""
+        convs = any(isinstance(x, nn.Conv2d | nn.ConvTranspose2d) for x in module.modules())
+        if self.device.type == "cuda" and convs:
+            return module.to(self.device, memory_format=torch.channels_last)
+        return module.to(self.device)
 
     def log(self, name: str, columns: tuple[str, ...]) -> TsvLog:
         """Declare the TSV log ``log_dir/<name>_log.tsv`` (before :meth:`resume`)."""
@@ -170,8 +180,8 @@ class Run:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """bf16 autocast on CUDA; nothing on the CPU (CPU runs stay float32 and repeatable)."""
-        if self.device.type == "cuda":
+        """bf16 autocast on CUDA (unless ``amp`` is off); nothing on the CPU (float32, repeatable)."""
+        if self.device.type == "cuda" and self.amp:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -199,10 +209,10 @@ class Run:
         for key, opt in self.optimizers.items():
             opt.load_state_dict(ckpt.optimizers[key])
         if self.world.distributed:
-            restore_rng(ckpt.rng["ranks"][self.world.rank], self.rng)
+            restore_rng(ckpt.rng["ranks"][self.world.rank], self.rng, self.device)
             self.batch_rng.set_state(ckpt.rng["batches"])
         else:
-            restore_rng(ckpt.rng, self.rng)
+            restore_rng(ckpt.rng, self.rng, self.device)
         self.start = ckpt.step
         return dict(ckpt.state or {})
 
@@ -258,7 +268,7 @@ class Run:
         into the resume file) and rank 0 alone writes.
         """
         full = state is not None
-        rng = capture_rng(self.rng) if full else None
+        rng = capture_rng(self.rng, self.device) if full else None
         if full and self.world.distributed:
             ranks = gather_objects(rng, self.world)
             rng = {**ranks[0], "ranks": ranks, "batches": self.batch_rng.get_state()}
@@ -304,6 +314,7 @@ def train_variant(
     progress: bool = True,
     world: World | None = None,
     compile: bool = False,
+    amp: bool = True,
 ) -> Path:
     """Train model ``model_name`` with trainer ``trainer_name``; return ``out_dir/checkpoint.pt``.
 
@@ -332,6 +343,8 @@ def train_variant(
         (a resume file of another process count is ignored), a single process adds nothing.
     compile
         ``torch.compile`` the networks (same results within float tolerance, not bytes).
+    amp
+        bf16 autocast on CUDA (``compute.amp``).
 
     Raises
     ------
@@ -386,6 +399,7 @@ def train_variant(
         progress=progress,
         world=world,
         compile=compile,
+        amp=amp,
     )
     trainer.fit(run, cfg, {s: data[s] for s in trainer.splits})
     return run.checkpoint

@@ -31,6 +31,7 @@ from scorelab.config import non_negative, positive
 from scorelab.errors import ParamsError
 from scorelab.training.batches import ShuffledBatches, check_batch_size, scaled
 from scorelab.training.checkpoint import Checkpoint
+from scorelab.training.device import generator_on
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
@@ -87,23 +88,33 @@ class VAESampleConfig:
 def vae_loss(model: nn.Module, x: torch.Tensor, kl_weight: float, rng: torch.Generator | None):
     """(loss, bce, kl) of a batch in [0, 1]: Chollet's per-image mean BCE + weighted KL, batch mean."""
     recon, mu, log_var = model(x, rng)
-    bce = F.binary_cross_entropy(recon.flatten(1), x.flatten(1), reduction="none").mean(dim=1)
-    kl = -(1 + log_var - mu.pow(2) - log_var.exp()).mean(dim=1)
-    return (bce + kl_weight * kl).mean(), bce.mean(), kl.mean()
+    # CUDA's autocast refuses binary_cross_entropy on probabilities (unsafe in bf16; issue
+    # 21): the loss is taken in float32 outside autocast. The CPU never autocasts: same bytes.
+    with torch.autocast(x.device.type, enabled=False):
+        bce = F.binary_cross_entropy(recon.float().flatten(1), x.float().flatten(1), reduction="none").mean(
+            dim=1
+        )
+        log_var, mu = log_var.float(), mu.float()
+        kl = -(1 + log_var - mu.pow(2) - log_var.exp()).mean(dim=1)
+        return (bce + kl_weight * kl).mean(), bce.mean(), kl.mean()
 
 
 @torch.no_grad()
-def held_out_loss(model: nn.Module, x: torch.Tensor, cfg: VAEConfig, seed: int) -> float:
-    """Mean loss over ``x`` in batches, with a fixed noise seed (the same every epoch)."""
+def held_out_loss(model: nn.Module, x: torch.Tensor, cfg: VAEConfig, seed: int) -> torch.Tensor:
+    """Mean loss over ``x`` in batches, with a fixed noise seed (the same every epoch).
+
+    A float64 scalar on ``x``'s device, summed there in the order (and with the float64
+    arithmetic) of a Python float sum of each batch's ``.item()``: no host sync per batch.
+    """
     if not len(x):
-        return math.nan
+        return torch.tensor(math.nan, dtype=torch.float64, device=x.device)
     was = model.training
     model.eval()
-    rng = torch.Generator().manual_seed(seed)
-    total = 0.0
+    rng = generator_on(x.device, seed)
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
     for lo in range(0, len(x), cfg.batch_size):
         part = x[lo : lo + cfg.batch_size]
-        total += vae_loss(model, part, cfg.kl_weight, rng)[0].item() * len(part)
+        total += vae_loss(model, part, cfg.kl_weight, rng)[0].double() * len(part)
     model.train(was)
     return total / len(x)
 
@@ -127,7 +138,7 @@ def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) ->
     epochs = run.log("valid", ("step", "epoch", "train_loss", "valid_loss", "test_loss"))
     latent_log = run.log("latent", ("step", "piece", *(f"z{i + 1}" for i in range(model.latent))))
     check_batch_size(cfg.batch_size, len(items), "training images")
-    batches = ShuffledBatches(len(items), run.batch_rng)
+    batches = ShuffledBatches(len(items), run.batch_rng, run.device)
     state = run.resume()
     if state:
         batches.load_state_dict(state["sampler"])
@@ -140,26 +151,28 @@ def fit_vae(run: Run, cfg: VAEConfig, data: dict[str, dict[str, np.ndarray]]) ->
     def loop_state() -> dict:
         return {"sampler": batches.state_dict(), **acc}
 
+    last = run.start
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
-        batch = items[run.shard(batches.take(cfg.batch_size)).to(items.device)]
+        batch = items[run.shard(batches.take(cfg.batch_size))]
         with run.autocast():
             loss, bce, kl = vae_loss(model, batch, cfg.kl_weight, run.rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         epoch = math.ceil(step / steps_per_epoch)
-        values = torch.stack([loss.detach(), bce.detach(), kl.detach()]).tolist()  # the step's one sync
+        values = torch.stack([loss.detach(), bce.detach(), kl.detach()]).cpu().tolist()  # the step's one sync
         acc["epoch_sum"] += values[0]
         log.append(step, epoch, *values)
         run.show(loss=values[0])
         if step % steps_per_epoch == 0 or step == total:
             done = step - (epoch - 1) * steps_per_epoch
-            valid_loss = held_out_loss(model, valid, cfg, 0)
-            test_loss = held_out_loss(model, test, cfg, 1)
+            held = torch.stack([held_out_loss(model, valid, cfg, 0), held_out_loss(model, test, cfg, 1)])
+            valid_loss, test_loss = held.cpu().tolist()  # the epoch row's one sync
             epochs.append(step, epoch, acc["epoch_sum"] / done, valid_loss, test_loss)
             acc["epoch_sum"] = 0.0
-            if step == total:
-                log_latent(model, data["train"], run, cfg, latent_log, step)
+        last = step
+    if last == total:  # after the last step, outside it: a once-per-run read-back, not a step's
+        log_latent(model, data["train"], run, cfg, latent_log, total)
 
 
 LATENT_POINTS = 2000  # training images in the latent log, evenly spread (S2's scatter plot)
