@@ -1,7 +1,7 @@
 """The GPU path without a GPU (issue 21): every trainer's real step under emulated CUDA.
 
-Each variant of params.yaml takes three tiny steps on fake CUDA tensors under bf16
-autocast (tests/cuda_emulation.py: torch's own CUDA dispatch and autocast rules, no
+Each variant (the default run's and the papers catalogue's, 30) takes three tiny steps
+on fake CUDA tensors under bf16 autocast (tests/cuda_emulation.py: torch's own CUDA dispatch and autocast rules, no
 numbers). This catches an operator CUDA's autocast refuses, a tensor on the wrong device,
 and host syncs: a step may sync at most once per log row it writes (its logged scalars,
 read back in one copy), and copies nothing between host and GPU.
@@ -25,7 +25,8 @@ from scorelab.validation import validate
 from tiny_datasets import encode_datasets
 
 REPO = Path(__file__).resolve().parents[1]
-PARAMS = compose(REPO / "conf")
+# every variant: the default run's and the papers catalogue's (their own corpora)
+PARAMS = compose(REPO / "conf", catalogues=["papers"])
 STEPS = 3
 
 pytestmark = pytest.mark.skipif(
@@ -253,3 +254,104 @@ def test_two_process_run_sends_every_collective_a_tensor_its_backend_takes(datas
         assert {"all_reduce", "broadcast"} <= kinds, (rank, seen)  # gradients, log rows, weights
         assert all(device in allowed for _, device in seen), (rank, seen)
     assert (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+# ------------------------------------------------------------------ paper sizes, CPU
+
+
+@pytest.fixture(scope="module")
+def paper_datasets(tmp_path_factory) -> dict[str, Path]:
+    """Enough hand-written pieces that the papers' batch sizes fit in the train split."""
+    return encode_datasets(PARAMS, tmp_path_factory.mktemp("paper_datasets"), train_pieces=72)
+
+
+@pytest.mark.paper_size
+@pytest.mark.parametrize("name", list(PARAMS["variants"]))
+def test_one_paper_size_step_of_every_variant_on_the_cpu(name, paper_datasets, tmp_path):
+    """The paper profile builds, steps and checkpoints every variant at the papers' sizes
+    (base.device: cpu written out, as the refusal above asks)."""
+    from scorelab.training.checkpoint import load_checkpoint
+
+    params = copy.deepcopy(PARAMS)
+    params["base"].update(profile="paper", device="cpu")
+    validate(params)
+    data = paper_datasets[params["variants"][name]["dataset"]]
+    ckpt = run_train(params, name, data, tmp_path / "model", tmp_path / "logs", max_steps=1, progress=False)
+    got = load_checkpoint(ckpt)
+    assert got.step == 1 and got.arch == resolve_arch_for(params, name)
+
+
+def resolve_arch_for(params: dict, name: str) -> dict:
+    from scorelab.config import to_dict
+    from scorelab.models import parse_arch
+    from scorelab.params import resolve_arch
+
+    return to_dict(parse_arch(params["variants"][name]["model"], resolve_arch(params, name)))
+
+
+# ------------------------------------------------------------------- random states
+
+
+def test_a_cpu_run_never_touches_cuda_rng_even_where_cuda_exists(monkeypatch):
+    """Defect 7: capture_rng read every GPU's state whenever CUDA existed, for CPU runs too."""
+    from scorelab.training.checkpoint import capture_rng, restore_rng
+
+    def no(*_, **__):
+        raise AssertionError("a CPU run touched CUDA's random state")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for fn in ("get_rng_state_all", "get_rng_state", "set_rng_state_all", "set_rng_state"):
+        monkeypatch.setattr(torch.cuda, fn, no)
+    gen = torch.Generator().manual_seed(1)
+    state = capture_rng(gen, torch.device("cpu"))
+    assert "cuda" not in state
+    state["cuda"] = [torch.zeros(16, dtype=torch.uint8)] * 4  # written on a 4-GPU machine
+    restore_rng(state, gen, torch.device("cpu"))
+
+
+def test_a_cuda_run_resumes_on_a_machine_with_fewer_gpus(monkeypatch):
+    """Defect 7: restore_rng set every GPU's state, and failed with fewer GPUs than the writer."""
+    from scorelab.training.checkpoint import capture_rng, restore_rng
+
+    got = {}
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device: torch.full((16,), device.index or 0))
+    monkeypatch.setattr(
+        torch.cuda, "set_rng_state", lambda state, device: got.update(state=state, device=device)
+    )
+    monkeypatch.setattr(
+        torch.cuda, "set_rng_state_all", lambda *_: (_ for _ in ()).throw(RuntimeError("4 GPUs"))
+    )
+    gen = torch.Generator().manual_seed(1)
+    state = capture_rng(gen, torch.device("cuda", 1))
+    assert state["cuda"].tolist() == [1] * 16  # this run's GPU only
+    restore_rng(state, gen, torch.device("cuda", 0))
+    assert got["device"] == torch.device("cuda", 0)
+    old = dict(state, cuda=[torch.full((16,), i) for i in range(4)])  # an older file: every GPU
+    restore_rng(old, gen, torch.device("cuda", 1))
+    assert got["state"].tolist() == [1] * 16
+
+
+def test_gpu_check_script_runs_its_table_on_the_cpu():
+    """benchmarks/gpu_check.py, for the first GPU owner, runs end to end here with --device cpu."""
+    import subprocess
+    import sys
+
+    script = REPO / "benchmarks" / "gpu_check.py"
+    args = [
+        "--device",
+        "cpu",
+        "--profile",
+        "tiny",
+        "--steps",
+        "3",
+        "--variants",
+        "s4_lstm_erk",
+        "s1_naive_jsb",
+    ]
+    proc = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| s")]
+    assert [r.split(" | ")[0] for r in rows] == ["| s4_lstm_erk", "| s1_naive_jsb"]
+    assert all(r.split(" | ")[1] == "ok" for r in rows)
+    none = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert none.returncode == 2 and "torch sees no GPU" in none.stdout  # this machine has none

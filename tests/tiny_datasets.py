@@ -27,15 +27,17 @@ def chorale(i: int, bars: int = 8) -> Score:
     return Score.from_notes(rows, tracks=tracks, piece_id=f"c{i}", key="C major", time_signature=(4, 4))
 
 
-def encode_datasets(params: dict, root: Path) -> dict[str, Path]:
-    """Every dataset of ``params``, encoded from the same hand-written pieces under ``root``."""
+def encode_datasets(params: dict, root: Path, train_pieces: int = 6) -> dict[str, Path]:
+    """Every dataset of ``params``, encoded from the same hand-written pieces under ``root``
+    (``train_pieces`` of them in the train split, two each in valid and test)."""
     out = {}
+    n = train_pieces
     for name in params["datasets"]:
         _, codec_name, settings = resolve_dataset(params, name)
         codec = get_codec(codec_name, settings)
         folder = root / name
-        folder.mkdir()
-        for split, ids in (("train", range(6)), ("valid", range(6, 8)), ("test", range(8, 10))):
+        folder.mkdir(parents=True)
+        for split, ids in (("train", range(n)), ("valid", range(n, n + 2)), ("test", range(n + 2, n + 4))):
             arrays, _ = codec.encode_split([chorale(i) for i in ids])
             save_npz(folder / f"{split}.npz", arrays)
         codec.save(folder)
