@@ -1,10 +1,11 @@
 """The GPU path without a GPU (issue 21): every trainer's real step under emulated CUDA.
 
 Each variant (the default run's and the papers catalogue's, 30) takes three tiny steps
-on fake CUDA tensors under bf16 autocast (tests/cuda_emulation.py: torch's own CUDA dispatch and autocast rules, no
-numbers). This catches an operator CUDA's autocast refuses, a tensor on the wrong device,
-and host syncs: a step may sync at most once per log row it writes (its logged scalars,
-read back in one copy), and copies nothing between host and GPU.
+on fake CUDA tensors under bf16 autocast (tests/cuda_emulation.py: torch's own CUDA
+dispatch and autocast rules, no numbers). This catches an operator CUDA's autocast
+refuses, a tensor on the wrong device, and host syncs: a step may sync at most once per
+log row it writes (its logged scalars, read back in one copy), and copies nothing
+between host and GPU.
 """
 
 from __future__ import annotations
