@@ -542,17 +542,22 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, monkeypat
     monkeypatch.setattr(ingest, "MIDI_TASK", 3)
     monkeypatch.setattr(ingest, "MIDI_POOL_MIN", 1)
     jobs, _ = dedupe(list_jobs("local", [str(folder)]))
-    assert ingest._use_pool(jobs, 2) and not ingest._use_pool(jobs, 1)
+    # music21's jobs always get guarded reader processes; MIDI alone only on several cores
+    assert ingest._use_pool(jobs, 2) and ingest._use_pool(jobs, 1)
+    midi_only = [j for j in jobs if j.kind in ingest.MIDI_KINDS]
+    assert ingest._use_pool(midi_only, 2) and not ingest._use_pool(midi_only, 1)
     tasks = ingest._tasks(jobs)
     assert max(len(t) for t in tasks) == 3 and len(tasks) >= 5
+    from scorelab.corpora import guard
+
     pool_started = []
-    real_pool = ingest._InOrder.__init__
+    real_pool = guard.GuardedPool.__init__
 
-    def spy(self, *a, **k):
-        pool_started.append(True)
-        return real_pool(self, *a, **k)
+    def spy(self, fn, workers, *a, **k):
+        pool_started.append(workers)
+        return real_pool(self, fn, workers, *a, **k)
 
-    monkeypatch.setattr(ingest._InOrder, "__init__", spy)
+    monkeypatch.setattr(guard.GuardedPool, "__init__", spy)
     for batch_pieces, batch_notes in ((3, 1 << 20), (256, 5)):
         one = build_corpus(
             "mix",
@@ -563,7 +568,8 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, monkeypat
             batch_pieces=batch_pieces,
             batch_notes=batch_notes,
         )
-        assert not pool_started
+        assert pool_started == [1]  # one guarded reader for the ABC tunes
+        pool_started.clear()
         two = build_corpus(
             "mix",
             cfg,
@@ -573,7 +579,7 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, monkeypat
             batch_pieces=batch_pieces,
             batch_notes=batch_notes,
         )
-        assert pool_started
+        assert pool_started == [2]
         pool_started.clear()
         assert one == two and one["pieces_rejected"] == 2
         for name in ("notes.parquet", "pieces.parquet", "rejected.parquet", "summary.json"):

@@ -126,6 +126,9 @@ class CorpusSection:
     download: Any = None
     # Keyword options of the source's lister (scorelab.corpora.readers' table).
     options: dict = field(default_factory=dict)
+    # Per-file limits (scorelab.io.limits.ReadLimits: max_bytes, max_notes, max_tracks,
+    # max_ticks, max_seconds, min_qpm, max_qpm, parse_seconds, memory_mb); {} = defaults.
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

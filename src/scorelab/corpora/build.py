@@ -23,8 +23,8 @@ from typing import Protocol
 
 import pandas as pd
 
-from scorelab.corpora.ingest import BATCH_NOTES, BATCH_PIECES, ingest_jobs, iter_parse_jobs
-from scorelab.corpora.sources import Job, dedupe, list_jobs
+from scorelab.corpora.ingest import BATCH_NOTES, BATCH_PIECES, ingest_jobs
+from scorelab.corpora.sources import dedupe, list_jobs
 from scorelab.errors import EmptyCorpusError, ScorelabError
 from scorelab.score import PIECE_COLUMNS, Score, write_rejected
 from scorelab.utils import atomic_dir, write_json
@@ -43,6 +43,14 @@ class CorpusConfig:
     max_reject_fraction: float = 0.25
     download: object = None  # a fetched corpus: its files are in the fetch stage's folder
     options: dict = field(default_factory=dict)  # the source lister's keyword options
+    limits: dict = field(default_factory=dict)  # per-file limits (scorelab.io.limits), {} = defaults
+
+    def read_limits(self):
+        """The corpus's :class:`~scorelab.io.limits.ReadLimits` (strictly checked)."""
+        from scorelab.config import from_dict
+        from scorelab.io.limits import ReadLimits
+
+        return from_dict(ReadLimits, dict(self.limits or {}), "limits")
 
     def source_paths(self, raw_dir: Path | None) -> list[str]:
         """The paths the source reads: for a fetched corpus, files in ``raw_dir``.
@@ -118,19 +126,6 @@ def ensure_every_split(scores: list[Score] | list[_Piece], seed: int) -> None:
             donors[0].split = split
 
 
-def parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | None = None):
-    """Parse jobs over the cores, results in job order (so output bytes do not depend on timing).
-
-    Every job by ``sources.read_job`` (MIDI too, one file at a time); the corpus builder
-    instead streams through :func:`scorelab.corpora.ingest.ingest_jobs`.
-    """
-    parsed = iter_parse_jobs(jobs, corpus, n_tracks, workers)
-    try:
-        return list(parsed)
-    finally:
-        parsed.close()
-
-
 def build_corpus(
     name: str,
     cfg: CorpusConfig,
@@ -181,6 +176,7 @@ def build_corpus(
             workers=workers,
             batch_pieces=batch_pieces,
             batch_notes=batch_notes,
+            limits=cfg.read_limits(),
         )
         pieces, bad = got.pieces, got.rejected
         for piece in pieces:

@@ -3,9 +3,12 @@
 The corpus builder (:func:`scorelab.corpora.build.build_corpus`) hands its jobs here in
 their listed order. They are cut into tasks (:func:`_tasks`): runs of at most
 :data:`MIDI_TASK` MIDI jobs (kinds :data:`MIDI_KINDS`) or :data:`POOL_CHUNK` others.
-A task is read by :func:`_read_task`, in worker processes over the cores when the
-corpus is large enough to pay for them (:func:`_use_pool`), a bounded number of tasks
-ahead of the writer, results in task order:
+A task is read by :func:`_read_task` in guarded reader processes
+(:class:`~scorelab.corpora.guard.GuardedPool`: a memory ceiling and a wall-time limit
+per job, a worker that dies or runs past its time costs only the job at fault) whenever
+the corpus has a non-MIDI job or enough MIDI files to pay for processes
+(:func:`_use_pool`), a bounded number of tasks ahead of the writer, results in task
+order:
 
 - a MIDI task reads per file only the bytes, symusic's parse and the raw NumPy arrays
   (:meth:`scorelab.io.midi.MidiBatch.add`), then converts the task's files in one
@@ -32,12 +35,9 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +49,14 @@ from scorelab.constants import DEFAULT_RESOLUTION
 from scorelab.corpora.jobs import Job
 from scorelab.corpora.local import midi_header_problem
 from scorelab.errors import CorpusReadError, ScoreValidationError
+from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, read_bounded
 from scorelab.io.midi import MidiBatch, MidiNotes
 from scorelab.score import NOTE_COLUMNS, NOTE_DTYPES, Score
 
 MIDI_KINDS = ("midi", "local_midi", "zip_midi")  # read in-process by MidiBatch
 BATCH_PIECES = 256  # a batch (one row group of notes.parquet) closes at this many pieces...
 BATCH_NOTES = 1 << 20  # ...or at this many notes, whichever comes first
-POOL_CHUNK = 4  # music21 jobs per worker task (as parse_jobs' chunksize)
+POOL_CHUNK = 4  # non-MIDI jobs per worker task (retried one by one when the task fails)
 MIDI_TASK = 64  # MIDI jobs per worker task: parsed and converted together there
 MIDI_POOL_MIN = 2048  # fewer MIDI files than this are read in this process (the pool costs more)
 POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed notes waiting
@@ -142,13 +143,13 @@ class Ingested:
     row_groups: int = 0
 
 
-def _read(args: tuple[Job, str, int]) -> tuple[Score | None, str | None]:
+def _read(args: tuple[Job, str, int, ReadLimits]) -> tuple[Score | None, str | None]:
     """Worker: a Score, or the reason it could not be read (never raises)."""
     from scorelab.corpora.sources import read_job  # deferred: sources imports the readers
 
-    job, corpus, n_tracks = args
+    job, corpus, n_tracks, limits = args
     try:
-        return read_job(job, corpus, n_tracks), None
+        return read_job(job, corpus, n_tracks, limits), None
     except (CorpusReadError, ScoreValidationError) as exc:
         return None, str(exc)
     except Exception as exc:  # a parser bug on one file must not stop the corpus
@@ -157,69 +158,6 @@ def _read(args: tuple[Job, str, int]) -> tuple[Score | None, str | None]:
 
 def _unexpected(job: Job, exc: Exception) -> str:
     return f"{job.source}: {type(exc).__name__}: {exc}"
-
-
-def _read_chunk(chunk: list[tuple[Job, str, int]]) -> list[tuple[Score | None, str | None]]:
-    return [_read(a) for a in chunk]
-
-
-class _InOrder:
-    """Results of tasks submitted to a pool, in submission order, a bounded number ahead.
-
-    ``fn`` runs on each task in a worker; with ``flat`` its result is a list whose
-    items are yielded one by one (:func:`_read_chunk`'s), else the result itself.
-    """
-
-    def __init__(self, pool, chunks: Iterator, ahead: int, fn=None, flat: bool = True):
-        self._pool = pool
-        self._fn = fn or _read_chunk
-        self._flat = flat
-        self._chunks = chunks
-        self._pending = deque(pool.submit(self._fn, c) for c in islice(chunks, ahead))
-        self._done: deque = deque()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        while not self._done:
-            if not self._pending:
-                raise StopIteration
-            result = self._pending.popleft().result()
-            if self._flat:
-                self._done.extend(result)
-            else:
-                self._done.append(result)
-            nxt = next(self._chunks, None)
-            if nxt is not None:
-                self._pending.append(self._pool.submit(self._fn, nxt))
-        return self._done.popleft()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def iter_parse_jobs(jobs: list[Job], corpus: str, n_tracks: int, workers: int | None = None):
-    """An iterator of ``(score, None)`` or ``(None, reason)`` per job, in job order; call ``close()``.
-
-    In this process when ``workers <= 1`` or there are fewer than 8 jobs; otherwise in a
-    process pool, started here (before the caller opens files or threads), that runs at
-    most :data:`POOL_AHEAD` tasks of :data:`POOL_CHUNK` jobs per worker ahead of the
-    consumer, so finished Scores never pile up without bound.
-    """
-    workers = workers or os.cpu_count() or 1
-    args = [(j, corpus, n_tracks) for j in jobs]
-    if workers <= 1 or len(jobs) < 8:
-        return _LazyMap(_read, args)
-    from concurrent.futures import ProcessPoolExecutor
-
-    from scorelab.process import die_with_parent
-
-    chunks = (args[i : i + POOL_CHUNK] for i in range(0, len(args), POOL_CHUNK))
-    # the workers die with the stage: a `kill -9` of `dvc repro` had left them behind for
-    # good (two 250 MB idle processes per killed corpus stage, seen in the fault tests)
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
-    return _InOrder(pool, chunks, workers * POOL_AHEAD)
 
 
 class _Zips:
@@ -244,35 +182,37 @@ class _Zips:
         self._path, self._zip = None, None
 
 
-def midi_job_bytes(job: Job, zips: _Zips) -> tuple[bytes, str]:
+def midi_job_bytes(job: Job, zips: _Zips, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[bytes, str]:
     """A MIDI job's file bytes and the source its Score and errors name.
 
     Does what each kind's reader does before parsing, with its messages: ``midi`` as
     :func:`scorelab.io.midi.read_midi`; ``local_midi`` and ``zip_midi`` as
     :mod:`scorelab.corpora.local` and :mod:`scorelab.corpora.archives`, header check
-    (:func:`~scorelab.corpora.local.midi_header_problem`) included.
+    (:func:`~scorelab.corpora.local.midi_header_problem`) included, for every kind
+    (``midi_folder``'s ``midi`` jobs once skipped it and took type-2 files ``local``
+    refused). A file is read only when it is a regular file within ``limits.max_bytes``
+    (:func:`~scorelab.io.limits.read_bounded`: a FIFO, a device or a symlink is refused
+    before it can hang or flood the reader); a zip member by its declared size first.
 
     Raises
     ------
     CorpusReadError
-        The file or member cannot be read, or its header is refused.
+        The file or member cannot be read, is over the limit, or its header is refused.
     """
-    if job.kind == "midi":
+    if job.kind in ("midi", "local_midi"):
         try:
-            with open(job.payload, "rb") as f:
-                return f.read(), job.payload
-        except OSError as err:
-            raise CorpusReadError(f"{job.payload}: cannot read file: {err}") from err
-    if job.kind == "local_midi":
-        try:
-            with open(job.payload, "rb") as f:
-                data = f.read()
+            data = read_bounded(job.payload, limits)
         except OSError as err:
             raise CorpusReadError(f"{job.source}: cannot read file: {err}") from err
     elif job.kind == "zip_midi":
         where = json.loads(job.payload)
         zf = zips.get(where["path"])
         try:
+            size = zf.getinfo(where["member"]).file_size
+            if size > limits.max_bytes:
+                raise CorpusReadError(
+                    f"{job.source}: member of {size} bytes, over limits.max_bytes ({limits.max_bytes})"
+                )
             data = zf.read(where["member"])
         except (KeyError, OSError, zipfile.BadZipFile) as err:
             raise CorpusReadError(f"{job.source}: cannot read member: {err}") from err
@@ -323,27 +263,27 @@ class _Part:
 _ZIPS = _Zips()
 
 
-def _read_task(task: tuple[list[Job], str, int, int]) -> _Part:
+def _read_task(task: tuple[list[Job], str, int, int, ReadLimits]) -> _Part:
     """Read a run of jobs of one family (MIDI or not), in a worker or in this process.
 
     MIDI jobs are parsed into one :class:`~scorelab.io.midi.MidiBatch` and converted
     together at the end of the task; the conversion of a piece depends on that piece
     alone, so the notes do not depend on how jobs are grouped into tasks.
     """
-    jobs, corpus, n_tracks, resolution = task
+    jobs, corpus, n_tracks, resolution, limits = task
     if not jobs or jobs[0].kind not in MIDI_KINDS:
         slots, notes = [], []
         for job in jobs:
-            score, reason = _read((job, corpus, n_tracks))
+            score, reason = _read((job, corpus, n_tracks, limits))
             slots.append(reason if score is None else score)
             notes.append(0 if score is None else len(score.notes))
         return _Part(slots, notes)
-    batch = MidiBatch()
+    batch = MidiBatch(limits)
     slots, notes = [], []
     for job in jobs:
         before = batch.n_notes
         try:
-            data, source = midi_job_bytes(job, _ZIPS)
+            data, source = midi_job_bytes(job, _ZIPS, limits)
             slot = batch.add(data, source, job.piece_id or Path(source).stem)
         except (CorpusReadError, ScoreValidationError) as exc:
             slot = str(exc)
@@ -370,11 +310,25 @@ def _tasks(jobs: list[Job]) -> list[list[Job]]:
 
 
 def _use_pool(jobs: list[Job], workers: int) -> bool:
-    """Worker processes pay for themselves on 8 music21 jobs or :data:`MIDI_POOL_MIN` MIDI files."""
-    if workers <= 1:
-        return False
+    """Reader processes: always for music21's formats and the other non-MIDI readers (they
+    can run away: the guard's time and memory limits need a process to stop), and for
+    :data:`MIDI_POOL_MIN` MIDI files or more on several cores (below that the processes
+    cost more than they save; symusic's parse is bounded by the limits checked before
+    and after it)."""
     midi = sum(j.kind in MIDI_KINDS for j in jobs)
-    return len(jobs) - midi >= 8 or midi >= MIDI_POOL_MIN
+    return len(jobs) > midi or (workers > 1 and midi >= MIDI_POOL_MIN)
+
+
+def _single_tasks(task: tuple) -> list[tuple]:
+    """A task as one task per job (how :class:`~scorelab.corpora.guard.GuardedPool` retries a failed one)."""
+    jobs, *rest = task
+    return [([job], *rest) for job in jobs]
+
+
+def _lost_job(task: tuple, reason: str) -> _Part:
+    """The part of a one-job task whose reader was stopped or died: the job, rejected."""
+    (job,), *_ = task
+    return _Part([f"{job.source}: {reason}"], [0])
 
 
 class _Batch:
@@ -394,6 +348,7 @@ def ingest_jobs(
     batch_pieces: int = BATCH_PIECES,
     batch_notes: int = BATCH_NOTES,
     resolution: int = DEFAULT_RESOLUTION,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Ingested:
     """Read every job and write the notes of the readable ones to ``notes_path``.
 
@@ -413,6 +368,8 @@ def ingest_jobs(
         A batch (one row group) closes when it holds this many pieces or notes.
     resolution
         Ticks per quarter of the MIDI pieces.
+    limits
+        Per-file limits every reader enforces (:mod:`scorelab.io.limits`).
 
     Returns
     -------
@@ -423,15 +380,21 @@ def ingest_jobs(
     from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
-    tasks = [(t, corpus, n_tracks, resolution) for t in _tasks(jobs)]
+    tasks = [(t, corpus, n_tracks, resolution, limits) for t in _tasks(jobs)]
     if _use_pool(jobs, workers):
-        from concurrent.futures import ProcessPoolExecutor
-
-        from scorelab.process import die_with_parent
+        from scorelab.corpora.guard import GuardedPool
 
         # started before the writer opens files or threads; the workers die with the stage
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent)
-        parts = _InOrder(pool, iter(tasks), workers * POOL_AHEAD, fn=_read_task, flat=False)
+        pool = GuardedPool(
+            _read_task,
+            workers,
+            limits,
+            split=_single_tasks,
+            fail=_lost_job,
+            jobs_of=lambda t: len(t[0]),
+            merge=list,
+        )
+        parts = _Closing(pool.map(iter(tasks), workers * POOL_AHEAD), pool.close)
     else:
         parts = _LazyMap(_read_task, tasks)
     out = Ingested()
@@ -453,9 +416,15 @@ def ingest_jobs(
         pending = writing.submit(writer.write, table) if table is not None else None
 
     try:
-        for (task, *_), part in zip(tasks, parts, strict=True):
-            for job, slot, n in zip(task, part.slots, part.notes, strict=True):
-                batch.slots.append((job, (part.midi, slot) if isinstance(slot, int) else slot))
+        for (task, *_), got in zip(tasks, parts, strict=True):
+            # a task the guard retried job by job comes back as one part per job
+            read = [
+                (slot, n, p.midi)
+                for p in (got if isinstance(got, list) else [got])
+                for slot, n in zip(p.slots, p.notes, strict=True)
+            ]
+            for job, (slot, n, midi) in zip(task, read, strict=True):
+                batch.slots.append((job, (midi, slot) if isinstance(slot, int) else slot))
                 batch.n_notes += n
                 if len(batch.slots) >= batch_pieces or batch.n_notes >= batch_notes:
                     flush()
@@ -473,6 +442,19 @@ def ingest_jobs(
     out.row_groups = writer.row_groups
     out.notes = writer.rows
     return out
+
+
+class _Closing:
+    """An iterator with a ``close()`` that stops what produces it."""
+
+    def __init__(self, it, close):
+        self._it, self.close = it, close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
 
 
 class _LazyMap:

@@ -16,11 +16,13 @@ are not listed.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl
-from scorelab.corpora.walk import files_under
+from scorelab.corpora.walk import files_under, printable, storable, unique_ids
 from scorelab.errors import CorpusReadError
+from scorelab.io.limits import read_bounded
 from scorelab.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -86,7 +88,7 @@ def read_midi_data(data: bytes, source: str, corpus: str, piece_id: str) -> Scor
 def read_local_midi_job(job: Job, corpus: str) -> Score:
     """Read a ``local_midi`` job (payload: the file's path)."""
     try:
-        data = Path(job.payload).read_bytes()
+        data = read_bounded(job.payload)
     except OSError as err:
         raise CorpusReadError(f"{job.source}: cannot read file: {err}") from err
     return read_midi_data(data, job.source, corpus, job.piece_id)
@@ -121,10 +123,15 @@ def abc_text_jobs(text: str, base_id: str, source: str) -> list[Job]:
 def local_jobs(paths: list[str]) -> list[Job]:
     """Jobs for every supported file below the given folders, in sorted path order.
 
+    A file that cannot be taken (a name that is not valid UTF-8, an ABC file that
+    cannot be read within the default limits) becomes a ``refused`` job: it is recorded
+    with its reason like any unreadable piece, and the rest of the folder is read.
+    Distinct files get distinct ids (:func:`~scorelab.corpora.walk.unique_ids`).
+
     Raises
     ------
     CorpusReadError
-        When a path is not a folder, or an ABC file cannot be read.
+        When a path is not a folder.
     """
     roots = [Path(p) for p in paths]
     for root in roots:
@@ -133,10 +140,20 @@ def local_jobs(paths: list[str]) -> list[Job]:
     jobs = []
     for root in roots:
         # regular files only, no symlink followed (scorelab.corpora.walk)
-        files = [root / rel for rel in files_under(root, LOCAL_SUFFIXES)]
+        refused: list[tuple[str, str]] = []
+        files = [root / rel for rel in files_under(root, LOCAL_SUFFIXES, refused)]
+        for rel, why in refused:
+            shown = printable(str(root / rel))
+            jobs.append(Job(printable(rel).replace("/", "__"), "refused", f"{shown}: {why}", shown))
         stems = Counter(f.relative_to(root).with_suffix("") for f in files)
         prefix = f"{root.resolve().name}__" if len(roots) > 1 else ""
         for f in files:
+            if not storable(str(f)):
+                shown = printable(str(f))
+                jobs.append(
+                    Job(printable(str(f.name)), "refused", f"{shown}: file name is not valid UTF-8", shown)
+                )
+                continue
             rel = f.relative_to(root).with_suffix("")
             piece_id = prefix + "__".join(rel.parts)
             if stems[rel] > 1:
@@ -148,11 +165,13 @@ def local_jobs(paths: list[str]) -> list[Job]:
                 jobs.append(Job(piece_id, "m21_file", str(f), str(f)))
             else:
                 try:
-                    text = decode_abc(f.read_bytes())
+                    text = decode_abc(read_bounded(f))
                 except OSError as err:
-                    raise CorpusReadError(f"{f}: cannot read file: {err}") from err
+                    jobs.append(Job(piece_id, "refused", f"{f}: cannot read file: {err}", str(f)))
+                    continue
                 jobs += abc_text_jobs(text, piece_id, str(f))
-    return jobs
+    ids = unique_ids([j.piece_id for j in jobs])
+    return [j if j.piece_id == i else replace(j, piece_id=i) for j, i in zip(jobs, ids, strict=True)]
 
 
 def classical_jobs(paths: list[str] | None = None) -> list[Job]:

@@ -18,12 +18,14 @@ and are re-exported here.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, dedupe
 from scorelab.corpora.readers import JOB_READERS, SOURCE_LISTERS
-from scorelab.corpora.walk import files_under, suffix
+from scorelab.corpora.walk import files_under, printable, storable, suffix, unique_ids
 from scorelab.errors import CorpusReadError
+from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, signature_problem
 from scorelab.score import Score
 
 __all__ = [
@@ -63,16 +65,31 @@ def music21_jobs(paths: list[str]) -> list[Job]:
 
 
 def midi_folder_jobs(paths: list[str]) -> list[Job]:
-    """Jobs for every MIDI file below the given folders, sorted by path."""
+    """Jobs for every MIDI file below the given folders, sorted by path.
+
+    Regular files only (:func:`~scorelab.corpora.walk.files_under`). A name that is not
+    valid UTF-8 becomes a ``refused`` job (recorded with its reason, not a crash), and
+    distinct files get distinct ids (:func:`~scorelab.corpora.walk.unique_ids`).
+    """
     jobs = []
     for folder in paths:
         root = Path(folder)
         if not root.is_dir():
             raise CorpusReadError(f"{folder}: not a folder")
-        for rel in files_under(root, (".mid", ".midi")):
+        refused: list[tuple[str, str]] = []
+        listed = files_under(root, (".mid", ".midi"), refused)
+        for rel, why in refused:
+            shown = printable(os.path.join(str(root), rel))
+            jobs.append(Job(printable(rel).replace("/", "__"), "refused", f"{shown}: {why}", shown))
+        for rel in listed:
             path = os.path.join(str(root), rel)
+            if not storable(path):
+                shown = printable(path)
+                jobs.append(Job(printable(rel), "refused", f"{shown}: file name is not valid UTF-8", shown))
+                continue
             jobs.append(Job(rel[: -len(suffix(rel))].replace("/", "__"), "midi", path, path))
-    return jobs
+    ids = unique_ids([j.piece_id for j in jobs])
+    return [j if j.piece_id == i else replace(j, piece_id=i) for j, i in zip(jobs, ids, strict=True)]
 
 
 SOURCES = {"music21": music21_jobs, "midi_folder": midi_folder_jobs, **SOURCE_LISTERS}
@@ -89,26 +106,52 @@ def list_jobs(source: str, paths: list[str], **options) -> list[Job]:
     return SOURCES[source](paths, **options)
 
 
-def read_job(job: Job, corpus: str, n_tracks: int) -> Score:
-    """Read one job into a Score (runs in a worker process).
+def score_problem(score: Score, limits: ReadLimits) -> str | None:
+    """Why a read Score cannot be stored or is past a limit, or None (every reader's last check).
+
+    Its time signature and tempo must be valid, and its notes, tracks and length in
+    ticks (at the Score resolution of 24 per quarter) and seconds (at its tempo) within
+    ``limits``.
+    """
+    from scorelab.constants import DEFAULT_RESOLUTION
+
+    problem = signature_problem(*score.time_signature) or limits.tempo_problem(float(score.tempo))
+    if problem:
+        return problem
+    ticks = score.length * DEFAULT_RESOLUTION // max(score.resolution, 1)
+    seconds = score.length / max(score.resolution, 1) * 60.0 / float(score.tempo)
+    return limits.piece_problem(len(score.notes), len(score.tracks), ticks, seconds)
+
+
+def read_job(job: Job, corpus: str, n_tracks: int, limits: ReadLimits = DEFAULT_LIMITS) -> Score:
+    """Read one job into a Score (runs in a worker process), within ``limits``.
 
     Raises
     ------
     CorpusReadError
-        For anything that stops the piece from being read; the caller records it.
+        For anything that stops the piece from being read (a limit passed included,
+        named); the caller records it.
     """
     from scorelab.io import music21_reader as m21r
 
+    if job.kind == "refused":  # a listed file that cannot be read at all (its reason is the payload)
+        raise CorpusReadError(job.payload)
     kw = dict(piece_id=job.piece_id, corpus=corpus, n_tracks=n_tracks)
     if job.kind == "abc_tune":
+        if len(job.payload.encode("utf-8", "surrogateescape")) > limits.max_bytes:
+            raise CorpusReadError(f"{job.source}: tune over limits.max_bytes ({limits.max_bytes})")
         score = m21r.read_abc_tune(job.payload, source=job.source, **kw)
     elif job.kind == "m21_file":
-        score = m21r.read_music21_file(Path(job.payload), **kw)
+        score = m21r.read_music21_file(Path(job.payload), limits=limits, **kw)
     elif job.kind == "midi" or job.kind in JOB_READERS:
         if job.kind == "midi":
-            from scorelab.io.midi import read_midi
+            from scorelab.corpora.ingest import _ZIPS, midi_job_bytes
+            from scorelab.io.midi import MidiBatch
 
-            score = read_midi(Path(job.payload), corpus=corpus, piece_id=job.piece_id)
+            data, source = midi_job_bytes(job, _ZIPS, limits)
+            batch = MidiBatch(limits)
+            batch.add(data, source, job.piece_id)
+            score = batch.convert().score(0, corpus)
         else:
             score = JOB_READERS[job.kind](job, corpus)
         if len(score.tracks) < n_tracks:
@@ -117,6 +160,9 @@ def read_job(job: Job, corpus: str, n_tracks: int) -> Score:
         raise ValueError(
             f"unknown job kind {job.kind!r}; valid: {sorted(['abc_tune', 'm21_file', 'midi', *JOB_READERS])}"
         )
+    problem = score_problem(score, limits)
+    if problem:
+        raise CorpusReadError(f"{job.source}: {problem}")
     if job.split:
         score.split = job.split
     return score

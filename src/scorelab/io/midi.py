@@ -14,6 +14,7 @@ of one.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import pandas as pd
 
 from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, MIDI_PITCHES
 from scorelab.errors import CorpusReadError, ScoreValidationError
+from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, read_bounded, signature_problem
 from scorelab.score import NOTE_COLUMNS, Score, Track
 from scorelab.utils import atomic_path
 
@@ -160,6 +162,27 @@ _PIECE_KEY = 1 << 40
 _PARSE_ERRORS = (RuntimeError, ValueError, IndexError, OverflowError)
 
 
+def tempo_event_problem(data: bytes) -> str | None:
+    """A tempo meta event (``FF 51``) whose stated length is not 3, or None.
+
+    symusic reads three bytes of every tempo event whatever its length says: one of
+    length 0 at the end of a file was read three bytes past the buffer, and the stored
+    tempo then changed between two runs of the same input (issue 22). Such a file is
+    refused before symusic sees it. ``FF`` is never a data byte of a MIDI event, so the
+    pair can only start a meta event (or sit inside a text or sysex payload, where a
+    false alarm needs the bytes FF 51 followed by 0, 1 or 2: not met in any corpus here).
+    """
+    i = data.find(b"\xff\x51")
+    while i >= 0:
+        if i + 2 >= len(data) or data[i + 2] != 3:
+            length = data[i + 2] if i + 2 < len(data) else "missing"
+            return f"a tempo event of length {length} at byte {i} (a tempo takes 3 bytes)"
+        if i + 6 > len(data):
+            return f"a tempo event cut short by the end of the file at byte {i}"
+        i = data.find(b"\xff\x51", i + 2)
+    return None
+
+
 def _symusic():
     import symusic  # deferred: only readers need the C++ extension
 
@@ -222,7 +245,8 @@ class MidiBatch:
     frame per piece. :func:`read_midi_bytes` is a batch of one: there is one conversion.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ReadLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.sources: list[str] = []
         self.piece_ids: list[str] = []
         self.sha256: list[str] = []
@@ -242,9 +266,18 @@ class MidiBatch:
         Raises
         ------
         CorpusReadError
-            Naming ``source``: not parseable as MIDI, or an unsupported time division.
-            Nothing is kept then.
+            Naming ``source``: not parseable as MIDI, an unsupported time division, a
+            malformed tempo event, a stated value that cannot be stored (a time
+            signature with a field that is not positive, a tempo outside the limits'
+            range, a negative time), or past one of the batch's :class:`ReadLimits`
+            (tracks, notes, length in ticks and in seconds), the limit named. Nothing is
+            kept then.
         """
+        problem = tempo_event_problem(data)
+        if problem is None and len(data) > self.limits.max_bytes:
+            problem = f"{len(data)} bytes, over limits.max_bytes ({self.limits.max_bytes})"
+        if problem is not None:
+            raise CorpusReadError(f"{source}: {problem}")
         try:
             midi = _symusic().Score.from_midi(data)
         except _PARSE_ERRORS as err:
@@ -254,15 +287,32 @@ class MidiBatch:
             raise CorpusReadError(f"{source}: unsupported time division (ticks per quarter {tpq})")
         tempos = midi.tempos.numpy()
         signatures = midi.time_signatures
+        for sig in signatures:
+            problem = problem or signature_problem(int(sig.numerator), int(sig.denominator))
+        for mspq in np.unique(tempos["mspq"]).tolist():
+            problem = problem or self.limits.tempo_problem(6e7 / mspq if mspq > 0 else math.inf)
+        if problem is None and len(midi.tracks) > self.limits.max_tracks:
+            problem = f"{len(midi.tracks)} tracks, over limits.max_tracks ({self.limits.max_tracks})"
+        if problem is not None:
+            raise CorpusReadError(f"{source}: {problem}")
         signature = (
             (int(signatures[0].numerator), int(signatures[0].denominator)) if len(signatures) else (4, 4)
         )
-        tracks, notes, n = [], [], 0
+        tracks, notes, n, end = [], [], 0, 0
         for track in midi.tracks:
             arrays = track.notes.numpy()
             n += len(arrays["time"])
+            if len(arrays["time"]):
+                if arrays["time"].min() < 0 or arrays["duration"].min() < 0:
+                    raise CorpusReadError(f"{source}: a note at a negative time (an overflowing delta time)")
+                end = max(end, int((arrays["time"].astype(np.int64) + arrays["duration"]).max()))
             notes.append(arrays)
             tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
+        ticks = int(_rescale(np.int64(end), tpq, DEFAULT_RESOLUTION))
+        seconds = float(tick_seconds(np.array([end], np.int64), tempos["time"], tempos["mspq"], tpq)[0])
+        problem = self.limits.piece_problem(n, len(tracks), ticks, seconds)
+        if problem is not None:
+            raise CorpusReadError(f"{source}: {problem}")
         self.sources.append(source)
         self.piece_ids.append(piece_id)
         self.sha256.append(hashlib.sha256(data).hexdigest())
@@ -505,7 +555,7 @@ def read_midi(
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except OSError as err:
         raise CorpusReadError(f"{path}: cannot read file: {err}") from err
     return read_midi_bytes(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from scorelab.constants import DEFAULT_RESOLUTION, DEFAULT_TEMPO_QPM, DEFAULT_VELOCITY
 from scorelab.errors import CorpusReadError
+from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, read_bounded
 from scorelab.score import Score, Track
 
 # Voice names of a four-part chorale, in the order tracks are kept (soprano first).
@@ -133,17 +134,43 @@ def score_from_music21(
     )
 
 
-def read_music21_file(path: Path, **kw) -> Score:
-    """Parse one file music21 can read; errors become :class:`CorpusReadError` naming it."""
+def read_music21_file(path: Path, limits: ReadLimits = DEFAULT_LIMITS, **kw) -> Score:
+    """Parse one file music21 can read; errors become :class:`CorpusReadError` naming it.
+
+    The file is read only when it is a regular file within ``limits.max_bytes``, and a
+    compressed MusicXML only when its members, unpacked, are too (a 1.5 MB ``.mxl``
+    holding a 1.5 GiB member had reached 3.4 GB before a memory cap stopped it).
+    """
     from music21 import converter
 
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, limits)
+    except OSError as exc:
+        raise CorpusReadError(f"{path.name}: cannot read file: {exc}") from exc
+    problem = unpacked_problem(data, limits) if path.suffix.lower() == ".mxl" else None
+    if problem:
+        raise CorpusReadError(f"{path.name}: {problem}")
+    try:
         stream = converter.parse(path)
     except Exception as exc:  # music21 raises many types; every one is a skip reason
         raise CorpusReadError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
     return score_from_music21(stream, source=path.name, sha256=hashlib.sha256(data).hexdigest(), **kw)
+
+
+def unpacked_problem(data: bytes, limits: ReadLimits) -> str | None:
+    """A zip (``.mxl``) whose members would unpack past ``limits.max_bytes``, or None."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return f"not a readable compressed MusicXML: {exc}"
+    if total > limits.max_bytes:
+        return f"members of {total} bytes unpacked, over limits.max_bytes ({limits.max_bytes})"
+    return None
 
 
 @contextmanager

@@ -301,6 +301,9 @@ def tonal_centroids(chroma: np.ndarray) -> np.ndarray:
     return norm @ phi.T
 
 
+TD_MAX_TRACKS = 16  # tracks of a piece that tonal distance pairs (the cost is quadratic in them)
+
+
 @piece_metric("TD", "tonal distance", "MuseGAN sec. 5: tonal distance between tracks (Harte et al. 2006)")
 def tonal_distance(ns: NoteSet) -> np.ndarray:
     """Mean tonal distance between every pair of pitched tracks, over bars where both sound.
@@ -309,6 +312,11 @@ def tonal_distance(ns: NoteSet) -> np.ndarray:
     its tonal centroid (:func:`tonal_centroids`), and the Euclidean distance between the
     two tracks' centroids. Averaged over bars and track pairs. Smaller: the tracks agree
     harmonically. NaN with fewer than two pitched tracks sounding together.
+
+    Only a piece's first :data:`TD_MAX_TRACKS` tracks are paired (120 pairs at most):
+    MuseGAN's five tracks and every dataset here are far below it, and a file of 5,000
+    one-note tracks had kept ``scorelab evaluate`` busy for minutes over 12.5 million
+    pairs (issue 22).
     """
     note, cell, offsets = _cells(ns)
     p = ns.piece[note]
@@ -325,7 +333,7 @@ def tonal_distance(ns: NoteSet) -> np.ndarray:
     bar_index = np.arange(len(bar_piece)) - np.repeat(np.cumsum(ns.n_bars) - ns.n_bars, ns.n_bars)
     sums = np.zeros(ns.n_pieces)
     counts = np.zeros(ns.n_pieces)
-    t_max = int(ns.n_tracks.max(initial=0))
+    t_max = min(int(ns.n_tracks.max(initial=0)), TD_MAX_TRACKS)
     for t1 in range(t_max):
         for t2 in range(t1 + 1, t_max):
             ok = (ns.n_tracks[bar_piece] > t2) & ~ns.track_drum[bar_piece, t1] & ~ns.track_drum[bar_piece, t2]

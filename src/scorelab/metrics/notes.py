@@ -310,7 +310,7 @@ NOTE_FIELDS = ("piece", "track", "pitch", "onset", "duration", "velocity", "onse
 PIECE_FIELDS = ("resolution", "ts_num", "ts_den", "n_tracks", "n_bars", "track_drum", "step_ticks")
 
 
-def read_midi_set(paths: Sequence[Path | str]) -> tuple[NoteSet, list[tuple[str, str]]]:
+def read_midi_set(paths: Sequence[Path | str], limits=None) -> tuple[NoteSet, list[tuple[str, str]]]:
     """Read MIDI files into a :class:`NoteSet` through the corpus's own reader.
 
     One reader, one rule: the conversion is :class:`scorelab.io.midi.MidiBatch`'s, which
@@ -324,7 +324,11 @@ def read_midi_set(paths: Sequence[Path | str]) -> tuple[NoteSet, list[tuple[str,
     A track with no note at all (a conductor or controller-only track) is not a part:
     it is dropped, so EB does not count it as a silent track (music21's chorales scored
     20.2 % empty bars with their conductor tracks, 1.2 % without). A file that cannot
-    be read is skipped and listed with its reason, never an exception.
+    be read, or is past a limit of ``limits`` (:mod:`scorelab.io.limits`: bytes, notes,
+    tracks, length, tempo; the corpus stage's defaults), is skipped and listed with its
+    reason, never an exception: whatever one file does, the set is read (issue 22: 32
+    of 2,556 mutated files had stopped ``scorelab evaluate`` with a traceback naming no
+    file).
 
     Returns
     -------
@@ -332,22 +336,29 @@ def read_midi_set(paths: Sequence[Path | str]) -> tuple[NoteSet, list[tuple[str,
         The set, and ``(path, reason)`` for each skipped file.
     """
     from scorelab.constants import DEFAULT_RESOLUTION
+    from scorelab.corpora.local import midi_header_problem
     from scorelab.errors import CorpusReadError
+    from scorelab.io.limits import DEFAULT_LIMITS, read_bounded
     from scorelab.io.midi import MidiBatch
 
+    limits = limits or DEFAULT_LIMITS
     rejected: list[tuple[str, str]] = []
-    batch = MidiBatch()
+    batch = MidiBatch(limits)
 
     def reason(source: str, message: str) -> str:
         return message.removeprefix(f"{source}: ")
 
     for path in paths:
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = read_bounded(path, limits)
+            problem = midi_header_problem(data)
+            if problem:
+                raise CorpusReadError(f"{path}: {problem}")
             batch.add(data, str(path), Path(path).stem)
         except (OSError, CorpusReadError) as exc:
             rejected.append((str(path), reason(str(path), str(exc))))
+        except Exception as exc:  # a parser bug on one file must not stop the set
+            rejected.append((str(path), f"{type(exc).__name__}: {exc}"))
     if not len(batch):  # nothing readable: an empty set (the caller says what was rejected)
         z = np.zeros(0, INT)
         empty = NoteSet.from_arrays(

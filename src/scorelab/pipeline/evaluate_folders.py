@@ -19,25 +19,42 @@ from scorelab.errors import ScorelabError
 from scorelab.utils import write_json
 
 
-def midi_files(folder: Path) -> list[Path]:
-    """Every MIDI file under ``folder`` (recursively), sorted, so a run is reproducible."""
+def midi_files(folder: Path, refused: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Every MIDI file under ``folder`` (recursively), sorted, so a run is reproducible.
+
+    Regular files only; ``refused`` receives ``(path, reason)`` for a symlink, FIFO or
+    device named like a MIDI file (:func:`~scorelab.corpora.walk.files_under`).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ScorelabError(f"{folder}: not a folder")
     from scorelab.corpora.local import MIDI_SUFFIXES
-    from scorelab.corpora.walk import files_under  # regular files only, no symlink followed
+    from scorelab.corpora.walk import files_under, printable
 
-    return [folder / rel for rel in files_under(folder, MIDI_SUFFIXES)]
+    odd: list[tuple[str, str]] = []
+    paths = [folder / rel for rel in files_under(folder, MIDI_SUFFIXES, odd)]
+    if refused is not None:
+        refused.extend((printable(str(folder / rel)), why) for rel, why in odd)
+    return paths
 
 
 def read_folder(folder: Path):
-    """(NoteSet, rejected) of a folder's MIDI files; an error if none can be read."""
+    """(NoteSet, rejected) of a folder's MIDI files; an error if none can be read.
+
+    Every file that is not read is in ``rejected`` with its reason: not a regular file,
+    a name that is not valid UTF-8, unreadable, or past a limit (:mod:`scorelab.io.limits`).
+    """
+    from scorelab.corpora.walk import printable, storable
     from scorelab.metrics.notes import read_midi_set
 
-    paths = midi_files(folder)
-    if not paths:
+    refused: list[tuple[str, str]] = []
+    paths = midi_files(folder, refused)
+    if not paths and not refused:
         raise ScorelabError(f"{folder}: no MIDI files (*.mid, *.midi) found")
-    ns, rejected = read_midi_set(paths)
+    named = [p for p in paths if storable(str(p))]
+    refused += [(printable(str(p)), "file name is not valid UTF-8") for p in paths if not storable(str(p))]
+    ns, rejected = read_midi_set(named)
+    rejected = sorted(refused + rejected)
     if ns.n_pieces == 0:
         reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in rejected[:3])
         raise ScorelabError(f"{folder}: none of its {len(paths)} MIDI files could be read ({reasons})")

@@ -25,7 +25,9 @@ from pathlib import Path
 from scorelab.corpora.check import check_corpus
 from scorelab.corpora.fetch import FETCH_RECORD, fetch_corpus, parse_downloads
 from scorelab.corpora.local import LOCAL_SUFFIXES
+from scorelab.corpora.walk import files_under, printable, suffix
 from scorelab.errors import ParamsError, ScorelabError
+from scorelab.io.limits import read_bounded
 from scorelab.params import FOLDER_SOURCES, resolve_corpus
 from scorelab.utils import atomic_dir, write_json
 
@@ -44,7 +46,11 @@ def pack_folders(corpus: str, paths: list[str], out_dir: Path) -> dict:
     """Pack the music files below ``paths`` into ``out_dir/local.tar`` (folder name first).
 
     Only files with a suffix the ``local`` source reads are packed (others are listed in
-    the record as skipped, by count), so a folder of mixed downloads stays small.
+    the record as skipped, by count), so a folder of mixed downloads stays small. The
+    folder is walked as reading it in place walks it (:func:`~scorelab.corpora.walk.files_under`:
+    regular files only, no symlink followed, no recursion limit), so the packed corpus
+    and the folder read in place hold the same files; a file over the default
+    ``limits.max_bytes`` is left out and listed under ``refused`` in the record.
 
     Raises
     ------
@@ -58,11 +64,9 @@ def pack_folders(corpus: str, paths: list[str], out_dir: Path) -> dict:
         root = Path(folder)
         if not root.is_dir():
             raise ScorelabError(f"corpus {corpus}: {folder}: not a folder")
-        for f in sorted(root.rglob("*")):
-            if not f.is_file() or f.is_symlink():
-                continue
-            if f.suffix.lower() in LOCAL_SUFFIXES:
-                members.append((f"{name}/{f.relative_to(root).as_posix()}", f))
+        for rel in files_under(root, None):
+            if suffix(rel.rsplit("/", 1)[-1]).lower() in LOCAL_SUFFIXES:
+                members.append((f"{name}/{rel}", root / rel))
             else:
                 skipped += 1
     if not members:
@@ -70,16 +74,22 @@ def pack_folders(corpus: str, paths: list[str], out_dir: Path) -> dict:
             f"corpus {corpus}: no music file below {', '.join(paths)} "
             f"(looked for {', '.join(LOCAL_SUFFIXES)})"
         )
-    files = []
+    files, refused = [], []
     with atomic_dir(out_dir) as tmp:
         with tarfile.open(tmp / LOCAL_TAR, "w", format=tarfile.PAX_FORMAT) as tar:
             for arcname, f in members:
-                data = f.read_bytes()
+                try:
+                    data = read_bounded(f)
+                except OSError as err:
+                    refused.append({"path": printable(arcname), "reason": str(err)})
+                    continue
                 info = tarfile.TarInfo(arcname)
                 info.size, info.mtime, info.mode = len(data), 0, 0o644
                 tar.addfile(info, io.BytesIO(data))
                 files.append({"path": arcname, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
         record = {"corpus": corpus, "folders": names, "files": files, "skipped_other_files": skipped}
+        if refused:
+            record["refused"] = refused
         write_json(tmp / FETCH_RECORD, record)
     return record
 
