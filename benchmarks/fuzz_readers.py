@@ -158,7 +158,7 @@ def _reason_class(reason: str) -> str:
         "no notes",
         "tempo",
         "time signature",
-        "negative time",
+        "onset must be",
         "type 2",
     ):
         if key in words:

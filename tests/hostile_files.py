@@ -65,7 +65,7 @@ def write_midi_classes(folder: Path) -> dict[str, str]:
         # nine deltas of 2^28 - 1 pass int32: times wrap to negative values
         "wrapped_ticks.mid": (
             smf([b"".join(vlq(0x0FFFFFFF) + b"\xff\x01\x01x" for _ in range(9)) + note()]),
-            "negative time",
+            "onset must be >= 0",
         ),
         "zero_signature.mid": (smf([b"\x00\xff\x58\x04\x00\x02\x18\x08" + note()]), "time signature 0/"),
         "zero_tempo.mid": (smf([b"\x00\xff\x51\x03\x00\x00\x00" + note()]), "tempo"),
