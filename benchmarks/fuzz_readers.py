@@ -82,7 +82,10 @@ def main() -> int:
     names = []
     per = max(1, args.midi // len(templates))
     for k, template in enumerate(templates):
-        names += [folder / n for n in write_mutants(folder / str(k), template, per, seed=args.seed * 100 + k)]
+        names += [
+            folder / str(k) / n
+            for n in write_mutants(folder / str(k), template, per, seed=args.seed * 100 + k)
+        ]
 
     outcomes: collections.Counter = collections.Counter()
     crashes: list[str] = []
@@ -95,7 +98,11 @@ def main() -> int:
             batch = MidiBatch()
             batch.add(data, str(path), path.stem)
             notes = batch.convert()
-            outcomes["kept" if notes.errors[0] is None else "rejected"] += 1
+            if notes.errors[0] is None:
+                outcomes["kept"] += 1
+            else:
+                outcomes["rejected"] += 1
+                outcomes["rejected: " + _reason_class(notes.errors[0])] += 1
         except CorpusReadError as exc:
             outcomes["rejected"] += 1
             outcomes["rejected: " + _reason_class(str(exc))] += 1
