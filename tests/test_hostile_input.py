@@ -218,3 +218,29 @@ def test_limits_are_params_and_named_when_passed(tmp_path):
     assert all("4 notes, over limits.max_notes (3)" in r for r in rejected["reason"])
     with pytest.raises(ParamsError, match="max_byte"):
         from_dict(ReadLimits, {"max_byte": 1}, "limits")
+
+
+def test_packing_for_dvc_push_takes_exactly_the_files_reading_in_place_takes(tmp_path):
+    """The fetch stage's local.tar and the folder read in place hold the same files: no
+    symlink, FIFO or device in either, the same deep files in both."""
+    import tarfile
+
+    from scorelab.corpora.local import local_jobs
+    from scorelab.pipeline.fetch import pack_folders
+
+    folder = tmp_path / "mine"
+    write_valid(folder, 2)
+    write_file_system_classes(folder, tmp_path / "outside")
+    (folder / "sub").mkdir()
+    write_valid(folder / "sub", 1)
+    record = pack_folders("mine", [str(folder)], tmp_path / "raw")
+    with tarfile.open(tmp_path / "raw" / "local.tar") as tar:
+        packed = sorted(m.name.split("/", 1)[1] for m in tar.getmembers())
+    read = sorted(
+        str(Path(j.source).relative_to(folder)) for j in local_jobs([str(folder)]) if j.kind != "refused"
+    )
+    undecodable = [p for p in packed if "\udcff" in p]  # packed as its bytes; read in place: refused
+    assert (
+        [p for p in packed if p not in undecodable] == read == ["sub/valid0.mid", "valid0.mid", "valid1.mid"]
+    )
+    assert {f["path"].split("/", 1)[1] for f in record["files"]} == set(packed)
