@@ -56,7 +56,7 @@ from scorelab.score import NOTE_COLUMNS, NOTE_DTYPES, Score
 MIDI_KINDS = ("midi", "local_midi", "zip_midi")  # read in-process by MidiBatch
 BATCH_PIECES = 256  # a batch (one row group of notes.parquet) closes at this many pieces...
 BATCH_NOTES = 1 << 20  # ...or at this many notes, whichever comes first
-POOL_CHUNK = 4  # non-MIDI jobs per worker task (retried one by one when the task fails)
+POOL_CHUNK = 1  # non-MIDI jobs per worker task: each gets its own parse_seconds (a task of k had k times one)
 MIDI_TASK = 64  # MIDI jobs per worker task: parsed and converted together there
 MIDI_POOL_MIN = 2048  # fewer MIDI files than this are read in this process (the pool costs more)
 POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed notes waiting
