@@ -65,7 +65,13 @@ def test_stages_flush_denormals_unless_told_to_keep_them(tmp_path, monkeypatch):
 
 
 def test_compute_params_are_checked_and_defaulted():
-    assert resolve_compute({}) == {"threads": 2, "cpu_kernels": "avx2", "processes": 1, "compile": False}
+    assert resolve_compute({}) == {
+        "threads": 2,
+        "cpu_kernels": "avx2",
+        "processes": 1,
+        "compile": False,
+        "amp": True,
+    }
     with pytest.raises(ValueError, match="compute.cpu_kernels"):
         pin_cpu({"cpu_kernels": "avx512"})
     with pytest.raises(ParamsError, match="compute.thread"):

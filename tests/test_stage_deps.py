@@ -52,6 +52,7 @@ SHARED = {
     "src/scorelab/io/audio.py": CODEC_IO,
     "src/scorelab/io/hilbert.py": CODEC_IO,
     "src/scorelab/io/midi.py": CODEC_IO,
+    "src/scorelab/io/limits.py": CODEC_IO + " (io/midi.py's per-file limits)",
     "src/scorelab/io/__init__.py": CODEC_IO,
     "src/scorelab/models/base.py": TRAINER_HELPER,
     "src/scorelab/models/shared.py": TRAINER_HELPER,

@@ -47,10 +47,9 @@ import pyarrow.parquet as pq
 
 from scorelab.constants import DEFAULT_RESOLUTION
 from scorelab.corpora.jobs import Job
-from scorelab.corpora.local import midi_header_problem
 from scorelab.errors import CorpusReadError, ScoreValidationError
 from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, read_bounded
-from scorelab.io.midi import MidiBatch, MidiNotes
+from scorelab.io.midi import MidiBatch, MidiNotes, midi_header_problem
 from scorelab.score import NOTE_COLUMNS, NOTE_DTYPES, Score
 
 MIDI_KINDS = ("midi", "local_midi", "zip_midi")  # read in-process by MidiBatch
@@ -188,7 +187,7 @@ def midi_job_bytes(job: Job, zips: _Zips, limits: ReadLimits = DEFAULT_LIMITS) -
     Does what each kind's reader does before parsing, with its messages: ``midi`` as
     :func:`scorelab.io.midi.read_midi`; ``local_midi`` and ``zip_midi`` as
     :mod:`scorelab.corpora.local` and :mod:`scorelab.corpora.archives`, header check
-    (:func:`~scorelab.corpora.local.midi_header_problem`) included, for every kind
+    (:func:`~scorelab.io.midi.midi_header_problem`) included, for every kind
     (``midi_folder``'s ``midi`` jobs once skipped it and took type-2 files ``local``
     refused). A file is read only when it is a regular file within ``limits.max_bytes``
     (:func:`~scorelab.io.limits.read_bounded`: a FIFO, a device or a symlink is refused

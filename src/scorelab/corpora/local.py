@@ -23,13 +23,13 @@ from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl
 from scorelab.corpora.walk import files_under, printable, storable, unique_ids
 from scorelab.errors import CorpusReadError
 from scorelab.io.limits import read_bounded
+from scorelab.io.midi import MIDI_TYPE_SEQUENCES, midi_header_problem  # noqa: F401  (re-exported)
 from scorelab.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn")
 ABC_SUFFIXES = (".abc",)
 LOCAL_SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES + ABC_SUFFIXES
-MIDI_TYPE_SEQUENCES = 2  # SMF type 2: independent single-track patterns, not simultaneous tracks
 
 # music21 10.5's keyboard and chamber music (65 files once kern duplicates are dropped):
 # beethoven 22 (string quartets), chopin 1 (mazurka, kern), cpebach 1, corelli 1 (trio
@@ -49,24 +49,6 @@ CLASSICAL_COMPOSERS = (
     "schumann_clara",
     "schumann_robert",
 )
-
-
-def midi_header_problem(data: bytes) -> str | None:
-    """Why a Standard MIDI file's header rules it out, or None (symusic judges the rest).
-
-    A type-2 file is a list of independent patterns; symusic would play them at once as
-    if they were tracks, which is wrong music, so it is refused. A header that declares
-    no tracks is named as such rather than as "no notes".
-    """
-    if len(data) < 14 or data[:4] != b"MThd":
-        return None
-    fmt = int.from_bytes(data[8:10], "big")
-    n_tracks = int.from_bytes(data[10:12], "big")
-    if fmt == MIDI_TYPE_SEQUENCES:
-        return "MIDI type 2 (independent sequential patterns) is not supported"
-    if n_tracks == 0:
-        return "MIDI header declares zero tracks"
-    return None
 
 
 def read_midi_data(data: bytes, source: str, corpus: str, piece_id: str) -> Score:

@@ -162,6 +162,27 @@ _PIECE_KEY = 1 << 40
 _PARSE_ERRORS = (RuntimeError, ValueError, IndexError, OverflowError)
 
 
+MIDI_TYPE_SEQUENCES = 2  # SMF type 2: independent single-track patterns, not simultaneous tracks
+
+
+def midi_header_problem(data: bytes) -> str | None:
+    """Why a Standard MIDI file's header rules it out, or None (symusic judges the rest).
+
+    A type-2 file is a list of independent patterns; symusic would play them at once as
+    if they were tracks, which is wrong music, so it is refused. A header that declares
+    no tracks is named as such rather than as "no notes".
+    """
+    if len(data) < 14 or data[:4] != b"MThd":
+        return None
+    fmt = int.from_bytes(data[8:10], "big")
+    n_tracks = int.from_bytes(data[10:12], "big")
+    if fmt == MIDI_TYPE_SEQUENCES:
+        return "MIDI type 2 (independent sequential patterns) is not supported"
+    if n_tracks == 0:
+        return "MIDI header declares zero tracks"
+    return None
+
+
 def tempo_event_problem(data: bytes) -> str | None:
     """A tempo meta event (``FF 51``) whose stated length is not 3, or None.
 

@@ -336,10 +336,9 @@ def read_midi_set(paths: Sequence[Path | str], limits=None) -> tuple[NoteSet, li
         The set, and ``(path, reason)`` for each skipped file.
     """
     from scorelab.constants import DEFAULT_RESOLUTION
-    from scorelab.corpora.local import midi_header_problem
     from scorelab.errors import CorpusReadError
     from scorelab.io.limits import DEFAULT_LIMITS, read_bounded
-    from scorelab.io.midi import MidiBatch
+    from scorelab.io.midi import MidiBatch, midi_header_problem
 
     limits = limits or DEFAULT_LIMITS
     rejected: list[tuple[str, str]] = []
