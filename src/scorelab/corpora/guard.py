@@ -20,6 +20,7 @@ bounded and the output does not depend on which worker was faster.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import signal
 import time
@@ -143,7 +144,7 @@ class GuardedPool:
         return _Slot(process, parent)
 
     def _replace(self, slot: _Slot) -> None:
-        with _quiet():
+        with contextlib.suppress(OSError, ValueError):
             slot.process.kill()
         slot.process.join(5)
         slot.conn.close()
@@ -201,8 +202,8 @@ class GuardedPool:
                 try:
                     result = slot.conn.recv()
                 except (EOFError, OSError):
-                    code = slot.process.exitcode
-                    self._lost(slot, _death(code if code is not None else _exit_code(slot.process)))
+                    slot.process.join(1)  # its pipe closed: it has ended, or is ending
+                    self._lost(slot, _death(slot.process.exitcode))
                     continue
                 tid, slot.task_id = slot.task_id, None
                 self._finish(tid, result)
@@ -234,16 +235,11 @@ class GuardedPool:
 
     def close(self) -> None:
         for slot in self._slots:
-            with _quiet():
+            with contextlib.suppress(OSError, ValueError):
                 slot.conn.close()
-            with _quiet():
+            with contextlib.suppress(OSError, ValueError):
                 slot.process.kill()
             slot.process.join(5)
-
-
-def _exit_code(process) -> int | None:
-    process.join(1)
-    return process.exitcode
 
 
 def _death(code: int | None) -> str:
@@ -256,13 +252,3 @@ def _death(code: int | None) -> str:
         hint = " (the out-of-memory killer's signal)" if -code == signal.SIGKILL else ""
         return f"the reader process died of {name}{hint}"
     return f"the reader process died (exit code {code})"
-
-
-class _quiet:
-    """Suppress OSError and ValueError (a process or pipe already gone)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        return kind is not None and issubclass(kind, OSError | ValueError | AttributeError)

@@ -66,3 +66,27 @@ def dedupe(jobs: list[Job]) -> tuple[list[Job], list[tuple[Job, str]]]:
             seen[j.piece_id] = j
             kept.append(j)
     return kept, dropped
+
+
+def refused_jobs(root: str, refused: list[tuple[str, str]]) -> list[Job]:
+    """A ``refused`` job per entry :func:`~scorelab.corpora.walk.files_under` would not read
+    (its reason is the payload): recorded as rejected like any unreadable piece."""
+    import os
+
+    from scorelab.corpora.walk import printable
+
+    jobs = []
+    for rel, why in refused:
+        shown = printable(os.path.join(root, rel))
+        jobs.append(Job(printable(rel).replace("/", "__"), "refused", f"{shown}: {why}", shown))
+    return jobs
+
+
+def with_unique_ids(jobs: list[Job]) -> list[Job]:
+    """``jobs`` with distinct ids for distinct files (:func:`~scorelab.corpora.walk.unique_ids`)."""
+    from dataclasses import replace
+
+    from scorelab.corpora.walk import unique_ids
+
+    ids = unique_ids([j.piece_id for j in jobs])
+    return [j if j.piece_id == i else replace(j, piece_id=i) for j, i in zip(jobs, ids, strict=True)]

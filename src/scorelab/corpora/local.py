@@ -16,14 +16,13 @@ are not listed.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
-from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl
-from scorelab.corpora.walk import files_under, printable, storable, unique_ids
+from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, refused_jobs, with_unique_ids
+from scorelab.corpora.walk import files_under
 from scorelab.errors import CorpusReadError
 from scorelab.io.limits import read_bounded
-from scorelab.io.midi import MIDI_TYPE_SEQUENCES, midi_header_problem  # noqa: F401  (re-exported)
+from scorelab.io.midi import midi_header_problem
 from scorelab.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -124,18 +123,10 @@ def local_jobs(paths: list[str]) -> list[Job]:
         # regular files only, no symlink followed (scorelab.corpora.walk)
         refused: list[tuple[str, str]] = []
         files = [root / rel for rel in files_under(root, LOCAL_SUFFIXES, refused)]
-        for rel, why in refused:
-            shown = printable(str(root / rel))
-            jobs.append(Job(printable(rel).replace("/", "__"), "refused", f"{shown}: {why}", shown))
+        jobs += refused_jobs(str(root), refused)
         stems = Counter(f.relative_to(root).with_suffix("") for f in files)
         prefix = f"{root.resolve().name}__" if len(roots) > 1 else ""
         for f in files:
-            if not storable(str(f)):
-                shown = printable(str(f))
-                jobs.append(
-                    Job(printable(str(f.name)), "refused", f"{shown}: file name is not valid UTF-8", shown)
-                )
-                continue
             rel = f.relative_to(root).with_suffix("")
             piece_id = prefix + "__".join(rel.parts)
             if stems[rel] > 1:
@@ -152,8 +143,7 @@ def local_jobs(paths: list[str]) -> list[Job]:
                     jobs.append(Job(piece_id, "refused", f"{f}: cannot read file: {err}", str(f)))
                     continue
                 jobs += abc_text_jobs(text, piece_id, str(f))
-    ids = unique_ids([j.piece_id for j in jobs])
-    return [j if j.piece_id == i else replace(j, piece_id=i) for j, i in zip(jobs, ids, strict=True)]
+    return with_unique_ids(jobs)
 
 
 def classical_jobs(paths: list[str] | None = None) -> list[Job]:

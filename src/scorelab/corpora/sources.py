@@ -18,12 +18,11 @@ and are re-exported here.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
-from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, dedupe
+from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, dedupe, refused_jobs, with_unique_ids
 from scorelab.corpora.readers import JOB_READERS, SOURCE_LISTERS
-from scorelab.corpora.walk import files_under, printable, storable, suffix, unique_ids
+from scorelab.corpora.walk import files_under, suffix
 from scorelab.errors import CorpusReadError
 from scorelab.io.limits import DEFAULT_LIMITS, ReadLimits, signature_problem
 from scorelab.score import Score
@@ -77,19 +76,11 @@ def midi_folder_jobs(paths: list[str]) -> list[Job]:
         if not root.is_dir():
             raise CorpusReadError(f"{folder}: not a folder")
         refused: list[tuple[str, str]] = []
-        listed = files_under(root, (".mid", ".midi"), refused)
-        for rel, why in refused:
-            shown = printable(os.path.join(str(root), rel))
-            jobs.append(Job(printable(rel).replace("/", "__"), "refused", f"{shown}: {why}", shown))
-        for rel in listed:
+        for rel in files_under(root, (".mid", ".midi"), refused):
             path = os.path.join(str(root), rel)
-            if not storable(path):
-                shown = printable(path)
-                jobs.append(Job(printable(rel), "refused", f"{shown}: file name is not valid UTF-8", shown))
-                continue
             jobs.append(Job(rel[: -len(suffix(rel))].replace("/", "__"), "midi", path, path))
-    ids = unique_ids([j.piece_id for j in jobs])
-    return [j if j.piece_id == i else replace(j, piece_id=i) for j, i in zip(jobs, ids, strict=True)]
+        jobs += refused_jobs(str(root), refused)
+    return with_unique_ids(jobs)
 
 
 SOURCES = {"music21": music21_jobs, "midi_folder": midi_folder_jobs, **SOURCE_LISTERS}

@@ -70,8 +70,9 @@ def files_under(
     ``.mid`` has none). Entries that vanish or cannot be read while listing are skipped.
     ``refused``, when given, receives ``(path relative to root, reason)`` for each entry
     with a wanted suffix that is not read: a symlink (wherever it leads: reading only
-    what lies inside the folder, as a regular file, is the rule), a FIFO, a device or a
-    socket, so the caller can record it rather than lose it silently.
+    what lies inside the folder, as a regular file, is the rule), a FIFO, a device, a
+    socket, or a regular file whose name is not valid UTF-8 (it cannot be a piece id),
+    so the caller can record it rather than lose it silently.
     """
     found: list[str] = []
     stack = [""]
@@ -90,7 +91,10 @@ def files_under(
                     stack.append(rel)
                 elif entry.is_file(follow_symlinks=False):
                     if suffixes is None or suffix(entry.name).lower() in suffixes:
-                        found.append(rel)
+                        if refused is not None and not storable(rel):
+                            refused.append((rel, "file name is not valid UTF-8"))
+                        else:
+                            found.append(rel)
                 elif refused is not None and (suffixes is None or suffix(entry.name).lower() in suffixes):
                     refused.append((rel, _kind(entry)))
             except OSError:

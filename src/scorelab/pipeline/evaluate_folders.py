@@ -44,16 +44,13 @@ def read_folder(folder: Path):
     Every file that is not read is in ``rejected`` with its reason: not a regular file,
     a name that is not valid UTF-8, unreadable, or past a limit (:mod:`scorelab.io.limits`).
     """
-    from scorelab.corpora.walk import printable, storable
     from scorelab.metrics.notes import read_midi_set
 
     refused: list[tuple[str, str]] = []
     paths = midi_files(folder, refused)
     if not paths and not refused:
         raise ScorelabError(f"{folder}: no MIDI files (*.mid, *.midi) found")
-    named = [p for p in paths if storable(str(p))]
-    refused += [(printable(str(p)), "file name is not valid UTF-8") for p in paths if not storable(str(p))]
-    ns, rejected = read_midi_set(named)
+    ns, rejected = read_midi_set(paths)
     rejected = sorted(refused + rejected)
     if ns.n_pieces == 0:
         reasons = "; ".join(f"{Path(p).name}: {r}" for p, r in rejected[:3])
