@@ -33,7 +33,7 @@ ENCODING_FILE = "encoding.json"
 CODECS: Registry[type[Codec]] = Registry(
     "codec",
     "scorelab.codecs",
-    ("hilbert_audio", "melody_tokens", "note_index", "pianoroll", "s2_image", "s3_image"),
+    ("frames", "hilbert_audio", "melody_tokens", "note_index", "pianoroll", "s2_image", "s3_image"),
 )
 
 
@@ -88,6 +88,10 @@ class Codec(ABC):
     # the two): "ticks" (decoded at the resolution it is given), "beats" (its own
     # resolution, same beats: S2) or "seconds" (its own resolution and tempo: S3's 0.05 s).
     decoded_time: ClassVar[str] = "ticks"
+    # True for a codec whose splits are whole pieces of binary key frames (``x``,
+    # ``starts``, ``lengths``): the evaluate stages then also score the frame-level
+    # likelihood ladder (:mod:`scorelab.metrics.likelihood`).
+    frame_likelihood: ClassVar[bool] = False
 
     def represented_tracks(self) -> str:
         """Which tracks of a piece the codec sets out to keep: "all", "first" (melody

@@ -73,6 +73,7 @@ MODELS: Registry[ModelSpec] = Registry(
         "s3_hilbert_ae",
         "s3_lstm",
         "s3_seq2seq",
+        "frame_rnn",
     ),
 )
 

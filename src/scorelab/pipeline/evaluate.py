@@ -121,6 +121,8 @@ def run_evaluate_data(
                 write_json(etmp / f"{set_name}.headline.json", rounded(head))
                 extra = headline_numbers(head)
             write_set(tmp, etmp, set_name, ev, extra)
+        if codec.frame_likelihood:
+            write_likelihood(tmp, train_arrays, load_npz(data_dir / "test.npz"))
         if corpus_dir is not None:
             from scorelab.codecs.fidelity import HEADLINE_FIDELITY, fidelity
 
@@ -130,6 +132,25 @@ def run_evaluate_data(
             write_json(tmp / "fidelity.json", {k: lost[k] for k in HEADLINE_FIDELITY})
             write_json(etmp / "fidelity.json", lost)
     return results
+
+
+LIKELIHOOD = "likelihood.json"  # in metrics/{data,variants}/<name>: the JSB ladder's numbers
+
+
+def write_likelihood(metrics_dir: Path, train: dict, test: dict, saved: dict | None = None) -> dict:
+    """The frame-level test NLL (nats per frame) of the naive references and, with ``saved``
+    (a sample set's npz holding the model's log-probabilities of the test frames), of the model.
+
+    All computed by :func:`scorelab.metrics.likelihood.frame_nll` (the benchmark's protocol).
+    """
+    from scorelab.metrics.likelihood import ladder_references, model_nll
+
+    out = ladder_references(train, test)
+    if saved is not None:
+        out = {"test_nll": model_nll(saved, test), **out}
+    out = rounded(out)
+    write_json(Path(metrics_dir) / LIKELIHOOD, out)
+    return out
 
 
 WHOLE_SONGS = "whole_songs"  # in evaluation/data/<dataset>: up to 100 training songs, whole
@@ -329,7 +350,8 @@ def run_evaluate_variant(
     if codec.output == "audio":
         return evaluate_audio_variant(samples_dir, Path(out), Path(eval_out))
     seed = int(params["base"]["seed"])
-    train = noteset(codec.decode_split(codec.unaugmented(load_npz(data_dir / "train.npz"))), codec)
+    train_arrays = codec.unaugmented(load_npz(data_dir / "train.npz"))
+    train = noteset(codec.decode_split(train_arrays), codec)
     data = {s: _load(data_eval / f"{s}.json") for s in ("train", "test", "noise")}
     tables = read_tables(data_eval)
     scores = read_notes(samples_dir)
@@ -338,6 +360,9 @@ def run_evaluate_variant(
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
         if quality:
             write_tsv(tmp / "quality_log.tsv", quality)
+        if codec.frame_likelihood:
+            saved = load_npz(samples_dir / "samples.npz")
+            write_likelihood(tmp, train_arrays, load_npz(data_dir / "test.npz"), saved)
         for set_name in sorted({s.split for s in scores}):
             subset = [s for s in scores if s.split == set_name]
             given = given_tracks_of(samples_dir, set_name)

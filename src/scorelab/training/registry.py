@@ -65,7 +65,7 @@ class SampleSet:
 TRAINERS: Registry[Trainer] = Registry(
     "trainer",
     "scorelab.training",
-    ("adversarial", "autoencoder", "density", "likelihood", "next_column", "vae"),
+    ("adversarial", "autoencoder", "density", "frames", "likelihood", "next_column", "vae"),
 )
 
 
