@@ -104,6 +104,16 @@ EXAMPLES = {
             piece_id=pid,
         ),
     ),
+    # the JSB ladder's frames (quarter notes, 88 keys): a chord, both keyboard edges, a
+    # rest, a repeated pitch after a gap (a repeat with no gap would merge on the grid)
+    "frames": (
+        dict(),
+        lambda pid: Score.from_notes(
+            [(0, 60, 0, Q), (0, 64, 0, 2 * Q), (0, 21, Q, Q), (0, 108, 3 * Q, Q), (0, 60, 5 * Q, 3 * Q)],
+            tracks=[Track("piano", 0)],
+            piece_id=pid,
+        ),
+    ),
     # S3's Hilbert audio, small: 32 x 32 images of 1,024 samples at 8 kHz (0.128 s); a
     # chord then a note, 1 s of audio -> 8 images; decoding gives the rendering back
     "hilbert_audio": (

@@ -31,6 +31,12 @@ TINY = {
         "trainer": "adversarial",
         "train": {"loss": "wgan-gp", "n_critic": 2, "batch_size": 3, "iterations": 10, "checkpoint_every": 5},
     },
+    "frame_rnn": {
+        "arch": {"hidden": 4, "output": "nade", "nade_hidden": 3},
+        "encoding": {"n_keys": 6},
+        "trainer": "frames",
+        "train": {"lr": 1e-3, "epochs": 3, "batch_size": 2, "checkpoint_every": 5},
+    },
     "s4_lstm": {
         "arch": {"hidden": 8, "dropout": 0.1},
         "encoding": {"vocab_size": 5},
@@ -103,6 +109,14 @@ TINY = {
 def tiny_data(name: str) -> dict:
     """Random data of the model's encoding, for every split its trainer reads."""
     cfg, rng = TINY[name], np.random.default_rng(0)
+    if "n_keys" in cfg["encoding"]:  # whole pieces of key frames, 3 per split, 2-4 frames each
+
+        def split(n: int) -> dict:
+            lengths = rng.integers(2, 5, n)
+            x = (rng.random((int(lengths.sum()), cfg["encoding"]["n_keys"])) < 0.3).astype(np.uint8)
+            return {"x": x, "starts": np.concatenate([[0], np.cumsum(lengths)[:-1]]), "lengths": lengths}
+
+        return {"train": split(3), "valid": split(3), "test": split(3)}
     if "vocab_size" in cfg["encoding"]:
         stream = rng.integers(0, cfg["encoding"]["vocab_size"], 40)
         return {"train": {"x": stream}, "valid": {"x": stream[:12]}, "test": {"x": stream[12:24]}}

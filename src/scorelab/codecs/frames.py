@@ -40,7 +40,7 @@ class FrameSettings:
     steps_per_beat: int = 1  # frames per quarter note (1: the JSB benchmark)
     pitch_low: int = PIANO_LOW  # lowest key (inclusive)
     pitch_high: int = PIANO_HIGH  # highest key (exclusive)
-    min_frames: int = 2  # shorter pieces are rejected (a sequence model needs a next frame)
+    min_frames: int = 1  # shorter pieces are rejected (a piece's first frame is scored too)
 
 
 class FramesCodec(Codec):

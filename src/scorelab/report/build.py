@@ -51,6 +51,7 @@ from scorelab.pictures import (
     plot_transition_matrices,
 )
 from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
+from scorelab.report.ladder import ladder_blocks
 from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
 from scorelab.report.published import COMPARABILITY_NOTE, NONE_PUBLISHED, PUBLISHED
 from scorelab.report.render import (
@@ -413,8 +414,8 @@ def likelihood_blocks(variants: list[Variant], logs_dir: Path) -> list[Block]:
     """
     rows = []
     for v in variants:
-        last = last_evaluation(logs_dir, v.name, "test_nll")
-        if last is None:
+        last = last_evaluation(logs_dir, v.name, "valid_loss")  # the frames trainer's are in the ladder
+        if last is None or "test_nll" not in last:
             continue
         nll = float(last["test_nll"])
         rows.append(
@@ -836,6 +837,7 @@ def build_report(
             variants, metrics_dir, Path(samples_dir), lambda p: media.clip(p, p.parent.parent.name)
         )
         blocks += _published_blocks(tables, evaluation)
+        blocks += ladder_blocks(variants, metrics_dir, Path(logs_dir), figures)
         anchors = {
             v.name: b.anchor
             for v in variants

@@ -9,7 +9,7 @@ the held-out curves and the ladder's rows are one quantity
 After every epoch the valid and test NLL (nats per frame, every frame weighing the same)
 are logged in ``valid_log.tsv``: the learning curve the report draws. The weights kept
 at the end are those of the epoch with the lowest valid NLL (early stopping, as the
-benchmark's papers select their models); the log says which epoch that was.
+benchmark's papers select their models; the first such epoch, which the log shows).
 
 Sampling gives ``n`` pieces of ``frames`` frames, and saves beside them the model's
 per-key log-probabilities of every test frame (``test_log_on``/``test_log_off``), from
@@ -95,6 +95,17 @@ def frame_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def used_steps(frames: torch.Tensor, lengths: torch.Tensor) -> int:
+    """How many frames of a padded batch to run: its longest piece's on the CPU, all on a GPU.
+
+    Reading the longest length is free on the CPU and a wait for the device on a GPU
+    (one host sync per step, issue 21), where the padding costs next to nothing; the
+    padded frames are masked either way, and no real frame's logits depend on them (the
+    LSTM reads forward), so the loss is the same.
+    """
+    return frames.shape[1] if frames.device.type == "cuda" else int(lengths.max())
+
+
 def summed_nll(model: nn.Module, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """The NLL of the real frames of a padded batch, summed over frames and keys (nats), float32."""
     logits = model.key_logits(frames).float()  # (B, T, K)
@@ -110,7 +121,7 @@ def split_nll(model: nn.Module, frames: torch.Tensor, lengths: torch.Tensor) -> 
     total = torch.zeros((), dtype=torch.float64, device=frames.device)
     for lo in range(0, len(frames), EVAL_PIECES):
         hi = lo + EVAL_PIECES
-        n = int(lengths[lo:hi].max())
+        n = used_steps(frames[lo:hi], lengths[lo:hi])
         total += summed_nll(model, frames[lo:hi, :n], lengths[lo:hi]).double()
     model.train(was)
     return total / lengths.sum()
@@ -139,7 +150,7 @@ def fit_frames(run: Run, cfg: FramesConfig, data: dict[str, dict[str, np.ndarray
         raise ValueError(f"frames have {frames.shape[2]} keys; the model was built for {model.n_keys}")
     opt = run.optimizer("model", make_optimizer("adam", model.parameters(), cfg.lr))
     log = run.log("train", ("step", "epoch", "train_nll"))
-    epochs = run.log("valid", ("step", "epoch", "train_nll", "valid_nll", "test_nll", "best_epoch"))
+    epochs = run.log("valid", ("step", "epoch", "train_nll", "valid_nll", "test_nll"))
     check_batch_size(cfg.batch_size, len(frames), "training pieces")
     batches = ShuffledBatches(len(frames), run.batch_rng, run.device)
     state = run.resume()
@@ -162,7 +173,7 @@ def fit_frames(run: Run, cfg: FramesConfig, data: dict[str, dict[str, np.ndarray
     for step in run.steps(total, cfg.checkpoint_every, loop_state):
         idx = run.shard(batches.take(cfg.batch_size))
         n = lengths[idx]
-        batch = frames[idx, : int(n.max())]
+        batch = frames[idx, : used_steps(frames, n)]
         with run.autocast():
             nll = summed_nll(model, batch, n)
         count = n.sum()
@@ -183,7 +194,7 @@ def fit_frames(run: Run, cfg: FramesConfig, data: dict[str, dict[str, np.ndarray
             if row[1] < best["valid"]:
                 weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 best = {"valid": row[1], "epoch": epoch, "weights": weights}
-            epochs.append(step, epoch, *row, best["epoch"])
+            epochs.append(step, epoch, *row)
             sums.zero_()
         if step == stop and best["weights"] is not None:
             model.load_state_dict(best["weights"])  # checkpoint.pt: the best-valid epoch's weights
