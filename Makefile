@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 # dvc runs each stage's `python ...` from PATH: the venv's interpreter must come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup repro test lint bench clean-venv
+.PHONY: setup repro test lint docs bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ repro: setup
 test: setup
 	$(BIN)/ruff check src stages tests benchmarks
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The documentation as a site (site/, not in git): --strict fails on any broken link.
+docs: setup
+	$(BIN)/mkdocs build --strict
 
 lint: setup
 	$(BIN)/ruff check src stages tests benchmarks

@@ -14,14 +14,33 @@ from scorelab.score import Score, Track
 from scorelab.training.run import train_variant
 
 runner = CliRunner()
-COMMANDS = ["corpus", "encode", "train", "sample", "evaluate", "evaluate-stage", "report", "generate"]
+# every registered command, as typer names it (so a new command is covered without an edit)
+COMMANDS = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
 
 
+def test_the_commands_are_all_there():
+    assert {"corpus", "encode", "train", "sample", "evaluate", "evaluate-stage", "report", "generate"} <= set(
+        COMMANDS
+    )
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
 @pytest.mark.parametrize("command", [None, *COMMANDS])
-def test_help_on_every_command(command):
-    result = runner.invoke(app, ([command] if command else []) + ["--help"])
+def test_help_on_every_command(command, flag):
+    result = runner.invoke(app, ([command] if command else []) + [flag])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    import scorelab
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"scorelab {version('scorelab')}"
+    assert version("scorelab") == scorelab.__version__  # pyproject.toml and the package agree
 
 
 def _chorale_like(i: int) -> Score:

@@ -1,7 +1,7 @@
 """End-to-end: the whole pipeline with `dvc repro` in a temporary copy of the repository.
 
 One module-scoped run on the `tiny` profile (a few pieces per corpus, two training
-steps) is shared by the checks below, which follow the pitfalls of DVC.md: a second
+steps) is shared by the checks below, which follow the pitfalls in docs/dvc.md: a second
 repro runs nothing, `dvc exp run -S model.n_critic=2` reruns exactly the chains of the
 variants with `defaults: model` and the report, `dvc metrics diff` shows the change, push/pull restores every
 output byte for byte in a fresh clone, code edits and new variants are seen.

@@ -14,7 +14,32 @@ app = typer.Typer(
     help="scorelab: reproducible symbolic music generation (corpora, codecs, models, metrics, report).",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # -h on the app and every command
 )
+
+
+def _print_version(value: bool) -> None:
+    """``--version``: the installed distribution's version (pyproject.toml's), then exit."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"scorelab {version('scorelab')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from scorelab import __version__
+
+            typer.echo(f"scorelab {__version__} (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        None, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    pass
+
 
 PARAMS = typer.Option(
     Path("params.yaml"), exists=True, dir_okay=False, help="params.yaml to read (validated before any work)"
