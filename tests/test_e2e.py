@@ -136,7 +136,7 @@ def project(tmp_path_factory):
     return dest, env, first.stdout + first.stderr
 
 
-# README: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
+# docs/evaluation.md: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
 GLANCE = r"^(Experiment|rev|(reports/metrics\.json:)?s\d_\w+)$"
 
 
@@ -280,7 +280,7 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
         assert moved == {"s0_wgan_gp_jsb"}, per_set.stdout  # its per-set metrics moved, no other's
         md = run(["dvc", "metrics", "diff", "HEAD", "--md", *per_variant], dest, env).stdout
         assert "s0_wgan_gp_jsb" in md
-        # the README's at-a-glance call: few columns, every variant's headline score
+        # docs/evaluation.md's at-a-glance call: few columns, every variant's headline score
         shown = run(["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep", GLANCE], dest, env).stdout
         header = shown.splitlines()[0].split(",")
         params = yaml.safe_load((dest / "params.yaml").read_text())
@@ -293,7 +293,7 @@ def test_exp_run_n_critic_reruns_only_adversarial_chain(project):
         valued = {k for k, v in headline.items() if v is not None}
         assert valued <= columns <= {"Experiment", "rev"} | scored, header
         # a plain `dvc exp show`: measured, not bounded (DVC makes a column of every key of
-        # params.yaml and of every dependency path; the README says so and gives the call above)
+        # params.yaml and of every dependency path; docs/evaluation.md says so and gives the call above)
         plain = run(["dvc", "exp", "show", "--csv"], dest, env).stdout.splitlines()[0].split(",")
         assert len(plain) > len(header)
         run(["dvc", "plots", "diff", "HEAD", "-o", str(dest.parent / "plots")], dest, env)

@@ -515,7 +515,8 @@ def stop_queue_workers(dest: Path) -> None:
 
 
 def test_two_queued_experiments_run_in_parallel_and_show_up(clone):
-    """README's recipe: queue, then `dvc exp run --run-all -j 2`, then `dvc exp show`."""
+    """docs/gpu.md's recipe ("Many variants at once"): queue, then `dvc exp run --run-all -j 2`,
+    then `dvc exp show`."""
     dest, env, _ = clone
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "before the queue", "--allow-empty"], dest, env)
