@@ -31,9 +31,10 @@ repro: setup
 # end-to-end clone in one worker): the end-to-end files run side by side. Measured on this
 # 2-core Xeon (2026-11-22): 658 tests in 13 min 27 s and 14 min 02 s on two workers; on a 2-core
 # AMD EPYC (2026-12-03): 673 tests in 32 min 14 s (the main end-to-end file is the critical path).
+# --durations: every run prints its 25 slowest tests, so the suite's time can be worked on.
 test: setup
 	$(BIN)/ruff check src stages tests benchmarks
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 # The documentation as a site (site/, not in git): --strict fails on any broken link.
 docs: setup
