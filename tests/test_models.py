@@ -37,6 +37,19 @@ TINY = {
         "trainer": "frames",
         "train": {"lr": 1e-3, "epochs": 3, "batch_size": 2, "checkpoint_every": 5},
     },
+    "transformer": {
+        "arch": {"width": 8, "layers": 1, "heads": 2, "feedforward": 16, "context": 8},
+        "encoding": {"vocab_size": 5},
+        "trainer": "likelihood",
+        "train": {
+            "lr": 1e-3,
+            "epochs": 3,
+            "batch_size": 2,
+            "window": 4,
+            "loss_on": "all",
+            "checkpoint_every": 5,
+        },
+    },
     "s4_lstm": {
         "arch": {"hidden": 8, "dropout": 0.1},
         "encoding": {"vocab_size": 5},
@@ -308,6 +321,26 @@ def test_lstm_next_logits_match_the_last_position():
     assert logits.shape == (2, 4, 5)
     last = model.next_logits(ids, torch.tensor([4, 2]))
     torch.testing.assert_close(last, torch.stack([logits[0, 3], logits[1, 1]]))
+
+
+def test_transformer_is_causal_and_its_next_logits_match_the_last_position():
+    torch.manual_seed(0)
+    arch = {"width": 16, "layers": 2, "heads": 2, "feedforward": 32, "dropout": 0.0, "context": 12}
+    model = build_model("transformer", arch, {"vocab_size": 11})["model"].eval()
+    ids = torch.randint(0, 11, (3, 10))
+    logits = model(ids)
+    changed = ids.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 11  # a later token never changes an earlier logit
+    torch.testing.assert_close(model(changed)[:, :-1], logits[:, :-1])
+    last = model.next_logits(ids, torch.tensor([10, 4, 7]))  # right-padded rows
+    torch.testing.assert_close(last, torch.stack([logits[0, 9], logits[1, 3], logits[2, 6]]))
+    with pytest.raises(ValueError, match="context"):
+        model(torch.zeros(1, 13, dtype=torch.long))
+
+
+def test_transformer_heads_must_divide_the_width():
+    with pytest.raises(ParamsError, match="heads"):
+        build_model("transformer", {"width": 10, "heads": 4}, {"vocab_size": 5})
 
 
 def test_lstm_needs_a_vocabulary():

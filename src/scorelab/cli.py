@@ -316,7 +316,7 @@ def seeds(
 ) -> None:
     """Gather the DVC experiments that changed only base.seed into seeds.json, for the report.
 
-    Queue and run them first (README, "Several seeds"), then `dvc repro report`.
+    Queue and run them first (docs/reproducibility.md, "Several seeds"), then `dvc repro report`.
     """
     from scorelab.seeds import collect_seeds
     from scorelab.utils import write_json

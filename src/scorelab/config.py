@@ -5,7 +5,7 @@ architectures, training and sampling settings) is described by a dataclass and b
 with :func:`from_dict`. A typo (``n_critc: 5``) or a wrong type (``n_critic: true``)
 fails before any work with a :class:`~scorelab.errors.ParamsError` naming the key
 (``variants.s0_wgan_gp_jsb.train.n_critc: unknown key``), never after an hour of
-training on a silently ignored setting (STYLE.md rule 4; torchtune checks its configs
+training on a silently ignored setting (docs/design.md, Rule 4; torchtune checks its configs
 against the builder the same way).
 
 One set of coercion rules for the whole project:

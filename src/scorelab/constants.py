@@ -1,4 +1,4 @@
-"""Named constants with units, in one place (STYLE.md rule 10)."""
+"""Named constants with units, in one place (docs/design.md, Rule 10)."""
 
 MIDI_PITCHES = 128  # MIDI pitch numbers 0..127
 PITCH_CLASSES = 12

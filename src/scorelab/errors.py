@@ -1,4 +1,4 @@
-"""Domain exceptions, one module (STYLE.md rule 10). Each message names the thing at fault."""
+"""Domain exceptions, one module (docs/design.md, Rule 10). Each message names the thing at fault."""
 
 
 class ScorelabError(Exception):

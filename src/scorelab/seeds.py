@@ -1,7 +1,7 @@
 """The spread of a variant's results across seeds, from DVC experiments that changed only the seed.
 
 One run's number is not a result: two fresh S0 runs with identical params gave a
-diversity of 0.65 and 0.72. The documented command (README, "Several seeds") queues one
+diversity of 0.65 and 0.72. The documented command (docs/reproducibility.md, "Several seeds") queues one
 experiment per seed for one variant's chain, ``dvc exp run --queue -S base.seed=N
 evaluate@<variant>``, runs them, then ``scorelab seeds`` gathers them into
 ``seeds.json``, which the report reads.

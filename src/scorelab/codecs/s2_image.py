@@ -9,7 +9,7 @@ makes (one MIDI track per Score track), then each MIDI track goes through S2's s
    S2's three worked examples (``note_off 70`` with no open note, ``note_on 80 vel 0``,
    control changes and tempo changes) all add it to the next kept message
    (256 -> 768), which keeps every kept message's absolute time. (S2's prose says "added
-   to the last message that was saved", and so does ../shared/SEEDS.md, "the previous
+   to the last message that was saved", and so does docs/papers.md, "the previous
    kept one"; the examples, which are S2's own output, are followed here, because
    adding to the previous message would move notes, which S2 says the filter must not
    do: "so the sequences remain the same".) A ``note_on`` of velocity 0 on a sounding

@@ -74,6 +74,7 @@ MODELS: Registry[ModelSpec] = Registry(
         "s3_lstm",
         "s3_seq2seq",
         "frame_rnn",
+        "transformer",
     ),
 )
 

@@ -2,7 +2,7 @@
 
 A builder returns its networks by name (``{"generator": G, "critic": D}`` or
 ``{"model": M}``); a trainer asks for the names it trains and reads only the attributes
-below, so no trainer ever branches on a model's name (STYLE.md: dispatch once).
+below, so no trainer ever branches on a model's name (docs/design.md: dispatch once).
 
 - :class:`Generator`: anything an adversarial trainer can train against a critic. The
   trainer draws ``z ~ N(0, I)`` of ``latent_shape`` and calls ``generator(z, cond)``,

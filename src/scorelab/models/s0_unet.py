@@ -1,6 +1,6 @@
 """S0: a U-Net generator and a convolutional critic for multi-track piano rolls (WGAN-GP).
 
-S0 (SEEDS.md) trains a Wasserstein GAN with gradient penalty on JSB Chorales rolls of
+S0 (docs/papers.md) trains a Wasserstein GAN with gradient penalty on JSB Chorales rolls of
 4 tracks x 32 steps x 128 pitches. Its generator is "based on U-Net" (Ronneberger et al.
 2015): it takes a real sample and synthesizes the accompaniment; its Table 1 gives the
 latent noise as (2, 8, 512), which is exactly the bottleneck of four stride-2 levels on a

@@ -1,6 +1,6 @@
 """S1's Model A: a Bi-LSTM GAN on single-track piano rolls.
 
-S1 (SEEDS.md) reads its Keras summaries' (100, 1) sequences; here a roll (1, T, P) is T
+S1 (docs/papers.md) reads its Keras summaries' (100, 1) sequences; here a roll (1, T, P) is T
 steps of P-dimensional many-hot vectors (:mod:`scorelab.models.shared`, which also holds
 the discriminator this model shares with Model B, :mod:`scorelab.models.s1_cnn_lstm`).
 

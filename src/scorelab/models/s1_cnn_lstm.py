@@ -1,6 +1,6 @@
 """S1's Model B: a CNN-LSTM GAN on single-track piano rolls.
 
-S1 (SEEDS.md) pairs a DCGAN-like generator with the Bi-LSTM discriminator of its Model A
+S1 (docs/papers.md) pairs a DCGAN-like generator with the Bi-LSTM discriminator of its Model A
 (:func:`scorelab.models.shared.s1_critic`, which also explains how a roll (1, T, P) is
 read as T steps of P pitches; Model A is :mod:`scorelab.models.s1_bilstm`).
 

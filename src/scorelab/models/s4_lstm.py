@@ -1,6 +1,6 @@
 """S4: a one-layer LSTM over melody tokens that predicts the next token.
 
-S4 (SEEDS.md) follows the classic Keras melody model: one-hot symbols -> LSTM(256) ->
+S4 (docs/papers.md) follows the classic Keras melody model: one-hot symbols -> LSTM(256) ->
 dropout 0.2 -> dense softmax over the 38-symbol vocabulary, trained with sparse
 categorical cross-entropy (Hochreiter & Schmidhuber 1997 for the LSTM; the recipe is
 Velardo's "Generating melodies with LSTM nets"). The softmax lives in the loss and in

@@ -1,6 +1,6 @@
 """S4: the GAN on note-index sequences of the paper's Appendix A.2.1 code, and its WGAN.
 
-S4 (SEEDS.md) scales each note or chord's vocabulary index to [-1, 1) (the
+S4 (docs/papers.md) scales each note or chord's vocabulary index to [-1, 1) (the
 ``note_index`` codec) and trains a GAN on windows of 100 of them. The paper's Keras code
 gives both networks; we copy them layer for layer:
 

@@ -1,6 +1,6 @@
 """Networks that more than one model uses: S1's Bi-LSTM discriminator, also S4's.
 
-S1 (SEEDS.md) trains a Bi-LSTM GAN (Model A, :mod:`scorelab.models.s1_bilstm`) and a
+S1 (docs/papers.md) trains a Bi-LSTM GAN (Model A, :mod:`scorelab.models.s1_bilstm`) and a
 CNN-LSTM GAN (Model B, :mod:`scorelab.models.s1_cnn_lstm`) on one-track many-hot rolls
 of the Lakh Pianoroll Dataset. The paper has no code; its Keras summaries (Fig. 4 and 5)
 show a generator and a discriminator on (100, 1) sequences: 100 steps of one scalar (the

@@ -12,7 +12,7 @@ Two kinds of corpus are fetched (both live under ``fetched:`` in params.yaml):
   unchanged folder reruns nothing downstream.
 
 DVC does not watch folders outside the repository: after changing the files of a local
-corpus, rerun its fetch stage with ``dvc repro -f -s fetch@<corpus>`` (README).
+corpus, rerun its fetch stage with ``dvc repro -f -s fetch@<corpus>`` (docs/corpora.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 They were measured on the papers' own corpora, model sizes and (often unstated)
 settings, so they are context, not targets: they are not directly comparable with the
-numbers this pipeline measures. Source: SEEDS.md (the project's digest of the papers).
+numbers this pipeline measures. Source: docs/papers.md (the project's digest of the papers).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ COMPARABILITY_NOTE = (
 class PublishedTable:
     """One table of published numbers: which paper, on what, with what caveat."""
 
-    paper: str  # seed id, as in SEEDS.md
+    paper: str  # the paper's id (S0-S4), as in docs/papers.md
     title: str
     corpus: str
     columns: tuple[str, ...]

@@ -2,7 +2,7 @@
 
 A checkpoint carries the model name, its architecture, the training config, the encoding
 and the step, so sampling rebuilds the network from the file alone and never reads
-params.yaml (the nanoGPT habit; DESIGN.md "Rules every layer keeps").
+params.yaml (the nanoGPT habit; docs/design.md, "Checkpoints describe themselves").
 
 File format: ``torch.save`` of one dict, read back with ``weights_only=True`` (no
 arbitrary pickles), with the keys

@@ -3,8 +3,8 @@
 ``compute.processes: N`` (N > 1) makes the train stage start itself again under
 ``python -m torch.distributed.run --standalone --nproc_per_node N`` (:func:`launch`), so the
 stage command stays the one line of dvc.yaml and a run on several machines is the same
-script under the user's own ``torchrun --nnodes ... --rdzv-endpoint ...`` (README, "Several
-GPUs and several machines"). Each worker detects the process group from torchrun's
+script under the user's own ``torchrun --nnodes ... --rdzv-endpoint ...`` (docs/gpu.md,
+"Several machines"). Each worker detects the process group from torchrun's
 environment (:func:`init_from_env`) with a backend per device (:func:`backend_for`):
 NCCL for CUDA tensors (gradients, weights) and gloo for CPU ones (the log rows' means,
 pickled objects), so no collective meets a tensor its backend cannot take. On CUDA each

@@ -1,7 +1,7 @@
 """Trainers, by name: the only place that knows how a kind of model learns and samples.
 
 ``TRAINERS`` maps a variant's ``trainer:`` to a :class:`Trainer`. The pipeline looks the
-name up once and never branches (STYLE.md: dispatch once, through the registry), so a
+name up once and never branches (docs/design.md: dispatch once, through the registry), so a
 new way of training is one module that calls :func:`register_trainer`; nothing in
 ``pipeline/``, dvc.yaml or another trainer changes. A test registers a toy trainer this
 way and runs it through the real stage functions.
