@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from scorelab.config import non_negative, positive
 from scorelab.training.batches import ShuffledBatches, check_batch_size
 from scorelab.training.checkpoint import Checkpoint
+from scorelab.training.device import generator_on
 from scorelab.training.optim import make_optimizer
 from scorelab.training.registry import SampleSet, Trainer, register_trainer
 from scorelab.training.run import Run
@@ -225,7 +226,7 @@ def sample_frames(
 ) -> dict[str, SampleSet]:
     """``samples``: ``cfg.n`` pieces drawn frame by frame; beside them the test frames' log-probabilities."""
     model = modules["model"].eval()
-    rng = torch.Generator(device=device).manual_seed(seed)
+    rng = generator_on(device, seed)
     items = model.generate(cfg.n, cfg.frames, rng).cpu().numpy()
     return {"samples": SampleSet(items, test_log_probabilities(model, test, device))}
 
