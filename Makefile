@@ -30,7 +30,8 @@ repro: setup
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module-scoped
 # end-to-end clone in one worker): the end-to-end files run side by side. Measured on this
 # 2-core Xeon (2026-11-22): 658 tests in 13 min 27 s and 14 min 02 s on two workers; on a 2-core
-# AMD EPYC (2026-12-03): 673 tests in 32 min 14 s (the main end-to-end file is the critical path).
+# AMD EPYC (2026-12-03): 673 tests in 32 min 14 s; on a 2-core AVX-512 EPYC (2026-12-04): 1,119
+# tests in 25 min 17 s (the main end-to-end file is the critical path; docs/testing.md).
 # --durations: every run prints its 25 slowest tests, so the suite's time can be worked on.
 test: setup
 	$(BIN)/ruff check src stages tests benchmarks

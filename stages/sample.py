@@ -12,7 +12,7 @@ import typer
 
 from scorelab.params import load_params
 from scorelab.pipeline.sample import run_sample
-from scorelab.process import run_stage
+from scorelab.process import one_line, run_stage
 
 
 def main(
@@ -24,7 +24,7 @@ def main(
 ) -> None:
     """Sample variant NAME from the checkpoint in MODEL into OUT."""
     counts = run_sample(load_params(params), name, model, data, out)
-    typer.echo(f"sample {name}: {counts}")
+    typer.echo(f"sample {name}: {one_line(counts)}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,16 @@ EXAMPLES = {
             piece_id=pid,
         ),
     ),
+    # MidiTok REMI (the reference Transformer's tokens): two voices on the 16th grid, both
+    # ends of its 21-108 range, a chord, a 16th, a note after a rest
+    "remi": (
+        dict(),
+        lambda pid: Score.from_notes(
+            [(0, 60, 0, Q), (0, 64, 0, 2 * Q), (0, 21, Q, S), (1, 108, 2 * Q, Q), (1, 48, 4 * Q + S, 3 * S)],
+            tracks=[Track("soprano"), Track("bass", 32)],
+            piece_id=pid,
+        ),
+    ),
 }
 # what a codec derives beyond its settings, which encoding.json must agree with
 DERIVED = {"hilbert_audio": "seconds_per_image"}

@@ -102,10 +102,34 @@ def tiny_clone(tmp_path_factory, name: str, edit) -> tuple[Path, dict, Path]:
     edit(conf, dest / "conf")
     conf_path.write_text(yaml.safe_dump(conf, sort_keys=False))
     run([str(BIN / "scorelab"), "params", "--params", str(dest / "params.yaml")], dest, env)
+    prune_judge_pairs(dest)
     run(["git", "init", "-q", "-b", "main"], dest, env)
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-q", "-m", "tiny"], dest, env)
     return dest, env, tmp
+
+
+def prune_judge_pairs(repo: Path) -> None:
+    """Drop dvc.yaml's judge pairs whose variant or dataset the clone's params.yaml lacks.
+
+    The pairs (the reference Transformer judged in each dataset of its family) are listed
+    in dvc.yaml, not in params (dvc.yaml says why), so a conf that drops a Transformer or a
+    dataset must drop its pairs too, as a user would; otherwise DVC fails on the missing
+    samples folder before any judge runs."""
+    path = repo / "dvc.yaml"
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    text = path.read_text()
+    pairs = yaml.safe_load(text)["stages"]["judge"]["foreach"]
+    lines = [f"      {d}: {{variant: {i['variant']}}}\n" for d, i in pairs.items()]
+    block = "  judge:\n    foreach:\n" + "".join(lines)
+    assert block in text, "dvc.yaml's judge pairs are no longer one inline line each"
+    kept = [
+        line
+        for line, (d, i) in zip(lines, pairs.items(), strict=True)
+        if d in (params.get("datasets") or {}) and i["variant"] in (params.get("variants") or {})
+    ]
+    text = text.replace(block, "  judge:\n    foreach:" + ("\n" + "".join(kept) if kept else " {}\n"))
+    path.write_text(text)
 
 
 def switch_on(conf: dict, *catalogues: str) -> None:
@@ -137,7 +161,7 @@ def project(tmp_path_factory):
 
 
 # docs/evaluation.md: `dvc exp show --drop '.*' --keep "$GLANCE"` compares the variants' headline at a glance
-GLANCE = r"^(Experiment|rev|(reports/metrics\.json:)?s\d_\w+)$"
+GLANCE = r"^(Experiment|rev|(reports/metrics\.json:)?(s\d|transformer)_\w+)$"
 
 
 def test_first_repro_writes_every_output(project):

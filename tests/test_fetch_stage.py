@@ -177,7 +177,7 @@ def test_scorelab_fetch_then_corpus_builds_a_fetched_corpus(tmp_path, monkeypatc
     assert (tmp_path / "data/raw/mine" / LOCAL_TAR).is_file()
     res = runner.invoke(app, ["corpus", "mine"])
     assert res.exit_code == 0, res.output
-    assert "'pieces_kept': 6" in res.output or "pieces_kept" in res.output
+    assert "pieces kept 6" in res.output, res.output  # one readable line, not a dict (issue 23)
     assert len(pd.read_parquet(tmp_path / "data/corpus/mine/pieces.parquet")) == 6
     res = runner.invoke(app, ["fetch", "jsb"])  # an embedded corpus: nothing to fetch
     assert res.exit_code != 0 and "fetched.jsb" in str(res.exception)

@@ -35,7 +35,7 @@ def test_listing_names_imports_no_module():
         "print(len(names), 'torch' in sys.modules, sorted(mods))"
     )
     count, torch_loaded, mods = out.split(" ", 2)
-    assert int(count) == 14 + 7 + 7
+    assert int(count) == 14 + 7 + 8  # models, trainers, codecs
     assert torch_loaded == "False"
     assert mods == "['scorelab.codecs.base', 'scorelab.training.registry']", mods
 

@@ -112,7 +112,7 @@ def _codec_file(params: dict, dataset: str) -> Path:
 def imported(stage: str, params: dict) -> set[str]:
     """The repository files stage ``stage`` (``train@s0_wgan_gp_jsb``) can import."""
     group, _, key = stage.partition("@")
-    script = {"fetched_corpus": "corpus", "evaluate_data": "evaluate"}.get(group, group)
+    script = {"fetched_corpus": "corpus", "evaluate_data": "evaluate", "judge": "evaluate"}.get(group, group)
     roots = [ROOT / "stages" / f"{script}.py"]
     if group in ("train", "sample"):
         v = params["variants"][key]
@@ -122,7 +122,7 @@ def imported(stage: str, params: dict) -> set[str]:
         ]
     if group in ("sample", "evaluate"):
         roots.append(_codec_file(params, params["variants"][key]["dataset"]))
-    if group in ("encode", "evaluate_data"):
+    if group in ("encode", "evaluate_data", "judge"):
         roots.append(_codec_file(params, key))
     for r in roots:
         assert r.is_file(), f"{stage}: {r.relative_to(ROOT)} does not exist (registry names are file names)"
@@ -167,7 +167,7 @@ def test_stage_deps_are_its_imports(stage: str, deps: list[str], catalogues: boo
 
 def test_every_stage_group_is_checked() -> None:
     groups = {s.partition("@")[0] for s, _ in STAGES + STAGES_ALL}
-    assert {"corpus", "encode", "train", "sample", "evaluate_data", "evaluate", "report"} <= groups
+    assert {"corpus", "encode", "train", "sample", "evaluate_data", "evaluate", "judge", "report"} <= groups
     assert {"fetch", "fetched_corpus"} <= groups
     assert len(STAGES) > 90  # all 26 variants in the default run
     assert len(STAGES_ALL) > 25  # the papers catalogue's stages were found

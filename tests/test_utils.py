@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from scorelab.process import _is_shell_wrapper, _ppid
+from scorelab.process import _is_shell_wrapper, _ppid, one_line
 from scorelab.utils import atomic_dir, atomic_path, write_json
 
 
@@ -121,3 +121,10 @@ def test_shell_wrapper_detection_reads_proc():
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_one_line_reads_as_words_not_a_dict() -> None:
+    """Stages print their results with one_line (issue 23): words, not a Python dict."""
+    line = one_line({"pieces_kept": 3, "splits": {"train": 2, "test": 1}, "files": ["a", "b"]})
+    assert line == "pieces kept 3, splits (train 2, test 1), files a, b"
+    assert "{" not in line and "'" not in line

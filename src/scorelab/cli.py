@@ -83,7 +83,9 @@ def corpus(
             f"--raw: corpus {name} is not under fetched: in params.yaml; it reads no fetched files"
         )
     summary = run_corpus(p, name, out or Path("data/corpus") / name, raw=raw)
-    typer.echo(f"corpus {name}: {summary}")
+    from scorelab.process import one_line
+
+    typer.echo(f"corpus {name}: {one_line({k: v for k, v in summary.items() if k != 'corpus'})}")
 
 
 @app.command()
@@ -209,7 +211,9 @@ def encode(
     summary = run_encode(
         p, name, corpus_dir or Path("data/corpus") / corpus_name, out or Path("data/encoded") / name
     )
-    typer.echo(summary["splits"])
+    from scorelab.process import one_line
+
+    typer.echo(f"encode {name}: {one_line(summary['splits'])}")
 
 
 @app.command()
@@ -237,7 +241,9 @@ def sample(name: str = typer.Argument(..., help="a variant name"), params: Path 
     p = _params(params)
     data = Path("data/encoded") / variant(p, name)["dataset"]
     counts = run_sample(p, name, Path("models") / name, data, Path("samples") / name)
-    typer.echo(counts)
+    from scorelab.process import one_line
+
+    typer.echo(f"sample {name}: {one_line(counts)}")
 
 
 @app.command()

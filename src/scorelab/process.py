@@ -153,6 +153,24 @@ def configure_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
+def one_line(mapping: dict) -> str:
+    """A stage's result as one readable line: ``pieces_kept 80, splits (train 64, test 8)``.
+
+    Stages and commands print their summaries with this instead of a raw dict (issue 23):
+    keys with underscores become words, nested mappings go in parentheses, lists are
+    joined by commas.
+    """
+
+    def show(value) -> str:
+        if isinstance(value, dict):
+            return f"({one_line(value)})"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(map(str, value))
+        return str(value)
+
+    return ", ".join(f"{str(k).replace('_', ' ')} {show(v)}" for k, v in mapping.items())
+
+
 def run_stage(main) -> None:
     """Run a stage script's typer ``main``: logging on, dying with DVC, errors as one line."""
     import typer

@@ -33,7 +33,7 @@ ENCODING_FILE = "encoding.json"
 CODECS: Registry[type[Codec]] = Registry(
     "codec",
     "scorelab.codecs",
-    ("frames", "hilbert_audio", "melody_tokens", "note_index", "pianoroll", "s2_image", "s3_image"),
+    ("frames", "hilbert_audio", "melody_tokens", "note_index", "pianoroll", "remi", "s2_image", "s3_image"),
 )
 
 

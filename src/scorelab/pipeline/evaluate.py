@@ -240,7 +240,7 @@ def read_tables(data_eval: Path) -> dict:
     return {k: pd.read_parquet(Path(data_eval) / f"{k}.pieces.parquet") for k in ("train", "test", "noise")}
 
 
-def quality_rows(progress: Path, codec, tables: dict, seed: int) -> list[dict]:
+def quality_rows(progress: Path, codec, tables: dict, seed: int, prepare=None) -> list[dict]:
     """The quality log: the headline score of the main set sampled at each snapshot.
 
     One row per point (``step_<step>`` splits of ``samples/<v>/progress``, written by the
@@ -248,6 +248,7 @@ def quality_rows(progress: Path, codec, tables: dict, seed: int) -> list[dict]:
     other weights): the score with its interval, the relative score with its interval (the
     references are the same as the final set's), and each feature's closeness. Empty when
     the variant has no progress folder (an audio model, or samples from before snapshots).
+    ``prepare`` (the judge stage) turns each point's Scores into the pieces to score.
     """
     from scorelab.metrics.headline import HEADLINE_FEATURES
     from scorelab.metrics.registry import compute_piece_metrics
@@ -258,7 +259,12 @@ def quality_rows(progress: Path, codec, tables: dict, seed: int) -> list[dict]:
     scores = read_notes(progress)
     rows = []
     for split in sorted({s.split for s in scores}):
-        ns = noteset([s for s in scores if s.split == split], codec)
+        pieces = [s for s in scores if s.split == split]
+        if prepare is not None:  # the judge: each point's pieces cut into the dataset's windows
+            pieces = prepare(pieces)
+            if not pieces:
+                continue
+        ns = noteset(pieces, codec)
         table = compute_piece_metrics(ns, names=HEADLINE_FEATURES)
         head = headline_of(table, tables["train"], tables["test"], tables["noise"], seed)
         rows.append(
@@ -519,3 +525,81 @@ def evaluate_audio_variant(samples_dir: Path, out: Path, eval_out: Path) -> dict
             table.to_parquet(etmp / f"{path.stem}.pieces.parquet", index=False)
             results[path.stem] = headline
     return results
+
+
+JUDGED_SET = "samples"  # the main set of the judged variant (its other sets are not judged)
+
+
+def in_windows(codec, scores) -> tuple[list, dict]:
+    """Generated Scores in a dataset's form: encoded and decoded by its codec, as the real sets were.
+
+    Returns the decoded pieces (windows, or whole songs for a stream codec) and what was
+    refused: ``pieces_in``, ``pieces_kept`` and the codec's filters (name -> count). A
+    piece the codec refuses (too short for one window, polyphony in a melody codec) is
+    not scored: the share kept is reported beside the score.
+    """
+    from scorelab.errors import EmptyCorpusError
+
+    scores = list(scores)
+    try:
+        arrays, summary = codec.encode_split(scores)
+    except EmptyCorpusError as exc:
+        return [], {"pieces_in": len(scores), "pieces_kept": 0, "rejected": {}, "reason": str(exc)}
+    info = {k: summary[k] for k in ("pieces_in", "pieces_kept", "rejected")}
+    return codec.decode_split(arrays), info
+
+
+def run_judge(
+    params: dict,
+    variant: str,
+    dataset: str,
+    samples_dir: Path,
+    data_dir: Path,
+    data_eval: Path,
+    out: Path,
+    eval_out: Path,
+) -> dict:
+    """Score variant ``variant``'s samples in dataset ``dataset``'s form, against its references.
+
+    The reference Transformer of a corpus family (issue 24) is trained on its own tokens;
+    to stand beside the systems of another dataset of the family, its samples (Scores) go
+    through that dataset's codec (the same windows, grid and tracks as the dataset's test
+    split and naive baseline), and are scored with the same headline against the same
+    tables. The quality curve is judged the same way, point by point.
+
+    Writes ``out/samples.json`` (the headline numbers, the variant judged, the pieces
+    kept), ``out/quality_log.tsv``, and in ``eval_out`` the set's full files as a variant's.
+    """
+    from scorelab.codecs import load_codec
+    from scorelab.metrics.sets import evaluate_notes
+
+    samples_dir, data_dir, data_eval = Path(samples_dir), Path(data_dir), Path(data_eval)
+    codec = load_codec(data_dir / "encoding.json")
+    if codec.output != "score":
+        raise ValueError(f"judge: dataset {dataset} is not scored on notes (codec {codec.name})")
+    seed = int(params["base"]["seed"])
+    train = noteset(codec.decode_split(codec.unaugmented(load_npz(data_dir / "train.npz"))), codec)
+    tables = read_tables(data_eval)
+    scores = [s for s in read_notes(samples_dir) if s.split == JUDGED_SET]
+    pieces, kept = in_windows(codec, scores)
+    quality = quality_rows(
+        samples_dir / "progress", codec, tables, seed, prepare=lambda p: in_windows(codec, p)[0]
+    )
+    info = {"variant": variant, "dataset": dataset, "judged_set": JUDGED_SET, **kept, "windows": len(pieces)}
+    with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
+        if quality:
+            write_tsv(tmp / "quality_log.tsv", quality)
+        if not pieces:
+            write_json(
+                tmp / f"{JUDGED_SET}.json", {**info, "score": None, "relative": None, "verdict": "not scored"}
+            )
+            return {JUDGED_SET: None}
+        ns = noteset(pieces, codec)
+        ev = evaluate_notes(ns, seed, reference=train)
+        head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
+        extra = {**info, **headline_numbers(head)}
+        if quality:
+            extra["improving"] = still_improving(quality)
+        write_set(tmp, etmp, JUDGED_SET, ev, extra)
+        write_json(etmp / f"{JUDGED_SET}.headline.json", rounded(head))
+    return {JUDGED_SET: ev}

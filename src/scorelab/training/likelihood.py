@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -226,8 +227,11 @@ def sample_likelihood(
         idx = np.resize(evenly_spaced(len(starts), cfg.n), cfg.n)  # fewer test songs than samples: reuse
         seeds = [test["x"][starts[i] : starts[i] + min(cfg.seed_steps, lengths[i])] for i in idx]
     delim = np.full(int(encoding["delimiter_length"]), delim_id, dtype=np.int64)
-    conts = sample_tokens(
-        modules["model"],
+    model = modules["model"]
+    # A model may bring its own sampler with the same arguments (the Transformer's keeps a
+    # KV cache); the LSTM uses the generic one, which re-reads the window at every step.
+    own = getattr(model, "sample_tokens", None)
+    conts = (own or partial(sample_tokens, model))(
         len(seeds),
         seed,
         seed_ids=[np.concatenate([delim, s]) for s in seeds],
