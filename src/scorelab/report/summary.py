@@ -48,6 +48,23 @@ def with_ci(value, ci: Sequence | None) -> str:
     return f"{_num(value)} [{_num(ci[0])}, {_num(ci[1])}]"
 
 
+def headline_row(variant: str, set_name: str, dataset: str, head: dict, full: dict) -> dict:
+    """A ranking row from a set's headline metrics (``head``) and its full headline (``full``:
+    the intervals and piece count), for a variant's own sets and for the judged Transformer."""
+    return {
+        "variant": variant,
+        "set": set_name,
+        "dataset": dataset,
+        "score": head.get("score"),
+        "ci95": full.get("ci95"),
+        "relative": head.get("relative"),
+        "relative_ci95": full.get("relative_ci95"),
+        "verdict": head.get("verdict", MISSING),
+        "pieces": full.get("pieces"),
+        "improving": head.get("improving", MISSING),
+    }
+
+
 def scored_rows(variants, metrics_dir: Path, evaluation_dir: Path) -> list[dict]:
     """One row per scored set of every variant, with its headline numbers and intervals."""
     rows = []
@@ -57,20 +74,7 @@ def scored_rows(variants, metrics_dir: Path, evaluation_dir: Path) -> list[dict]
             if not head:
                 continue
             full = json_or_empty(evaluation_dir / "variants" / v.name / f"{s}.headline.json")
-            rows.append(
-                {
-                    "variant": v.name,
-                    "set": s,
-                    "dataset": v.dataset,
-                    "score": head.get("score"),
-                    "ci95": full.get("ci95"),
-                    "relative": head.get("relative"),
-                    "relative_ci95": full.get("relative_ci95"),
-                    "verdict": head.get("verdict", MISSING),
-                    "pieces": full.get("pieces"),
-                    "improving": head.get("improving", MISSING),
-                }
-            )
+            rows.append(headline_row(v.name, s, v.dataset, head, full))
     return sorted(
         rows, key=lambda r: (r["relative"] is None, -(r["relative"] or 0.0), r["variant"], r["set"])
     )
@@ -87,22 +91,10 @@ def judged_rows(metrics_dir: Path, evaluation_dir: Path) -> list[dict]:
     for path in sorted(base.glob("*/samples.json")) if base.is_dir() else []:
         head = json_or_empty(path)
         full = json_or_empty(Path(evaluation_dir) / JUDGED_DIR / path.parent.name / "samples.headline.json")
-        rows.append(
-            {
-                "variant": head.get("variant", MISSING),
-                "reference": True,
-                "set": "samples",
-                "dataset": head.get("dataset", path.parent.name),
-                "score": head.get("score"),
-                "ci95": full.get("ci95"),
-                "relative": head.get("relative"),
-                "relative_ci95": full.get("relative_ci95"),
-                "verdict": head.get("verdict", MISSING),
-                "pieces": full.get("pieces"),
-                "improving": head.get("improving", MISSING),
-                "kept": (head.get("pieces_kept"), head.get("pieces_in")),
-            }
+        row = headline_row(
+            head.get("variant", MISSING), "samples", head.get("dataset", path.parent.name), head, full
         )
+        rows.append({**row, "reference": True, "kept": (head.get("pieces_kept"), head.get("pieces_in"))})
     return rows
 
 
