@@ -9,7 +9,7 @@ import pytest
 
 from scorelab.errors import CorpusReadError
 from scorelab.io.audio import render_audio
-from scorelab.io.midi import assign_channels, read_midi, write_midi
+from scorelab.io.midi import assign_channels, midi_bytes, read_midi, score_to_midifile, write_midi
 from scorelab.score import NOTE_COLUMNS, Score, Track
 
 
@@ -48,6 +48,44 @@ def test_midi_bytes_are_deterministic(tmp_path):
     write_midi(chorale_like(), tmp_path / "b.mid")
     assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
     assert not list(tmp_path.glob(".*tmp*"))  # atomic write leaves no temporary
+
+
+def _mido_bytes(score: Score) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    score_to_midifile(score).save(file=buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_midi_bytes_are_mido_bytes(seed):
+    """The vectorised writer gives exactly mido's bytes: running status across note-on and
+    note-off runs, delta times of 1 to 4 bytes (up to about 2**27 ticks), chords, notes of
+    one tick, zero velocities (written as 1), drums, silent tracks, 17 tracks (channels
+    shared), a latin-1 track name."""
+    rng = np.random.default_rng(seed)
+    n_tracks = int(rng.integers(1, 18))
+    n = int(rng.integers(0, 400))
+    onset = np.sort(rng.choice([0, 1, 5, 127, 128, 16383, 16384, 2**21, 2**27], n) * rng.integers(0, 2, n))
+    onset = onset + rng.integers(0, 3, n)
+    rows = [
+        (int(rng.integers(0, max(n_tracks - 1, 1))), int(rng.integers(0, 128)), int(o),
+         int(rng.choice([1, 6, 200, 20000])), int(rng.integers(0, 128)))
+        for o in onset
+    ]
+    tracks = [Track(f"tr\u00e9{i}", int(rng.integers(0, 128)), bool(i == 2)) for i in range(n_tracks)]
+    score = Score.from_notes(rows, tracks=tracks, tempo=float(rng.choice([60.0, 97.3, 120.0])),
+                             time_signature=(3, 8), resolution=int(rng.choice([4, 96, 480])), piece_id="r")
+    assert midi_bytes(score) == _mido_bytes(score)
+
+
+def test_midi_bytes_of_a_repeated_note_stream():
+    """One pitch struck 5,000 times back to back: one status byte, then running status."""
+    rows = [(0, 60, 4 * i, 4, 90) for i in range(5000)]
+    score = Score.from_notes(rows, tracks=[Track("p", 0)], piece_id="s")
+    assert midi_bytes(score) == _mido_bytes(score)
+    assert midi_bytes(chorale_like()) == _mido_bytes(chorale_like())
 
 
 def test_read_midi_rescales_ticks(tmp_path):
