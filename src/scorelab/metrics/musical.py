@@ -63,9 +63,18 @@ def _cells(ns: NoteSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return note, cell, offsets
 
 
+def _unique(ids: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an integer array, by sorting: numpy 2.4's ``np.unique`` goes
+    through a hash table and then sorts, 3-5 times slower on the millions of cell codes a
+    noise-like sample set has (measured: 0.71 s against 0.21 s on 3.5 M codes); same
+    result, sorted ascending."""
+    s = np.sort(ids, axis=None)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if s.size else s
+
+
 def _per_piece_unique(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """(P,) distinct ``ids`` falling in each piece's range of ``offsets``."""
-    u = np.unique(ids)
+    u = _unique(ids)
     return np.diff(np.searchsorted(u, offsets)).astype(INT)
 
 
@@ -94,7 +103,7 @@ def empty_bars_per_track(ns: NoteSet) -> tuple[np.ndarray, list[str]]:
     piece's own tracks.
     """
     _, cell, offsets = _cells(ns)
-    occupied = np.unique(cell)
+    occupied = _unique(cell)
     p = np.searchsorted(offsets, occupied, side="right") - 1
     track = (occupied - offsets[p]) // ns.n_bars[p]
     t_max = max(int(ns.n_tracks.max(initial=0)), 1)
@@ -115,7 +124,7 @@ def used_pitch_classes_per_bar(ns: NoteSet) -> np.ndarray:
     note, cell, offsets = _cells(ns)
     keep = ns.pitched[note]
     cell, pc = cell[keep], ns.pitch[note[keep]] % PITCH_CLASSES
-    used = np.unique(cell * PITCH_CLASSES + pc)
+    used = _unique(cell * PITCH_CLASSES + pc)
     return _ratio(np.diff(np.searchsorted(used // PITCH_CLASSES, offsets)), _per_piece_unique(cell, offsets))
 
 
@@ -180,7 +189,7 @@ def upc_musegan_code(ns: NoteSet) -> np.ndarray:
     """
     note, cell, offsets, _ = _musegan_segments(ns)
     block = (ns.pitch[note] - MUSEGAN_LOW) // MUSEGAN_BLOCK
-    used = np.unique(cell * 12 + block)
+    used = _unique(cell * 12 + block)
     return _ratio(np.diff(np.searchsorted(used // 12, offsets)), _per_piece_unique(cell, offsets))
 
 
@@ -581,7 +590,7 @@ def groove_consistency(ns: NoteSet) -> np.ndarray:
     pos = (ns.onset * den) % unit  # position in the bar, in 1/den ticks
     width = int(ns.bar_unit.max(initial=1))
     nb = int(ns.n_bars.max(initial=0)) + 1
-    codes = np.unique((ns.piece[keep] * nb + bar[keep]) * width + pos[keep])
+    codes = _unique((ns.piece[keep] * nb + bar[keep]) * width + pos[keep])
     piece_of = codes // (nb * width)
     in_next = np.isin(codes + width, codes)  # same position in the next bar of the same piece
     next_ok = ((codes // width) % nb) + 1 < ns.n_bars[piece_of]
@@ -607,7 +616,7 @@ def bar_used_pitch(ns: NoteSet) -> np.ndarray:
     keep = ns.pitched[note]
     offsets = np.concatenate([[0], np.cumsum(ns.n_bars)]).astype(INT)
     gbar = offsets[ns.piece[note[keep]]] + bar[keep]
-    used = np.unique(gbar * MIDI_PITCHES + ns.pitch[note[keep]])
+    used = _unique(gbar * MIDI_PITCHES + ns.pitch[note[keep]])
     return _ratio(np.diff(np.searchsorted(used // MIDI_PITCHES, offsets)), ns.n_bars)
 
 

@@ -182,8 +182,11 @@ def s4_manhattan_matrix(a: NoteSet, a_pieces: np.ndarray, b: NoteSet, b_pieces: 
     """
     ra = [ascending_runs(a, int(i)) for i in a_pieces]
     rb = [ascending_runs(b, int(i)) for i in b_pieces]
-    g = max([len(r) for r in ra + rb] + [1])
-    w = max([len(x) for r in ra + rb for x in r] + [1])
+    # Only positions both sides have count, so each side is cut to the other's largest
+    # extent: a noise-like piece with thousands of runs against real pieces with dozens
+    # costs what the real pieces do. The sums are of integers, so exact either way.
+    g = max(min(max([len(r) for r in ra] + [1]), max([len(r) for r in rb] + [1])), 1)
+    w = max(min(max([len(x) for r in ra for x in r] + [1]), max([len(x) for r in rb for x in r] + [1])), 1)
     xa = np.stack([_run_array(r, g, w) for r in ra]) if ra else np.zeros((0, g, w))
     xb = np.stack([_run_array(r, g, w) for r in rb]) if rb else np.zeros((0, g, w))
     out = np.zeros((len(ra), len(rb)))
