@@ -14,6 +14,12 @@ nothing else busy (torch's threads, see docs/reproducibility.md):
 
     python benchmarks/transformer_budget.py                           # all three, 800 steps
     python benchmarks/transformer_budget.py --variants transformer_jsb --steps 400
+    python benchmarks/transformer_budget.py --steps 600 --out benchmarks/results/transformer_budget.json
+
+With ``--out`` it also writes what it measured as JSON (with the machine, the date and
+whether anything else was running, which you say with ``--machine``): the report stage
+reads the committed benchmarks/results/transformer_budget.json to say, beside each
+Transformer line, what the same model reaches with more steps (issue 24).
 
 This is a measurement, not a test: nothing asserts on its numbers.
 """
@@ -70,7 +76,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", nargs="+", default=list(FAMILIES))
     ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--out", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--machine", default="", help="where this ran, for the JSON (CPU, cores, load)")
     args = ap.parse_args()
+    results: dict[str, dict] = {}
     params = load_params(ROOT / "params.yaml")
     pairs = judged_pairs()
     for name in args.variants:
@@ -99,6 +108,15 @@ def main() -> None:
                 curves[dataset] = curve(out / "quality_log.tsv")
                 got = json.loads((out / "samples.json").read_text())
                 final[dataset] = (got.get("relative"), got.get("pieces_kept"), got.get("pieces_in"))
+        results[name] = {
+            "steps": args.steps,
+            "train_seconds": round(seconds, 1),
+            "curves": {d: {str(k): round(v, 4) for k, v in c.items()} for d, c in curves.items()},
+            "final": {
+                d: {"relative": None if r is None else round(r, 4), "pieces_kept": k, "pieces_in": n}
+                for d, (r, k, n) in final.items()
+            },
+        }
         print(f"\n{name}: {args.steps} steps trained in {seconds:.0f} s (this machine)")
         datasets = list(curves)
         print("step  " + "  ".join(f"{d:>16}" for d in datasets))
@@ -112,6 +130,16 @@ def main() -> None:
                 f"  {d}: {args.steps} steps, final set: relative {shown} ({kept}/{pieces_in} pieces kept);"
                 f" the default run (quick profile): {committed(d)}"
             )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "measured_by": "benchmarks/transformer_budget.py",
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": args.machine,
+            "variants": results,
+        }
+        args.out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,13 @@ def main(
     seeds: Path = typer.Option(None, help="seeds.json from `scorelab seeds`: the spread across seeds"),
     models: Path = typer.Option(None, help="models/<variant>/run_info.json: where each variant trained"),
     timings: Path = typer.Option(None, help="timings/train/<variant>.json: how long each variant trained"),
+    budget: Path = typer.Option(
+        None, help="benchmarks/results/transformer_budget.json: what the Transformers reach with more steps"
+    ),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
-    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds, models, timings)
+    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds, models, timings, budget)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

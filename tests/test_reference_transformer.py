@@ -285,6 +285,25 @@ def test_summary_ranks_the_transformer_and_says_who_reaches_it(tmp_path):
     )
     text = " ".join(b.text for b in blocks if isinstance(b, Paragraph))
     assert "jsb_roll: 0 of 1 paper set(s) reach the Transformer" in text and "90 of 100" in text
+    assert not [b for b in blocks if isinstance(b, Table) and "best snapshot" in b.header]  # no budget file
+    budget = {
+        "measured_by": "benchmarks/transformer_budget.py",
+        "date": "2026-12-05",
+        "machine": "test box",
+        "variants": {
+            "transformer_jsb": {
+                "steps": 600,
+                "train_seconds": 80.04,
+                "curves": {"jsb_roll": {"75": 0.5, "525": 0.82, "600": 0.77}},
+                "final": {"jsb_roll": {"relative": 0.846, "pieces_kept": 100, "pieces_in": 100}},
+            }
+        },
+    }
+    blocks = summary_blocks(variants, metrics, ev, lambda n: "cpu", lambda n: n, budget)
+    more = [b for b in blocks if isinstance(b, Table) and "best snapshot" in b.header][0]
+    assert more.rows == (("transformer_jsb", "jsb_roll", "600", "80", "0.846", "100 of 100", "0.82 at 525", "0.5"),)
+    text = " ".join(b.text for b in blocks if isinstance(b, Paragraph))
+    assert "on 2026-12-05 (test box)" in text
 
 
 def test_judge_pairs_name_real_variants_and_note_datasets():

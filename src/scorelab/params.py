@@ -228,7 +228,9 @@ def load_params(path: Path | str = "params.yaml") -> dict:
     part; :func:`scorelab.validation.load_valid_params` checks everything."""
     path = Path(path)
     try:
-        params = yaml.safe_load(path.read_text())
+        # libyaml's parser when PyYAML has it (its wheels do): params.yaml has 1,100 lines
+        # and every stage reads it; same safe constructor, so the same values
+        params = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise ParamsError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(params, dict):

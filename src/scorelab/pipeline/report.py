@@ -41,6 +41,7 @@ def run_report(
     seeds: Path | None = None,
     models: Path | None = None,
     timings: Path | None = None,
+    budget: Path | None = None,
 ) -> None:
     """Build the report over every dataset and variant in params."""
     from scorelab.report.build import build_report
@@ -56,4 +57,5 @@ def run_report(
         Path(models) if models else None,
         provenance(),
         Path(timings) if timings else None,
+        Path(budget) if budget else None,
     )

@@ -782,6 +782,7 @@ def build_report(
     models_dir: Path | None = None,
     provenance: dict | None = None,
     timings_dir: Path | None = None,
+    budget_path: Path | None = None,
 ) -> None:
     """Write ``out_dir/README.md``, ``out_dir/index.html``, ``out_dir/figures/`` and
     ``out_dir/plots/headline.json``.
@@ -812,6 +813,9 @@ def build_report(
     timings_dir
         ``<variant>.json`` with the measured training seconds (written by the train
         stage beside, not inside, its DVC output), shown with the device when present.
+    budget_path
+        benchmarks/results/transformer_budget.json: what the reference Transformers reach
+        with more steps than this run gives them (a committed measurement, not this run's).
 
     Raises
     ------
@@ -852,6 +856,7 @@ def build_report(
             evaluation,
             lambda name: trained_on(models_dir, name, timings_dir),
             lambda name: anchors.get(name, ""),
+            _read_json(budget_path) if budget_path is not None and Path(budget_path).is_file() else None,
         )
         written = media.write(tmp)
         if written["clips"] or written["files"]:
