@@ -70,13 +70,24 @@ def test_midi_bytes_are_mido_bytes(seed):
     onset = np.sort(rng.choice([0, 1, 5, 127, 128, 16383, 16384, 2**21, 2**27], n) * rng.integers(0, 2, n))
     onset = onset + rng.integers(0, 3, n)
     rows = [
-        (int(rng.integers(0, max(n_tracks - 1, 1))), int(rng.integers(0, 128)), int(o),
-         int(rng.choice([1, 6, 200, 20000])), int(rng.integers(0, 128)))
+        (
+            int(rng.integers(0, max(n_tracks - 1, 1))),
+            int(rng.integers(0, 128)),
+            int(o),
+            int(rng.choice([1, 6, 200, 20000])),
+            int(rng.integers(0, 128)),
+        )
         for o in onset
     ]
     tracks = [Track(f"tr\u00e9{i}", int(rng.integers(0, 128)), bool(i == 2)) for i in range(n_tracks)]
-    score = Score.from_notes(rows, tracks=tracks, tempo=float(rng.choice([60.0, 97.3, 120.0])),
-                             time_signature=(3, 8), resolution=int(rng.choice([4, 96, 480])), piece_id="r")
+    score = Score.from_notes(
+        rows,
+        tracks=tracks,
+        tempo=float(rng.choice([60.0, 97.3, 120.0])),
+        time_signature=(3, 8),
+        resolution=int(rng.choice([4, 96, 480])),
+        piece_id="r",
+    )
     assert midi_bytes(score) == _mido_bytes(score)
 
 

@@ -301,7 +301,9 @@ def test_summary_ranks_the_transformer_and_says_who_reaches_it(tmp_path):
     }
     blocks = summary_blocks(variants, metrics, ev, lambda n: "cpu", lambda n: n, budget)
     more = [b for b in blocks if isinstance(b, Table) and "best snapshot" in b.header][0]
-    assert more.rows == (("transformer_jsb", "jsb_roll", "600", "80", "0.846", "100 of 100", "0.82 at 525", "0.5"),)
+    assert more.rows == (
+        ("transformer_jsb", "jsb_roll", "600", "80", "0.846", "100 of 100", "0.82 at 525", "0.5"),
+    )
     text = " ".join(b.text for b in blocks if isinstance(b, Paragraph))
     assert "on 2026-12-05 (test box)" in text
 
