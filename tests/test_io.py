@@ -51,10 +51,35 @@ def test_midi_bytes_are_deterministic(tmp_path):
 
 
 def _mido_bytes(score: Score) -> bytes:
+    """The reference: the file built message by message with mido and saved by mido (what
+    write_midi wrote before it was vectorised)."""
     import io
 
+    import mido
+
+    num, den = score.time_signature
+    midi = mido.MidiFile(type=1, ticks_per_beat=score.resolution)
+    conductor = mido.MidiTrack()
+    conductor.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
+    conductor.append(mido.MetaMessage("set_tempo", tempo=round(mido.bpm2tempo(score.tempo)), time=0))
+    midi.tracks.append(conductor)
+    for index, (track, channel) in enumerate(zip(score.tracks, assign_channels(score.tracks), strict=True)):
+        out = mido.MidiTrack()
+        out.append(mido.MetaMessage("track_name", name=track.name, time=0))
+        out.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
+        n = score.track_notes(index)
+        offs = [(o + d, 0, p, 0) for o, d, p in zip(n["onset"], n["duration"], n["pitch"], strict=True)]
+        vel = [max(int(v), 1) for v in n["velocity"]]
+        ons = [(o, 1, p, v) for o, p, v in zip(n["onset"], n["pitch"], vel, strict=True)]
+        now = 0
+        for tick, on, key, velocity in sorted(offs + ons, key=lambda e: e[:3]):  # tick, offs first, key
+            kind = "note_on" if on else "note_off"
+            delta = int(tick - now)
+            out.append(mido.Message(kind, channel=channel, note=int(key), velocity=velocity, time=delta))
+            now = tick
+        midi.tracks.append(out)
     buffer = io.BytesIO()
-    score_to_midifile(score).save(file=buffer)
+    midi.save(file=buffer)
     return buffer.getvalue()
 
 
@@ -97,6 +122,15 @@ def test_midi_bytes_of_a_repeated_note_stream():
     score = Score.from_notes(rows, tracks=[Track("p", 0)], piece_id="s")
     assert midi_bytes(score) == _mido_bytes(score)
     assert midi_bytes(chorale_like()) == _mido_bytes(chorale_like())
+
+
+def test_score_to_midifile_is_the_written_file():
+    """S2's codec walks mido messages of the file write_midi writes."""
+    import io
+
+    buffer = io.BytesIO()
+    score_to_midifile(chorale_like()).save(file=buffer)
+    assert buffer.getvalue() == midi_bytes(chorale_like())
 
 
 def test_read_midi_rescales_ticks(tmp_path):

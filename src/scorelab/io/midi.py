@@ -1,7 +1,7 @@
 """Standard MIDI files <-> Score.
 
-Writing follows mido's encoding (:func:`score_to_midifile` is the mido file; :func:`midi_bytes`
-writes the same bytes vectorised), so every byte is ours to decide: a conductor track with the time
+Writing (:func:`midi_bytes`) gives the bytes mido would write, vectorised, so every
+byte is ours to decide: a conductor track with the time
 signature and tempo, then one track per Score track with its name, its GM program on
 its own channel (drums on channel 10), note-offs before note-ons at the same tick (a
 repeated pitch is re-struck, not swallowed). Reading uses symusic (a C++ parser, fast
@@ -15,6 +15,7 @@ of one.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import struct
 from dataclasses import dataclass
@@ -51,59 +52,16 @@ def assign_channels(tracks: list[Track]) -> list[int]:
     return out
 
 
-def _track_messages(notes: pd.DataFrame, channel: int) -> list[mido.Message]:
-    """Note messages of one track with delta times, note-offs first at equal ticks.
-
-    A velocity of 0 would read as a note-off, so it is written as 1.
-    """
-    onset = notes["onset"].to_numpy(np.int64)
-    end = onset + notes["duration"].to_numpy(np.int64)
-    pitch = notes["pitch"].to_numpy(np.int64)
-    velocity = np.clip(notes["velocity"].to_numpy(np.int64), 1, 127)
-    times = np.concatenate([end, onset])
-    is_on = np.concatenate([np.zeros(len(end), np.int64), np.ones(len(onset), np.int64)])
-    pitches = np.concatenate([pitch, pitch])
-    velocities = np.concatenate([np.zeros(len(end), np.int64), velocity])
-    order = np.lexsort((pitches, is_on, times))  # by time, then offs before ons, then pitch
-    deltas = np.diff(times[order], prepend=0)
-    messages = []
-    for delta, on, p, v in zip(
-        deltas.tolist(),
-        is_on[order].tolist(),
-        pitches[order].tolist(),
-        velocities[order].tolist(),
-        strict=True,
-    ):
-        kind = "note_on" if on else "note_off"
-        messages.append(mido.Message(kind, channel=channel, note=p, velocity=v, time=delta))
-    return messages
-
-
 def score_to_midifile(score: Score) -> mido.MidiFile:
-    """The mido file :func:`write_midi` writes (type 1, ``resolution`` ticks per quarter).
+    """:func:`midi_bytes` read back by mido (type 1, ``resolution`` ticks per quarter), for
+    code that walks MIDI messages (S2's image codec paints from them).
 
     Raises
     ------
     ScoreValidationError
         If a track's program is outside 0-127.
     """
-    num, den = score.time_signature
-    midi = mido.MidiFile(type=1, ticks_per_beat=score.resolution)
-    conductor = mido.MidiTrack()
-    conductor.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
-    conductor.append(mido.MetaMessage("set_tempo", tempo=round(mido.bpm2tempo(score.tempo)), time=0))
-    conductor.append(mido.MetaMessage("end_of_track", time=0))
-    midi.tracks.append(conductor)
-    for index, (track, channel) in enumerate(zip(score.tracks, assign_channels(score.tracks), strict=True)):
-        if not 0 <= track.program <= 127:
-            raise ScoreValidationError(f"{score.piece_id}: track {track.name!r} has program {track.program}")
-        out = mido.MidiTrack()
-        out.append(mido.MetaMessage("track_name", name=track.name, time=0))
-        out.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
-        out.extend(_track_messages(score.track_notes(index), channel))
-        out.append(mido.MetaMessage("end_of_track", time=0))
-        midi.tracks.append(out)
-    return midi
+    return mido.MidiFile(file=io.BytesIO(midi_bytes(score)))
 
 
 def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,11 +80,13 @@ def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _note_bytes(notes: pd.DataFrame, channel: int) -> bytes:
-    """The note events of one track as MTrk bytes, exactly what mido writes for
-    :func:`_track_messages` after a program change: delta time, status byte unless it
-    repeats the previous one (running status), key, velocity. Vectorised: a noise-like
-    generated piece has tens of thousands of notes, and building a mido message per event
-    made MIDI writing most of a sample stage's time (about 0.5 s a piece)."""
+    """The note events of one track as MTrk bytes, after its program change: note-offs
+    and note-ons sorted by tick (offs first at equal ticks, then by key; velocity 0 would
+    read as a note-off, so it is written as 1), each as delta time, status byte unless it
+    repeats the previous one (running status, as mido writes), key, velocity. Vectorised:
+    a noise-like generated piece has tens of thousands of notes, and building a mido
+    message per event made MIDI writing most of a sample stage's time (about 0.5 s a
+    piece)."""
     onset = notes["onset"].to_numpy(np.int64)
     end = onset + notes["duration"].to_numpy(np.int64)
     pitch = notes["pitch"].to_numpy(np.int64)
@@ -165,9 +125,10 @@ END_OF_TRACK = b"\x00\xff\x2f\x00"  # delta 0, meta 0x2F, length 0
 
 
 def midi_bytes(score: Score) -> bytes:
-    """The bytes of the type-1 file :func:`score_to_midifile` describes, exactly as mido's
-    ``MidiFile.save`` writes them (tests/test_midi_readers.py compares the two on random
-    scores), built without a mido message per note.
+    """A type-1 Standard MIDI file of ``score``: a conductor track (time signature, tempo),
+    then per track its name, program change and notes. The bytes are those mido's
+    ``MidiFile.save`` writes for the same messages (tests/test_io.py builds them with mido
+    and compares, on random scores), computed without a mido message per note.
 
     Raises
     ------
