@@ -76,8 +76,9 @@ def main() -> None:
         action="append",
         default=[],
         metavar="STAGE=SECONDS",
-        help="a stage that failed in the logged run and was rerun alone: its rerun's time "
-        "replaces the logged one (and the whole run is counted with it); said on the page",
+        help="a stage rerun alone after the logged run (it failed there, or its size changed "
+        "since): its rerun's time replaces the logged one (and the whole run is counted with it); "
+        "said on the page",
     )
     args = ap.parse_args()
     import yaml
@@ -88,7 +89,7 @@ def main() -> None:
         stage, _, secs = item.partition("=")
         total += float(secs) - times.get(stage, 0.0)
         times[stage] = float(secs)
-        reruns.append(f"`{stage}` failed in the logged run and is counted with its rerun alone ({secs} s)")
+        reruns.append(f"`{stage}` {secs} s")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     variants = params["variants"]
     by_group: dict[str, float] = defaultdict(float)
@@ -101,7 +102,12 @@ def main() -> None:
         f"(every stage run) on {args.where}. Do not edit by hand; rerun the script.",
         "",
         f"Whole run: {total / 60:.1f} min ({len(times)} stages, {len(variants)} variants)"
-        + (f"; {'; '.join(reruns)}." if reruns else "."),
+        + (
+            f", counting these stages with their time when rerun alone after the logged run: "
+            f"{', '.join(reruns)}."
+            if reruns
+            else "."
+        ),
         "",
         "| stage group | stages | minutes |",
         "|---|---:|---:|",
