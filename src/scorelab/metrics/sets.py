@@ -165,6 +165,11 @@ def ascending_runs(ns: NoteSet, piece: int) -> list[list[int]]:
     return runs
 
 
+def _extent(pieces: list[list[list[int]]]) -> tuple[int, int]:
+    """(most runs in a piece, longest run) over the pieces' ascending runs, at least (1, 1)."""
+    return max([len(r) for r in pieces] + [1]), max([len(x) for r in pieces for x in r] + [1])
+
+
 def _run_array(runs: list[list[int]], g: int, w: int) -> np.ndarray:
     a = np.full((g, w), np.nan)
     for i, r in enumerate(runs[:g]):
@@ -182,11 +187,11 @@ def s4_manhattan_matrix(a: NoteSet, a_pieces: np.ndarray, b: NoteSet, b_pieces: 
     """
     ra = [ascending_runs(a, int(i)) for i in a_pieces]
     rb = [ascending_runs(b, int(i)) for i in b_pieces]
-    # Only positions both sides have count, so each side is cut to the other's largest
-    # extent: a noise-like piece with thousands of runs against real pieces with dozens
-    # costs what the real pieces do. The sums are of integers, so exact either way.
-    g = max(min(max([len(r) for r in ra] + [1]), max([len(r) for r in rb] + [1])), 1)
-    w = max(min(max([len(x) for r in ra for x in r] + [1]), max([len(x) for r in rb for x in r] + [1])), 1)
+    # Only positions both sides have count, so the arrays stop at the smaller of the two
+    # sides' extents: a noise-like piece with thousands of runs against real pieces with
+    # dozens costs what the real pieces do. The sums are of integers, so exact either way.
+    (ga, wa), (gb, wb) = _extent(ra), _extent(rb)
+    g, w = min(ga, gb), min(wa, wb)
     xa = np.stack([_run_array(r, g, w) for r in ra]) if ra else np.zeros((0, g, w))
     xb = np.stack([_run_array(r, g, w) for r in rb]) if rb else np.zeros((0, g, w))
     out = np.zeros((len(ra), len(rb)))

@@ -71,6 +71,7 @@ from scorelab.report.sections import (
     audio_blocks,
     is_audio_dataset,
     is_audio_variant,
+    json_or_empty,
     last_evaluation,
     next_column_blocks,
     training_extra_blocks,
@@ -356,7 +357,7 @@ def seed_blocks(seeds_path: Path | None) -> list[Block]:
     Without runs the section still says how to make them: one run's number is not a result.
     """
     blocks: list[Block] = [Heading(2, "Spread across seeds")]
-    data = _read_json(seeds_path) if seeds_path is not None and Path(seeds_path).is_file() else {}
+    data = json_or_empty(Path(seeds_path)) if seeds_path is not None else {}
     variants = data.get("variants") or {}
     if not variants:
         blocks.append(
@@ -856,7 +857,7 @@ def build_report(
             evaluation,
             lambda name: trained_on(models_dir, name, timings_dir),
             lambda name: anchors.get(name, ""),
-            _read_json(budget_path) if budget_path is not None and Path(budget_path).is_file() else None,
+            json_or_empty(Path(budget_path)) if budget_path is not None else {},
         )
         written = media.write(tmp)
         if written["clips"] or written["files"]:

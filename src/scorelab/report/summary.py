@@ -131,7 +131,7 @@ def budget_blocks(judged: list[dict], budget: dict | None) -> list[Block]:
                     name,
                     dataset,
                     str(entry.get("steps", MISSING)),
-                    _num(entry.get("train_seconds"), 3),
+                    _num(entry.get("train_seconds")),
                     _num(final.get("relative")),
                     f"{final.get('pieces_kept', MISSING)} of {final.get('pieces_in', MISSING)}",
                     f"{_num(best[1])} at {best[0]}" if best else MISSING,
