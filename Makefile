@@ -14,13 +14,12 @@ setup: $(VENV)/.installed
 
 # torch==2.13.0 is pinned in pyproject.toml: on this project's machines pip takes the
 # CPU build from local disk; on a GPU machine the same pin brings CUDA.
-# tinysoundfont is installed without its dependencies: its pyaudio dependency is only
-# for live playback and does not build; rendering MIDI to WAV needs nothing else.
+# Nothing is installed beside the project: audio is scorelab's own SoundFont player
+# (scorelab/io/soundfont.py; tests/test_soundfont.py checks this recipe).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps tinysoundfont==0.3.7
 	touch $@
 
 repro: setup

@@ -50,6 +50,7 @@ SHARED = {
     "src/scorelab/codecs/keys.py": "the melody codecs' key transposition: an encode stage "
     "names its own codec's file, not the files that codec imports",
     "src/scorelab/io/audio.py": CODEC_IO,
+    "src/scorelab/io/soundfont.py": CODEC_IO + " (io/audio.py's player)",
     "src/scorelab/io/hilbert.py": CODEC_IO,
     "src/scorelab/io/midi.py": CODEC_IO,
     "src/scorelab/io/limits.py": CODEC_IO + " (io/midi.py's per-file limits)",

@@ -1,20 +1,23 @@
-"""Score (or MIDI file) -> 16-bit stereo WAV, with TinySoundFont and a bundled GM soundfont.
+"""Score (or MIDI file) -> 16-bit stereo WAV, with scorelab's own SoundFont player.
 
 The soundfont is ``TimGM6mb.sf2``, which ships inside the pretty_midi wheel, so audio
-needs no download and no system synthesizer. Notes are scheduled at sample-exact frames
-from the Score's seconds and the synthesizer is driven directly (no real-time thread),
-so the same Score gives the same bytes.
+needs no download and no system synthesizer; the player is :mod:`scorelab.io.soundfont`
+(NumPy only, so ``pip install .`` alone renders audio; why not a synthesizer package is
+said there). Notes start at sample-exact frames from the Score's seconds and everything
+is computed, not played in real time, so the same Score gives the same bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import wave
 from pathlib import Path
 
 import numpy as np
 
-from scorelab.io.midi import assign_channels, read_midi
+from scorelab.io.midi import read_midi
+from scorelab.io.soundfont import DRUM_BANK, SoundFont, voice
 from scorelab.score import Score
 from scorelab.utils import atomic_path
 
@@ -44,49 +47,48 @@ def soundfont_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=2)
+def _font(path: str) -> SoundFont:
+    """The parsed soundfont, once per process (a sample stage renders several pieces)."""
+    return SoundFont(path)
+
+
 def synthesize(score: Score, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
     """Render ``score`` to float32 stereo samples, shape (frames, 2), peak-normalised.
 
     The length is the last note-off plus ``TAIL_SECONDS``, i.e.
     ``round(max(onset_s + duration_s) * sample_rate) + round(TAIL_SECONDS * sample_rate)``
-    frames (just the tail for an empty score, which renders silence).
+    frames (just the tail for an empty score, which renders silence). Every note is its
+    own voice (a repeated pitch re-strikes; nothing is stolen), held from its onset frame
+    to its off frame; a release that outlasts the tail is cut there.
     """
-    import tinysoundfont
-
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
-    synth = tinysoundfont.Synth(samplerate=sample_rate)
-    sfid = synth.sfload(str(soundfont_path()))
-    channels = np.array(assign_channels(score.tracks) or [0], dtype=np.int64)
-    for track, channel in zip(score.tracks, channels.tolist(), strict=False):
-        synth.program_select(channel, sfid, 0, track.program, is_drums=track.is_drum)
-
+    font = _font(str(soundfont_path()))
     notes = score.notes
     onset_s = notes["onset_s"].to_numpy(np.float64)
     on = np.rint(onset_s * sample_rate).astype(np.int64)
     off = np.rint((onset_s + notes["duration_s"].to_numpy(np.float64)) * sample_rate).astype(np.int64)
     off = np.maximum(off, on + 1)
     n_frames = int(off.max() if len(off) else 0) + round(TAIL_SECONDS * sample_rate)
-    frame = np.concatenate([off, on])
-    is_on = np.concatenate([np.zeros(len(off), np.int64), np.ones(len(on), np.int64)])
-    channel = np.tile(channels[notes["track"].to_numpy(np.int64)], 2)
-    pitch = np.tile(notes["pitch"].to_numpy(np.int64), 2)
-    velocity = np.tile(notes["velocity"].to_numpy(np.int64), 2)
-    order = np.lexsort((pitch, channel, is_on, frame))  # offs first: a repeated pitch re-strikes
-
-    chunks, now = [], 0
-    events = zip(*(a[order].tolist() for a in (frame, is_on, channel, pitch, velocity)), strict=True)
-    for f, o, c, p, v in events:
-        if f > now:
-            chunks.append(np.frombuffer(synth.generate_simple(f - now), dtype=np.float32))
-            now = f
-        if o:
-            synth.noteon(c, p, max(v, 1))
-        else:
-            synth.noteoff(c, p)
-    if n_frames > now:
-        chunks.append(np.frombuffer(synth.generate_simple(n_frames - now), dtype=np.float32))
-    audio = np.concatenate(chunks).reshape(-1, STEREO) if chunks else np.zeros((0, STEREO), np.float32)
+    out = np.zeros((STEREO, n_frames), np.float64)
+    banks = [DRUM_BANK if t.is_drum else 0 for t in score.tracks]
+    programs = [int(t.program) for t in score.tracks]
+    voices: dict[tuple, list] = {}  # (bank, program, key, velocity, frames held) -> channels
+    columns = (on, off - on, notes["track"].to_numpy(np.int64), notes["pitch"].to_numpy(np.int64))
+    velocity = notes["velocity"].to_numpy(np.int64)
+    for start, held, track, pitch, vel in zip(*(c.tolist() for c in columns), velocity.tolist(), strict=True):
+        key = (banks[track], programs[track], pitch, max(vel, 1), held)
+        if key not in voices:
+            voices[key] = [
+                voice(font, z, pitch, key[3], held, sample_rate)
+                for z in font.zones(key[0], key[1], pitch, key[3])
+            ]
+        for left, right in voices[key]:
+            stop = min(start + len(left), n_frames)
+            out[0, start:stop] += left[: stop - start]
+            out[1, start:stop] += right[: stop - start]
+    audio = out.T.astype(np.float32)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     return audio * np.float32(PEAK / peak) if peak > 0 else audio
 
