@@ -219,6 +219,11 @@ def test_first_repro_writes_every_output(project):
     assert not [o["path"] for st in lock.values() for o in st.get("outs", []) if "timings" in o["path"]]
     summary = (dest / "reports/README.md").read_text()
     assert re.search(r"\(cpu, 2 threads\), \d+ (s|min)", summary), "no training time in the summary"
+    # every stage's result is one line of words (issue 23), never a printed dict or list
+    stage_line = re.compile(r"(corpus|encode|train|sample|evaluate|report)\b")
+    results = [x for x in output.splitlines() if stage_line.match(x)]
+    assert len(results) > 20
+    assert not [x for x in results if re.search(r"[{}]|': |\['", x)], "a stage printed a raw dict or list"
 
 
 def test_image_and_audio_systems_run_through_every_stage(project):
