@@ -250,3 +250,38 @@ def _with_requirements(names: set[str]) -> set[str]:
             continue
         todo += [_norm(re.split(r"[=<>!~\[ ;(]", r)[0]) for r in reqs if "extra ==" not in r]
     return seen
+
+
+def test_a_new_voice_beyond_the_limit_cuts_the_one_closest_to_its_end(monkeypatch):
+    from scorelab.io import audio
+
+    monkeypatch.setattr(audio, "MAX_VOICES", 2)
+    plan = [[0, 100], [10, 50], [20, 100], [30, 10], [200, 10]]
+    cut = audio._steal(plan, fade=5)
+    # at 20: voices end at 100 and 60 -> the second goes, 5 frames after 20 (15 of its own)
+    # at 30: 100 and 120 -> the first goes (35 frames); at 200 everything has ended
+    assert cut == {0, 1}
+    assert [row[1] for row in plan] == [35, 15, 100, 10, 10]
+
+
+def test_a_dense_roll_renders_fast_and_a_chorale_is_never_cut(tmp_path, monkeypatch):
+    """A generator that fills every cell (S3's noise-like GANs: 12,000 notes in 10 s)
+    asks for thousands of voices at once: the cap keeps it to MAX_VOICES, and written
+    music (four parts) is played whole."""
+    from scorelab.io import audio
+    from scorelab.score import Score, Track
+
+    cuts = []
+    real = audio._steal
+    monkeypatch.setattr(audio, "_steal", lambda plan, fade: cuts.append(real(plan, fade)) or cuts[-1])
+    chorale = Score.from_notes(
+        [(t, 48 + 7 * t + (i % 3), 24 * i, 24, 80) for i in range(16) for t in range(4)],
+        tracks=[Track(str(t), 0) for t in range(4)],
+        tempo=100.0,
+    )
+    audio.synthesize(chorale, 8000)
+    assert cuts[-1] == set()
+    rows = [(0, p, o, 1, 100) for o in range(0, 120) for p in range(30, 100)]  # 8,400 notes
+    dense = Score.from_notes(rows, tracks=[Track("all", 0)], tempo=600.0)
+    x = audio.synthesize(dense, 8000)
+    assert len(cuts[-1]) > 8000 and np.isfinite(x).all() and np.abs(x).max() == pytest.approx(0.9)

@@ -10,6 +10,7 @@ is computed, not played in real time, so the same Score gives the same bytes.
 from __future__ import annotations
 
 import functools
+import heapq
 import importlib.util
 import wave
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from scorelab.io.midi import read_midi
-from scorelab.io.soundfont import DRUM_BANK, SoundFont, voice
+from scorelab.io.soundfont import DRUM_BANK, SoundFont, voice, voice_frames
 from scorelab.score import Score
 from scorelab.utils import atomic_path
 
@@ -28,6 +29,8 @@ STEREO = 2
 SAMPLE_WIDTH = 2  # bytes: 16-bit PCM
 INT16_MAX = 32767
 SOUNDFONT_NAME = "TimGM6mb.sf2"
+MAX_VOICES = 128  # sounding at once (FluidSynth's default polyphony is 256, TinySoundFont's unbounded)
+STEAL_FADE_SECONDS = 0.005  # a voice cut for a newer one fades out over 5 ms
 
 
 def soundfont_path() -> Path:
@@ -59,8 +62,11 @@ def synthesize(score: Score, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarr
     The length is the last note-off plus ``TAIL_SECONDS``, i.e.
     ``round(max(onset_s + duration_s) * sample_rate) + round(TAIL_SECONDS * sample_rate)``
     frames (just the tail for an empty score, which renders silence). Every note is its
-    own voice (a repeated pitch re-strikes; nothing is stolen), held from its onset frame
-    to its off frame; a release that outlasts the tail is cut there.
+    own voice (a repeated pitch re-strikes), held from its onset frame to its off frame;
+    a release that outlasts the tail is cut there. At most ``MAX_VOICES`` sound at once,
+    as in any synthesizer: a new voice beyond them cuts the one closest to its end, with
+    a ``STEAL_FADE_SECONDS`` fade (a generator that fills every cell of a roll asks for
+    thousands at once; written music stays far below).
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
@@ -71,26 +77,55 @@ def synthesize(score: Score, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarr
     off = np.rint((onset_s + notes["duration_s"].to_numpy(np.float64)) * sample_rate).astype(np.int64)
     off = np.maximum(off, on + 1)
     n_frames = int(off.max() if len(off) else 0) + round(TAIL_SECONDS * sample_rate)
-    out = np.zeros((STEREO, n_frames), np.float64)
     banks = [DRUM_BANK if t.is_drum else 0 for t in score.tracks]
     programs = [int(t.program) for t in score.tracks]
-    voices: dict[tuple, list] = {}  # (bank, program, key, velocity, frames held) -> channels
     columns = (on, off - on, notes["track"].to_numpy(np.int64), notes["pitch"].to_numpy(np.int64))
-    velocity = notes["velocity"].to_numpy(np.int64)
+    velocity = np.maximum(notes["velocity"].to_numpy(np.int64), 1)
+    plan = []  # (start frame, frames, zone, key, velocity, frames held), in onset order
     for start, held, track, pitch, vel in zip(*(c.tolist() for c in columns), velocity.tolist(), strict=True):
-        key = (banks[track], programs[track], pitch, max(vel, 1), held)
-        if key not in voices:
-            voices[key] = [
-                voice(font, z, pitch, key[3], held, sample_rate)
-                for z in font.zones(key[0], key[1], pitch, key[3])
-            ]
-        for left, right in voices[key]:
-            stop = min(start + len(left), n_frames)
-            out[0, start:stop] += left[: stop - start]
-            out[1, start:stop] += right[: stop - start]
+        for z in font.zones(banks[track], programs[track], pitch, vel):
+            plan.append([start, voice_frames(z, pitch, held, sample_rate), z, pitch, vel, held])
+    fade = max(round(STEAL_FADE_SECONDS * sample_rate), 1)
+    cut = _steal(plan, fade)
+    out = np.zeros((STEREO, n_frames), np.float64)
+    made: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # the same voice, computed once
+    for i, (start, frames, z, pitch, vel, held) in enumerate(plan):
+        key = (id(z), pitch, vel, held, frames, i in cut)
+        if key not in made:
+            left, right = voice(font, z, pitch, vel, held, sample_rate, frames)
+            if i in cut:  # cut short by a newer voice: a short fade, not a click
+                ramp = np.linspace(1.0, 0.0, min(fade, len(left)), dtype=np.float32)
+                left[len(left) - len(ramp) :] *= ramp
+                right[len(right) - len(ramp) :] *= ramp
+            made[key] = (left, right)
+        left, right = made[key]
+        stop = min(start + len(left), n_frames)
+        out[0, start:stop] += left[: stop - start]
+        out[1, start:stop] += right[: stop - start]
     audio = out.T.astype(np.float32)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     return audio * np.float32(PEAK / peak) if peak > 0 else audio
+
+
+def _steal(plan: list[list], fade: int) -> set[int]:
+    """Cut voices so that at most ``MAX_VOICES`` sound at once; return the cut ones' indices.
+
+    ``plan`` rows are ``[start, frames, ...]`` in start order; a cut voice's ``frames``
+    is shortened in place to end ``fade`` frames after the start of the voice that took
+    its place. The voice taken is the one that would end soonest (it loses the least).
+    """
+    sounding: list[tuple[int, int]] = []  # (end frame, index), a heap
+    cut: set[int] = set()
+    for i, row in enumerate(plan):
+        start = row[0]
+        while sounding and sounding[0][0] <= start:
+            heapq.heappop(sounding)
+        if len(sounding) >= MAX_VOICES:
+            _, j = heapq.heappop(sounding)
+            plan[j][1] = min(plan[j][1], start + fade - plan[j][0])
+            cut.add(j)
+        heapq.heappush(sounding, (start + row[1], i))
+    return cut
 
 
 def render_audio(

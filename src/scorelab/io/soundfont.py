@@ -248,23 +248,28 @@ def _seconds(timecents: int) -> float:
     return 0.0 if timecents <= -32768 else 2.0 ** (timecents / 1200.0)
 
 
+def _addresses(z: Zone) -> tuple[int, int, int, int, int, bool]:
+    """(start, end, loop start, loop end, mode, loops) in frames of the smpl chunk."""
+    g, s = z.gens, z.sample
+    start = max(s.start + g[START_OFFSET] + 32768 * g[START_COARSE], 0)
+    end = max(s.end + g[END_OFFSET] + 32768 * g[END_COARSE], 0)
+    loop_start = s.loop_start + g[LOOP_START_OFFSET] + 32768 * g[LOOP_START_COARSE]
+    loop_end = s.loop_end + g[LOOP_END_OFFSET] + 32768 * g[LOOP_END_COARSE]
+    mode = g[SAMPLE_MODES] & 3
+    loops = mode in (1, 3) and start <= loop_start < loop_end <= end and loop_end - loop_start >= 1
+    return start, end, loop_start, loop_end, mode, loops
+
+
 def _positions(z: Zone, n: int, ratio: float, held: int) -> np.ndarray:
     """Fractional sample addresses of a voice's ``n`` output frames (``held`` of them before
     the note-off), looped as the zone's sample mode says; past the sample's end: -1."""
-    g, s = z.gens, z.sample
-    start = s.start + g[START_OFFSET] + 32768 * g[START_COARSE]
-    end = s.end + g[END_OFFSET] + 32768 * g[END_COARSE]
-    loop_start = s.loop_start + g[LOOP_START_OFFSET] + 32768 * g[LOOP_START_COARSE]
-    loop_end = s.loop_end + g[LOOP_END_OFFSET] + 32768 * g[LOOP_END_COARSE]
-    start, end = max(start, 0), max(end, 0)
+    start, end, loop_start, loop_end, mode, loops = _addresses(z)
     pos = start + np.arange(n, dtype=np.float64) * ratio
-    mode = g[SAMPLE_MODES] & 3
-    looped = mode in (1, 3) and start <= loop_start < loop_end <= end and loop_end - loop_start >= 1
-    if looped:
+    if loops:
         span = loop_end - loop_start
-        stop = n if mode == 1 else held  # mode 3: the loop holds only while the key does
-        wrap = pos[:stop] >= loop_end
-        pos[:stop][wrap] = loop_start + np.mod(pos[:stop][wrap] - loop_start, span)
+        stop = n if mode == 1 else min(held, n)  # mode 3: the loop holds only while the key does
+        head = pos[:stop]
+        head[...] = np.where(head < loop_end, head, loop_start + np.mod(head - loop_start, span))
         if stop < n:  # after the note-off, play on from where the loop was
             phase = pos[stop - 1] if stop else start
             pos[stop:] = phase + np.arange(1, n - stop + 1) * ratio
@@ -272,55 +277,82 @@ def _positions(z: Zone, n: int, ratio: float, held: int) -> np.ndarray:
     return pos
 
 
-def _envelope(g, key: int, rate: int, held: int) -> tuple[np.ndarray, int]:
-    """The volume envelope as amplitude per frame, and the voice's length in frames.
-
-    Delay, attack (linear in amplitude), hold, then decay as a straight line in dB that
-    would fall 100 dB in ``decayVolEnv`` and stops at the sustain level; at the note-off
-    (``held`` frames) the release falls from wherever it is at 100 dB per ``releaseVolEnv``.
-    """
+def _envelope_times(g, key: int, rate: int) -> tuple[float, float, float, float, float, float]:
+    """(delay, attack, hold, decay, release) in frames and the sustain level in dB down."""
     delay = _seconds(g[DELAY_VOL]) * rate
     attack = _seconds(g[ATTACK_VOL]) * rate
     hold = _seconds(g[HOLD_VOL] + g[KEY_TO_HOLD] * (60 - key)) * rate
     decay = max(_seconds(g[DECAY_VOL] + g[KEY_TO_DECAY] * (60 - key)) * rate, 1.0)
     release = max(_seconds(g[RELEASE_VOL]) * rate, 1.0)
     sustain_db = min(max(g[SUSTAIN_VOL], 0), 1440) / 10.0
+    return delay, attack, hold, decay, release, sustain_db
 
-    def level_db(t: np.ndarray) -> np.ndarray:
-        """Attenuation in dB below the peak, from the note-on, while the key is held."""
-        after = t - delay - attack - hold
-        return np.where(after > 0, np.minimum(after * SILENCE_DB / decay, sustain_db), 0.0)
+
+def _held_db(t, delay: float, attack: float, hold: float, decay: float, sustain_db: float):
+    """Attenuation in dB below the peak, ``t`` frames after the note-on, while the key is held."""
+    after = np.asarray(t, dtype=np.float64) - delay - attack - hold
+    return np.where(after > 0, np.minimum(after * SILENCE_DB / decay, sustain_db), 0.0)
+
+
+def voice_frames(z: Zone, key: int, held: int, rate: int) -> int:
+    """How many frames a voice sounds before its envelope is ``SILENCE_DB`` down, or
+    (not looping) its sample has run out: an upper bound, to schedule voices before
+    computing any."""
+    delay, attack, hold, decay, release, sustain_db = _envelope_times(z.gens, key, rate)
+    db_off = float(_held_db(held, delay, attack, hold, decay, sustain_db))
+    n = held + math.ceil(max(SILENCE_DB - db_off, 0.0) * release / SILENCE_DB)
+    start, end, loop_start, _, mode, loops = _addresses(z)
+    ratio = _ratio(z, key, rate)
+    if not loops:
+        n = min(n, math.ceil((end - start) / ratio) + 1)
+    elif mode == 3:
+        n = min(n, held + math.ceil((end - loop_start) / ratio) + 1)
+    return max(n, 0)
+
+
+def _envelope(g, key: int, rate: int, held: int, n: int) -> np.ndarray:
+    """The volume envelope's first ``n`` frames, as amplitude.
+
+    Delay, attack (linear in amplitude), hold, then decay as a straight line in dB that
+    would fall 100 dB in ``decayVolEnv`` and stops at the sustain level; at the note-off
+    (``held`` frames) the release falls from wherever it is at 100 dB per ``releaseVolEnv``.
+    """
+    delay, attack, hold, decay, release, sustain_db = _envelope_times(g, key, rate)
 
     def attack_gain(t: np.ndarray) -> np.ndarray:
         return np.clip((t - delay) / attack, 0.0, 1.0) if attack > 0 else (t >= delay).astype(np.float64)
 
-    t_off = np.array([float(held)])
-    db_off = float(level_db(t_off)[0])
-    gain_off = float(attack_gain(t_off)[0])
-    tail = math.ceil(max(SILENCE_DB - db_off, 0.0) * release / SILENCE_DB)
-    n = held + tail
+    db_off = float(_held_db(held, delay, attack, hold, decay, sustain_db))
+    gain_off = float(attack_gain(np.array([float(held)]))[0])
     # at control points every ENVELOPE_STEP frames, straight lines between (as players
     # update envelopes per block): the power below is then paid once per step, not per frame
     t = np.append(np.arange(0, n, ENVELOPE_STEP, dtype=np.float64), float(n - 1))
-    db = level_db(t)
+    db = _held_db(t, delay, attack, hold, decay, sustain_db)
     gain = attack_gain(t)
     after = t >= held
     db[after] = db_off + (t[after] - held) * SILENCE_DB / release
     gain[after] = gain_off
     env = gain * 10.0 ** (-db / 20.0)
-    return np.interp(np.arange(n, dtype=np.float64), t, env).astype(np.float32), n
+    return np.interp(np.arange(n, dtype=np.float64), t, env).astype(np.float32)
 
 
-def voice(
-    font: SoundFont, z: Zone, key: int, velocity: int, held: int, rate: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """One zone sounding ``key`` for ``held`` frames and its release: (left, right) float32."""
+def _ratio(z: Zone, key: int, rate: int) -> float:
+    """Sample frames per output frame: 2^(cents / 1200) times the two rates' ratio."""
     g, s = z.gens, z.sample
     root = g[ROOT_KEY] if 0 <= g[ROOT_KEY] <= 127 else s.root
     cents = (key - root) * g[SCALE_TUNING] + 100 * g[COARSE_TUNE] + g[FINE_TUNE] + s.correction
-    ratio = 2.0 ** (cents / 1200.0) * s.rate / rate
-    env, n = _envelope(g, key, rate, held)
-    pos = _positions(z, n, ratio, held)
+    return 2.0 ** (cents / 1200.0) * s.rate / rate
+
+
+def voice(
+    font: SoundFont, z: Zone, key: int, velocity: int, held: int, rate: int, frames: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One zone sounding ``key`` for ``held`` frames and its release, (left, right) float32:
+    :func:`voice_frames` long, or its first ``frames`` (a voice cut short by a newer one)."""
+    g = z.gens
+    n = voice_frames(z, key, held, rate) if frames is None else frames
+    env = _envelope(g, key, rate, held, n) if n else np.zeros(0, np.float32)
+    pos = _positions(z, n, _ratio(z, key, rate), held)
     live = pos >= 0
     if not live.all():  # the sample ran out: the voice ends there
         n = int(np.argmin(live))
