@@ -1,69 +1,38 @@
-"""dvc.yaml's code dependencies against what each stage actually imports.
+"""Each stage's code fingerprints (dvc.yaml) against what the stage actually imports.
 
-For every stage of the committed dvc.yaml (each variant's, dataset's and corpus's own,
-as DVC resolves them), the scorelab files the stage can import are read from the source
-(tests/stage_imports.py: static, lazy imports included) plus the registry entries it
-looks up by name: a train stage's model (``src/scorelab/models/<model>.py``) and
-trainer, a dataset's codec. Then:
+A stage's code dependencies are two or three files the ``code`` stage writes
+(``build/code/...``, :mod:`scorelab.codedeps`): each the MD5s of the import closure of a
+stage script, a model, a trainer or a codec. For every stage of the committed dvc.yaml
+(each variant's, dataset's and corpus's own, as DVC resolves them), the scorelab files
+the stage can import are read here from the source plus the registry entries it looks
+up by name (a train stage's ``src/scorelab/models/<model>.py`` and trainer, a dataset's
+codec), and compared with the union of its fingerprints' closures:
 
-- nothing the stage imports is missing from its deps (DVC would call it up to date
-  after an edit that changes it), except :data:`NOT_DEPS`: modules that cannot change
-  what a stage writes (how the process runs), left out so that editing them reruns
-  nothing;
-- nothing in its deps is a file it does not import, except :data:`SHARED`: the few
-  files where DVC's ``foreach`` cannot say it per stage (a stage gets one string per
-  dependency, so "this dataset's codec and the helpers it imports" must be spelled for
-  every dataset alike). Each carries its reason.
+- nothing the stage imports is missing (DVC would call it up to date after an edit that
+  changes it), except :data:`NOT_DEPS` (how the process runs), which no fingerprint
+  holds, so that editing them reruns nothing;
+- nothing is covered that it does not import, except for sample, evaluate and judge
+  stages: DVC can name a variant's dataset but not that dataset's codec, so they carry
+  every codec's closure (``build/code/all_codecs.txt``);
+- no stage but ``code`` names a source file or folder itself.
 
-So editing a module reruns the stages that import it and, but for :data:`SHARED`, no
-other (issue 20: an edit of utils.py used to retrain every variant).
+So editing a module reruns the stages that import it and no other (issue 20: an edit of
+utils.py used to retrain every variant).
 """
 
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from tests.stage_imports import ROOT, closure
 
-# Imported by stages, never their dependency: they decide how a stage runs as a process
-# (dies with DVC, prints errors, waits in OpenMP, finds its src/), not what it writes.
-NOT_DEPS = {
-    "src/scorelab/process.py": "process handling (dying with DVC, error lines, OpenMP waits)",
-    "stages/_here.py": "puts this checkout's src/ first on sys.path",
-}
+from scorelab.codedeps import ALL_CODECS, NOT_DEPS, ROOT, closure, fingerprint_roots, write_fingerprints
 
-# A dependency a stage may carry without importing it, and why DVC cannot be told better.
-TRAINER_HELPER = (
-    "a helper some models or trainers import: DVC gives a train or sample stage one model "
-    "file and one trainer file (${item.model}, ${item.trainer}), not the files those import"
-)
-CODEC_IO = (
-    "the codecs' own I/O (S2 paints through MIDI, S3's Hilbert codec renders audio): a "
-    "stage names its codec, or every codec, not the files a codec imports"
-)
-SHARED = {
-    "src/scorelab/codecs": "sample and evaluate stages are per variant: DVC can name the "
-    "variant's dataset but not that dataset's codec, so they depend on every codec",
-    "src/scorelab/codecs/keys.py": "the melody codecs' key transposition: an encode stage "
-    "names its own codec's file, not the files that codec imports",
-    "src/scorelab/io/audio.py": CODEC_IO,
-    "src/scorelab/io/soundfont.py": CODEC_IO + " (io/audio.py's player)",
-    "src/scorelab/io/hilbert.py": CODEC_IO,
-    "src/scorelab/io/midi.py": CODEC_IO,
-    "src/scorelab/io/limits.py": CODEC_IO + " (io/midi.py's per-file limits)",
-    "src/scorelab/io/__init__.py": CODEC_IO,
-    "src/scorelab/models/base.py": TRAINER_HELPER,
-    "src/scorelab/models/shared.py": TRAINER_HELPER,
-    "src/scorelab/training/batches.py": TRAINER_HELPER,
-    "src/scorelab/training/losses.py": TRAINER_HELPER,
-    "src/scorelab/training/optim.py": TRAINER_HELPER,
-    "src/scorelab/sampling/__init__.py": TRAINER_HELPER,
-    "src/scorelab/sampling/generators.py": TRAINER_HELPER,
-    "src/scorelab/sampling/tokens.py": TRAINER_HELPER,
-}
+FINGERPRINTS = "build/code/"
+ALL_CODECS_DEP = f"{FINGERPRINTS}{ALL_CODECS}.txt"
 
 
 @functools.cache
@@ -99,7 +68,7 @@ def _stages(catalogues: bool = False) -> list[tuple[str, list[str]]]:
                         str(Path(d.def_path))
                         for d in stage.deps
                         if not isinstance(d, ParamsDependency)
-                        and str(d.def_path).startswith(("src/", "stages/"))
+                        and str(d.def_path).startswith(("src/", "stages", FINGERPRINTS))
                     ],
                 )
                 for stage in repo.index.stages
@@ -130,23 +99,30 @@ def imported(stage: str, params: dict) -> set[str]:
     return {str(p.relative_to(ROOT)) for p in closure(roots)}
 
 
+@functools.cache
+def _roots() -> dict[str, list[Path]]:
+    return fingerprint_roots(ROOT)
+
+
 def declared(deps: list[str]) -> set[str]:
-    """The Python files a list of deps covers (a folder: every .py under it)."""
+    """The repository files a stage's fingerprint deps cover (each one's import closure)."""
     out: set[str] = set()
     for d in deps:
-        path = ROOT / d
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        out |= {str(f.relative_to(ROOT)) for f in files if f.suffix == ".py"}
-    return out
+        assert d.startswith(FINGERPRINTS), f"{d}: only the code stage names source files"
+        rel = d.removeprefix(FINGERPRINTS)
+        assert rel in _roots(), f"{d}: the code stage writes no such fingerprint"
+        out |= {str(f.relative_to(ROOT)) for f in closure(_roots()[rel])}
+    return out - set(NOT_DEPS)
 
 
-def _shared(path: str) -> bool:
-    return any(path == s or path.startswith(s + "/") for s in SHARED)
+@functools.cache
+def _all_codecs() -> frozenset[str]:
+    return frozenset(str(f.relative_to(ROOT)) for f in closure(_roots()[f"{ALL_CODECS}.txt"]))
 
 
-STAGES = _stages()
+STAGES = [s for s in _stages() if s[0] != "code"]
 # every catalogue on: the papers' corpora (fetch stages), their datasets and variants
-STAGES_ALL = [s for s in _stages(catalogues=True) if s[0] not in dict(STAGES)]
+STAGES_ALL = [s for s in _stages(catalogues=True) if s[0] not in dict(STAGES) and s[0] != "code"]
 
 
 @pytest.mark.parametrize(
@@ -160,10 +136,42 @@ def test_stage_deps_are_its_imports(stage: str, deps: list[str], catalogues: boo
     has = declared(deps)
     missing = sorted(uses - has - set(NOT_DEPS))
     assert not missing, f"{stage} imports these, but dvc.yaml does not list them: {missing}"
-    extra = sorted(p for p in has - uses if not _shared(p))
-    assert not extra, f"{stage} lists these in dvc.yaml but never imports them: {extra}"
-    wrong = sorted(set(NOT_DEPS) & has)
-    assert not wrong, f"{stage} depends on {wrong}, which cannot change its outputs"
+    shared = _all_codecs() if ALL_CODECS_DEP in deps else frozenset()
+    extra = sorted(p for p in has - uses if p not in shared)
+    assert not extra, f"{stage} covers these in its fingerprints but never imports them: {extra}"
+
+
+def test_the_code_stage_reads_the_two_source_folders() -> None:
+    code = dict(_stages())["code"]
+    assert sorted(code) == ["src/scorelab", "stages"]
+
+
+def test_fingerprints_change_exactly_where_the_code_does(tmp_path) -> None:
+    """A copy of the checkout's code: editing process handling changes no fingerprint;
+    editing one model changes that model's and no stage script's."""
+    for folder in ("src/scorelab", "stages"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def prints() -> dict[str, str]:
+        write_fingerprints(tmp_path / "fp", tmp_path)
+        return {str(p.relative_to(tmp_path / "fp")): p.read_text() for p in (tmp_path / "fp").rglob("*.txt")}
+
+    before = prints()
+    assert len(before) == len(fingerprint_roots(ROOT)) > 40
+    line = before["models/s4_lstm.txt"].splitlines()[0].split("  ")
+    assert len(line) == 2 and len(line[0]) == 32 and (tmp_path / line[1]).is_file()
+    with (tmp_path / "src/scorelab/process.py").open("a") as f:
+        f.write("\n# an edit of process handling\n")
+    assert prints() == before
+    with (tmp_path / "src/scorelab/models/s4_lstm.py").open("a") as f:
+        f.write("\n# an edit of one model\n")
+    after = prints()
+    changed = sorted(k for k in before if before[k] != after[k])
+    assert "models/s4_lstm.txt" in changed
+    assert not [k for k in changed if k.startswith(("stages/", "codecs/", "training/"))], changed
+    with (tmp_path / "src/scorelab/utils.py").open("a") as f:
+        f.write("\n# an edit every stage imports\n")
+    assert all(prints()[k] != after[k] for k in after if k.startswith("stages/"))
 
 
 def test_every_stage_group_is_checked() -> None:

@@ -1,10 +1,23 @@
-"""Which scorelab files a stage script can import, read from the source (no import runs).
+"""Each stage's code, derived from its imports: the ``code`` stage's fingerprints.
 
-dvc.yaml lists each stage's code dependencies by hand. A list that is too broad reruns
-stages for edits that cannot change their outputs (an edit of ``utils.py`` retrained
-every variant); one that is too narrow lets DVC call a stage up to date after an edit
-that changes it. ``tests/test_stage_deps.py`` compares every list with what this module
-finds.
+Why: DVC rewrites dvc.lock after every stage, in pure Python, and the time grows with the
+lock. When every stage listed the ~25 source files it imports, 3,183 of the lock's path
+entries (two thirds of its 19,000 lines) were those files, and DVC spent about 3.7 s a
+stage on the lock (docs/dvc.md). Now one stage, ``code``, depends on ``src/scorelab`` and
+``stages`` as two folders and writes, for every stage script, model, trainer and codec,
+a small file listing the MD5 of each repository file importing it can run (its import
+closure, read from the source: no import runs). A stage depends on the two or three of
+those files that make up its code. So:
+
+- editing a module reruns ``code`` (a second) and then exactly the stages whose
+  closure holds that module: their fingerprint changed, nobody else's did;
+- :data:`NOT_DEPS` (how a stage runs as a process: ``process.py``, ``stages/_here.py``)
+  are in no fingerprint, so editing them reruns no stage but ``code``;
+- before a repro, ``dvc status`` shows an edit as "code changed" only; which stages it
+  reaches shows once ``code`` has run (``dvc repro -s code`` then ``dvc status``).
+
+``tests/test_stage_deps.py`` checks every stage's fingerprints against its own
+reading of what the stage imports, registry lookups included.
 
 Rules, chosen to over- rather than under-count:
 
@@ -22,9 +35,20 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, for an editable install
 SRC = ROOT / "src"
 PACKAGE = "scorelab"
+
+# Imported by stages, never part of a fingerprint: they decide how a stage runs as a
+# process (dies with DVC, prints errors, waits in OpenMP, finds its src/), not what it writes.
+NOT_DEPS = {
+    "src/scorelab/process.py": "process handling (dying with DVC, error lines, OpenMP waits)",
+    "stages/_here.py": "puts this checkout's src/ first on sys.path",
+}
+# Folders of the registries: a stage names its variant's model and trainer and its
+# dataset's codec by file name (scorelab/lazy.py), so each file gets its own fingerprint.
+UNITS = ("models", "training", "codecs")
+ALL_CODECS = "all_codecs"  # sample/evaluate/judge: DVC cannot name a variant's dataset's codec
 
 
 def module_file(module: str, src: Path = SRC) -> Path | None:
@@ -111,3 +135,44 @@ def closure(scripts: Iterable[Path], src: Path = SRC) -> set[Path]:
                 if f is not None and f.resolve() not in seen:
                     todo.append(f.resolve())
     return seen
+
+
+def fingerprint(roots: Iterable[Path], root: Path = ROOT) -> str:
+    """``md5  path`` lines, sorted by path, of every file in the closure of ``roots``
+    except :data:`NOT_DEPS`; paths relative to ``root``."""
+    import hashlib
+
+    files = sorted(str(p.relative_to(root)) for p in closure(roots, root / "src"))
+    lines = [f"{hashlib.md5((root / f).read_bytes()).hexdigest()}  {f}" for f in files if f not in NOT_DEPS]
+    return "\n".join(lines) + "\n"
+
+
+def fingerprint_roots(root: Path = ROOT) -> dict[str, list[Path]]:
+    """``{relative fingerprint path: the files whose closure it covers}``: ``stages/<s>.txt``
+    per stage script, ``<unit>/<name>.txt`` per model, trainer and codec file, and
+    ``all_codecs.txt``."""
+    src = root / "src" / PACKAGE
+    out = {
+        f"stages/{p.stem}.txt": [p]
+        for p in sorted((root / "stages").glob("*.py"))
+        if p.name not in ("_here.py", "code.py")
+    }
+    for unit in UNITS:
+        for p in sorted((src / unit).glob("*.py")):
+            if p.name != "__init__.py":
+                out[f"{unit}/{p.stem}.txt"] = [p]
+    out[f"{ALL_CODECS}.txt"] = [p for p in sorted((src / "codecs").glob("*.py")) if p.name != "__init__.py"]
+    return out
+
+
+def write_fingerprints(out: Path, root: Path = ROOT) -> int:
+    """Write every fingerprint under ``out`` (replaced as a whole); return how many."""
+    from scorelab.utils import atomic_dir
+
+    roots = fingerprint_roots(root)
+    with atomic_dir(out) as tmp:
+        for rel, files in roots.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(fingerprint(files, root))
+    return len(roots)
