@@ -32,6 +32,7 @@ Rules, chosen to over- rather than under-count:
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -110,6 +111,12 @@ def imported_modules(path: Path, src: Path = SRC) -> set[str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _imports_cached(path: Path, src: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """:func:`imported_modules`, parsed once per file version (52 closures share most files)."""
+    return frozenset(imported_modules(path, src))
+
+
 def _with_parents(module: str) -> Iterable[str]:
     parts = module.split(".")
     for i in range(1, len(parts) + 1):
@@ -126,7 +133,8 @@ def closure(scripts: Iterable[Path], src: Path = SRC) -> set[Path]:
         if path in seen:
             continue
         seen.add(path)
-        for module in imported_modules(path, src):
+        stat = path.stat()
+        for module in _imports_cached(path, src, stat.st_mtime_ns, stat.st_size):
             sibling = path.parent / f"{module}.py"  # stages/_here.py beside a stage script
             if "." not in module and not path.is_relative_to(src) and sibling.is_file():
                 todo.append(sibling.resolve())
