@@ -189,12 +189,13 @@ def test_audio_needs_only_what_pyproject_declares(tmp_path):
     """A clean ``pip install .`` renders audio: every third-party module the renderer
     loads belongs to a distribution pyproject.toml declares (checked in a fresh process,
     so no other test's imports count), and the Makefile installs nothing beside it."""
-    import re
     import subprocess
     import sys
     import tomllib
     from importlib.metadata import packages_distributions
     from pathlib import Path
+
+    from packaging.utils import canonicalize_name
 
     root = Path(__file__).resolve().parents[1]
     code = (
@@ -209,46 +210,42 @@ def test_audio_needs_only_what_pyproject_declares(tmp_path):
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.split()
     assert (tmp_path / "a.wav").stat().st_size > 44
-    declared = {
-        re.split(r"[=<>\[ ;]", d)[0]
-        for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
-    }
-    declared = _with_requirements(declared)  # what pip installs for them comes too
+    declared = _with_requirements(
+        tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
     owners = packages_distributions()
     third_party = {m: owners[m] for m in loaded if m in owners and m not in sys.stdlib_module_names}
     assert third_party, "the renderer loaded no third-party module: the check would be empty"
     undeclared = {
         m: d
         for m, d in third_party.items()
-        if m != "scorelab" and not {x.lower().replace("_", "-") for x in d} & declared
+        if m != "scorelab" and not {canonicalize_name(x) for x in d} & declared
     }
     assert not undeclared, f"audio imports modules pyproject.toml does not declare: {undeclared}"
     installs = [line for line in (root / "Makefile").read_text().splitlines() if "pip install" in line]
     assert all("--upgrade pip" in line or "-e '.[test]'" in line for line in installs), installs
 
 
-def _norm(name: str) -> str:
-    import re
-
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _with_requirements(names: set[str]) -> set[str]:
-    """``names`` and every distribution they require (not extras), recursively, normalised."""
-    import re
+def _with_requirements(specs: list[str]) -> set[str]:
+    """The distributions ``specs`` name and every one they require for this interpreter
+    (markers evaluated, extras left out), recursively: what pip installs for them."""
     from importlib.metadata import PackageNotFoundError, requires
 
-    seen, todo = set(), [_norm(n) for n in names]
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [Requirement(s) for s in specs]
     while todo:
-        name = todo.pop()
-        if name in seen:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
             continue
         seen.add(name)
         try:
-            reqs = requires(name) or []
+            todo += [Requirement(r) for r in requires(name) or []]
         except PackageNotFoundError:
             continue
-        todo += [_norm(re.split(r"[=<>!~\[ ;(]", r)[0]) for r in reqs if "extra ==" not in r]
     return seen
 
 
