@@ -281,7 +281,7 @@ def essen(tmp: Path, sample: int) -> None:
         f"build_corpus in a fresh process on {os.cpu_count()} cores: {r['wall']:.1f} s wall "
         f"(target <= 180 s); kept {s['pieces_kept']}, rejected {s['pieces_rejected']}"
     )
-    jobs = music21_jobs(["essenFolksong/han1.abc", "essenFolksong/erk5.abc", "essenFolksong/deut1.abc"])
+    jobs = music21_jobs(["essenFolksong/han1.abc", "essenFolksong/erk5.abc", "essenFolksong/altdeu10.abc"])
     random.Random(0).shuffle(jobs)
     times = {True: 0.0, False: 0.0}
     for job in jobs[:sample]:
@@ -291,7 +291,7 @@ def essen(tmp: Path, sample: int) -> None:
                 read_abc_tune(job.payload, fast=fast, piece_id=job.piece_id, corpus="c", n_tracks=1)
             times[fast] += time.perf_counter() - t0
     print(
-        f"    one tune, in this process ({sample} tunes of han1, erk5, deut1): notes-only parse "
+        f"    one tune, in this process ({sample} tunes of han1, erk5, altdeu10): notes-only parse "
         f"{times[True] / sample * 1e3:.1f} ms, music21's full parse {times[False] / sample * 1e3:.1f} ms "
         f"({times[False] / times[True]:.1f}x)"
     )

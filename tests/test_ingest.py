@@ -322,6 +322,25 @@ def test_packed_sort_key_is_lexsorts_order():
     assert len(midi_io._note_order(piece[:0], onset[:0], track[:0], pitch[:0])) == 0
 
 
+def test_one_ticks_seconds_in_python_are_tick_seconds_bit_for_bit():
+    """MidiBatch.add's scalar length in seconds (_seconds_at) against the NumPy tick_seconds:
+    random maps with changes at shared ticks, before and after the tick, at tick 0, none."""
+    rng = np.random.default_rng(7)
+    for case in range(3000):
+        k = int(rng.integers(0, 5))
+        ticks = rng.integers(0, 50, k) if case % 2 else rng.integers(0, 5000, k)
+        mspq = rng.integers(30_000, 2_000_000, k)
+        tpq = int(rng.choice([24, 96, 480, 960]))
+        tick = int(rng.integers(0, 6000))
+        want = float(tick_seconds(np.array([tick], np.int64), ticks, mspq, tpq)[0])
+        got = midi_io._seconds_at(tick, ticks.tolist(), mspq.tolist(), tpq)
+        assert got == want, (case, ticks, mspq, tpq, tick)
+    # by hand: 120 qpm for 480 ticks (0.5 s), then 60 qpm from tick 480 (1 s per quarter)
+    assert midi_io._seconds_at(960, [480], [1_000_000], 480) == 1.5
+    assert midi_io._seconds_at(960, [480, 480], [250_000, 1_000_000], 480) == 1.5  # the last at a tick wins
+    assert midi_io._seconds_at(960, [], [], 480) == 1.0
+
+
 # ---------------------------------------------------------------- same tables
 
 

@@ -60,6 +60,7 @@ MIDI_TASK = 64  # MIDI jobs per worker task: parsed and converted together there
 MIDI_POOL_MIN = 2048  # fewer MIDI files than this are read in this process (the pool costs more)
 POOL_AHEAD = 8  # worker tasks in flight per worker: bounds the parsed notes waiting
 
+DICTIONARY_COLUMNS = ("piece_id", "track", "pitch", "velocity")  # see NotesWriter
 _ARROW_TYPES = {"int16": pa.int16(), "int64": pa.int64(), "float64": pa.float64()}
 
 
@@ -96,7 +97,14 @@ class NotesWriter:
 
     def __init__(self, path: Path | str):
         self.schema = notes_schema()
-        self._writer = pq.ParquetWriter(str(path), self.schema, compression="snappy")
+        # Dictionary pages only for the columns of few distinct values (piece ids, tracks,
+        # pitches, velocities). pyarrow's default, a dictionary for every column, also
+        # builds one for the ticks and seconds, values that are mostly distinct. Measured
+        # on the 20,000-file synthetic corpus (7.0M notes, 2-core EPYC, quiet): writing
+        # 1.43 -> 0.88 s, reading 1.14 -> 0.35 s, 163 -> 159 MB.
+        self._writer = pq.ParquetWriter(
+            str(path), self.schema, compression="snappy", use_dictionary=list(DICTIONARY_COLUMNS)
+        )
         self.row_groups = 0
         self.rows = 0
 

@@ -79,20 +79,20 @@ def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n_bytes, out
 
 
-def _note_bytes(notes: pd.DataFrame, channel: int) -> bytes:
+def _note_bytes(notes: dict[str, np.ndarray], channel: int) -> bytes:
     """The note events of one track as MTrk bytes, after its program change: note-offs
     and note-ons sorted by tick (offs first at equal ticks, then by key; velocity 0 would
     read as a note-off, so it is written as 1), each as delta time, status byte unless it
     repeats the previous one (running status, as mido writes), key, velocity. Vectorised:
     a noise-like generated piece has tens of thousands of notes, and building a mido
     message per event made MIDI writing most of a sample stage's time (about 0.5 s a
-    piece)."""
-    onset = notes["onset"].to_numpy(np.int64)
-    end = onset + notes["duration"].to_numpy(np.int64)
-    pitch = notes["pitch"].to_numpy(np.int64)
+    piece). ``notes``: the track's onset, duration, pitch and velocity columns as int64."""
+    onset = notes["onset"]
+    end = onset + notes["duration"]
+    pitch = notes["pitch"]
     if pitch.size and (pitch.min() < 0 or pitch.max() > 127):
         raise ValueError("a MIDI key must be in 0-127")
-    velocity = np.clip(notes["velocity"].to_numpy(np.int64), 1, 127)
+    velocity = np.clip(notes["velocity"], 1, 127)
     times = np.concatenate([end, onset])
     is_on = np.concatenate([np.zeros(len(end), np.int64), np.ones(len(onset), np.int64)])
     pitches = np.concatenate([pitch, pitch])
@@ -144,12 +144,20 @@ def midi_bytes(score: Score) -> bytes:
         )
     )
     chunks = [_chunk(b"MTrk", conductor + END_OF_TRACK)]
+    # every track's rows at once, in score order within a track (a stable sort by track):
+    # a pandas mask per track made writing a noise-like piece of ~130 tracks 0.1 s
+    names = ("track", "onset", "duration", "pitch", "velocity")
+    columns = {c: score.notes[c].to_numpy(np.int64) for c in names}
+    order = np.argsort(columns["track"], kind="stable")
+    columns = {c: v[order] for c, v in columns.items()}
+    bounds = np.searchsorted(columns["track"], np.arange(len(score.tracks) + 1))
     for index, (track, channel) in enumerate(zip(score.tracks, assign_channels(score.tracks), strict=True)):
         if not 0 <= track.program <= 127:
             raise ScoreValidationError(f"{score.piece_id}: track {track.name!r} has program {track.program}")
         head = b"\x00" + bytes(mido.MetaMessage("track_name", name=track.name, time=0).bytes())
         head += bytes([0, 0xC0 | channel, track.program])
-        chunks.append(_chunk(b"MTrk", head + _note_bytes(score.track_notes(index), channel) + END_OF_TRACK))
+        rows = {c: v[bounds[index] : bounds[index + 1]] for c, v in columns.items()}
+        chunks.append(_chunk(b"MTrk", head + _note_bytes(rows, channel) + END_OF_TRACK))
     header = _chunk(b"MThd", struct.pack(">hhh", 1, len(chunks), score.resolution))
     return header + b"".join(chunks)
 
@@ -206,6 +214,30 @@ def tick_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_mspq: np.ndar
 
 
 _DEFAULT_MSPQ = float(round(mido.bpm2tempo(DEFAULT_TEMPO_QPM)))
+
+
+def _seconds_at(tick: int, tempo_ticks: list[int], tempo_mspq: list[float], tpq: int) -> float:
+    """:func:`tick_seconds` of one tick >= 0, in plain Python: the same float, bit for bit.
+
+    Why: :meth:`MidiBatch.add` needs each file's length in seconds for the limits before
+    it keeps the file, and the NumPy version's dozen array calls on arrays of one to three
+    tempos cost more than symusic's parse of the file. Same operations in the same order
+    (a stable sort by tick with the 120 qpm default first, the last change at a tick
+    winning, the running sum of whole segments, then the part segment).
+    """
+    pairs = sorted(zip([0, *tempo_ticks], [_DEFAULT_MSPQ, *tempo_mspq], strict=True), key=lambda p: p[0])
+    start, here, spt = 0.0, 0, None
+    for k, (t, mspq) in enumerate(pairs):
+        if k + 1 < len(pairs) and pairs[k + 1][0] == t:
+            continue  # of several changes at one tick the last wins
+        if t > tick:
+            break
+        if spt is not None:
+            start = start + (t - here) * spt
+        here, spt = t, mspq / 1e6 / tpq
+    return start + (tick - here) * spt
+
+
 # Batch-wide searches use the key piece * 2**40 + tick: a MIDI tick (an int32 time plus
 # an int32 duration) stays below 2**33, so keys of different pieces never interleave.
 _PIECE_KEY = 1 << 40
@@ -357,10 +389,11 @@ class MidiBatch:
         if tpq <= 0:
             raise CorpusReadError(f"{source}: unsupported time division (ticks per quarter {tpq})")
         tempos = midi.tempos.numpy()
+        tempo_ticks, tempo_mspq = tempos["time"].tolist(), tempos["mspq"].tolist()
         signatures = midi.time_signatures
         for sig in signatures:
             problem = problem or signature_problem(int(sig.numerator), int(sig.denominator))
-        for mspq in np.unique(tempos["mspq"]).tolist():
+        for mspq in sorted(set(tempo_mspq)):
             problem = problem or self.limits.tempo_problem(6e7 / mspq if mspq > 0 else math.inf)
         if problem is None and len(midi.tracks) > self.limits.max_tracks:
             problem = f"{len(midi.tracks)} tracks, over limits.max_tracks ({self.limits.max_tracks})"
@@ -377,8 +410,8 @@ class MidiBatch:
                 end = max(end, int((arrays["time"].astype(np.int64) + arrays["duration"]).max()))
             notes.append(arrays)
             tracks.append(Track(str(track.name), int(track.program), bool(track.is_drum)))
-        ticks = int(_rescale(np.int64(end), tpq, DEFAULT_RESOLUTION))
-        seconds = float(tick_seconds(np.array([end], np.int64), tempos["time"], tempos["mspq"], tpq)[0])
+        ticks = (2 * end * DEFAULT_RESOLUTION + tpq) // (2 * tpq)  # _rescale, in Python ints
+        seconds = _seconds_at(end, tempo_ticks, tempo_mspq, tpq)
         problem = self.limits.piece_problem(n, len(tracks), ticks, seconds)
         if problem is not None:
             raise CorpusReadError(f"{source}: {problem}")
