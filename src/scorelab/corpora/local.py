@@ -19,16 +19,11 @@ from collections import Counter
 from pathlib import Path
 
 from scorelab.corpora.jobs import Job, _abc_tunes, _prefer_mxl, refused_jobs, with_unique_ids
-from scorelab.corpora.walk import files_under
+from scorelab.corpora.walk import LOCAL_SUFFIXES, MIDI_SUFFIXES, MUSIC21_SUFFIXES, files_under
 from scorelab.errors import CorpusReadError
 from scorelab.io.limits import read_bounded
 from scorelab.io.midi import midi_header_problem
 from scorelab.score import Score
-
-MIDI_SUFFIXES = (".mid", ".midi")
-MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn")
-ABC_SUFFIXES = (".abc",)
-LOCAL_SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES + ABC_SUFFIXES
 
 # music21 10.5's keyboard and chamber music (65 files once kern duplicates are dropped):
 # beethoven 22 (string quartets), chopin 1 (mazurka, kern), cpebach 1, corelli 1 (trio

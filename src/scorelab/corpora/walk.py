@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import os
 
+# What a local corpus folder may hold, by reader. Here, not in corpora/local.py (the
+# reader): the fetch stage packs a folder by these suffixes and must not import the
+# MIDI reader and pandas to know them (its start-up, issue 20).
+MIDI_SUFFIXES = (".mid", ".midi")
+MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn")
+ABC_SUFFIXES = (".abc",)
+LOCAL_SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES + ABC_SUFFIXES
+
 
 def suffix(name: str) -> str:
     """``PurePath(name).suffix``: from the last dot, unless the dot starts or ends the name."""

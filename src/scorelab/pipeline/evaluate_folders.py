@@ -28,8 +28,7 @@ def midi_files(folder: Path, refused: list[tuple[str, str]] | None = None) -> li
     folder = Path(folder)
     if not folder.is_dir():
         raise ScorelabError(f"{folder}: not a folder")
-    from scorelab.corpora.local import MIDI_SUFFIXES
-    from scorelab.corpora.walk import files_under, printable
+    from scorelab.corpora.walk import MIDI_SUFFIXES, files_under, printable
 
     odd: list[tuple[str, str]] = []
     paths = [folder / rel for rel in files_under(folder, MIDI_SUFFIXES, odd)]

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from scorelab.corpora.check import check_corpus
 from scorelab.corpora.fetch import FETCH_RECORD, fetch_corpus, parse_downloads
-from scorelab.corpora.local import LOCAL_SUFFIXES
-from scorelab.corpora.walk import files_under, printable, suffix
+from scorelab.corpora.walk import LOCAL_SUFFIXES, files_under, printable, suffix
 from scorelab.errors import ParamsError, ScorelabError
 from scorelab.io.limits import read_bounded
 from scorelab.params import FOLDER_SOURCES, resolve_corpus
