@@ -273,6 +273,34 @@ def test_same_inputs_same_bytes(tree):
     assert set(first) >= {"README.md", "index.html", "figures/losses_gan.png"}
 
 
+def test_figures_and_clips_from_worker_processes_are_the_bytes_drawn_in_process(tree, monkeypatch):
+    """drawing.py: the report's figures and clips made in two forked workers, and in this
+    process (one worker), give the same files; a drawing's error fails the build."""
+    from scorelab.report import drawing
+
+    monkeypatch.setattr(drawing.os, "cpu_count", lambda: 2)
+    before = drawing.pooled
+    parallel = snapshot(build(tree))
+    handed = drawing.pooled - before
+    monkeypatch.setattr(drawing.os, "cpu_count", lambda: 1)
+    alone = snapshot(build(tree))
+    assert drawing.pooled - before == handed  # one process: nothing went to a pool
+    # every figure drawn and clip encoded went to the workers (the sample stage's rolls are copied)
+    copied = ("figures/rolls_", "figures/accompaniment_")
+    made = [k for k in parallel if k.endswith((".png", ".ogg")) and not k.startswith(copied)]
+    assert handed == len(made) > 0, sorted(made)
+    assert parallel == alone
+    assert any(k.endswith(".png") for k in alone) and any(k.endswith(".ogg") for k in alone)
+    monkeypatch.setattr(drawing.os, "cpu_count", lambda: 2)
+    with drawing.workers(), pytest.raises(RuntimeError, match="a drawing failed"):
+        drawing.draw(_broken_drawing)
+        drawing.finish()
+
+
+def _broken_drawing() -> None:
+    raise RuntimeError("a drawing failed")
+
+
 def test_missing_variant_metrics_is_an_error_naming_the_file(tree):
     before = snapshot(build(tree))
     (tree / "metrics/variants/lstm/samples.json").unlink()

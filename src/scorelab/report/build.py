@@ -50,6 +50,8 @@ from scorelab.pictures import (
     plot_quality,
     plot_transition_matrices,
 )
+from scorelab.report import drawing
+from scorelab.report.drawing import draw
 from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
 from scorelab.report.ladder import ladder_blocks
 from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
@@ -283,7 +285,7 @@ def _metric_blocks(tables: dict[str, list[tuple[str, dict]]], params: dict, figu
         pch = pitch_class_rows(rows)
         if pch:
             name = f"pch_{safe_name(dataset)}.png"
-            plot_pitch_class_histograms(pch, figures / name, title=f"{dataset}: pitch-class histogram")
+            draw(plot_pitch_class_histograms, pch, figures / name, title=f"{dataset}: pitch-class histogram")
             blocks.append(Image(f"figures/{name}", f"{dataset} pitch-class histograms"))
     return blocks
 
@@ -396,7 +398,7 @@ def _loss_blocks(variants: list[Variant], logs_dir: Path, figures: Path) -> list
         tsv = logs_dir / v.name / "train_log.tsv"
         if tsv.is_file():
             name = f"losses_{safe_name(v.name)}.png"
-            plot_losses({v.name: tsv}, figures / name)
+            draw(plot_losses, {v.name: tsv}, figures / name)
             blocks += [Heading(3, v.name), Image(f"figures/{name}", f"{v.name} loss curves")]
             blocks += training_extra_blocks(v, logs_dir, figures)
             found = True
@@ -558,7 +560,7 @@ def _distribution_blocks(v: Variant, found: dict[str, dict], evaluation: Path, f
     ]
     if kinds:
         png = f"transitions_{safe_name(v.name)}.png"
-        plot_transition_matrices(kinds, figures / png, title=f"{about}: mean transition matrices")
+        draw(plot_transition_matrices, kinds, figures / png, title=f"{about}: mean transition matrices")
         blocks.append(Image(f"figures/{png}", f"{about}: transition matrices"))
     if "pitch_frequency" in gen_bins and "pitch_frequency" in train_bins:
         g, t = (
@@ -566,12 +568,12 @@ def _distribution_blocks(v: Variant, found: dict[str, dict], evaluation: Path, f
         )
         if any(g) or any(t):
             png = f"pitches_{safe_name(v.name)}.png"
-            plot_pitch_frequency(g, t, figures / png, title=f"{about}: note frequency per pitch")
+            draw(plot_pitch_frequency, g, t, figures / png, title=f"{about}: note frequency per pitch")
             blocks.append(Image(f"figures/{png}", f"{about}: note frequency per pitch"))
     results = mgeval_results(evaluation / "variants" / v.name / f"{MAIN_SET}.compare.json")
     if results:
         png = f"mgeval_{safe_name(v.name)}.png"
-        plot_mgeval_kdes(results, figures / png, title=f"{about}: MGEval distance densities")
+        draw(plot_mgeval_kdes, results, figures / png, title=f"{about}: MGEval distance densities")
         overlaps = ", ".join(f"{f} {overlap_text(r.overlap)}" for f, r in results.items())
         blocks += [
             Image(f"figures/{png}", f"{about}: MGEval distance densities"),
@@ -586,7 +588,7 @@ def quality_blocks(v: Variant, metrics_dir: Path, figures: Path) -> list[Block]:
     if not tsv.is_file():
         return []
     png = f"quality_{safe_name(v.name)}.png"
-    plot_quality(tsv, figures / png, f"{v.name}: relative headline score during training")
+    draw(plot_quality, tsv, figures / png, f"{v.name}: relative headline score during training")
     head = _read_json(metrics_dir / "variants" / v.name / f"{MAIN_SET}.json")
     return [
         Image(f"figures/{png}", f"{v.name}: relative headline score during training"),
@@ -826,6 +828,40 @@ def build_report(
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     evaluation = Path(evaluation_dir) if evaluation_dir else metrics_dir
     variants = declared_variants(params)
+    with drawing.workers():  # forked first, before any table is read (see drawing.py)
+        _build(
+            out_dir,
+            metrics_dir,
+            logs_dir,
+            samples_dir,
+            params,
+            evaluation,
+            evaluation_dir,
+            seeds_path,
+            models_dir,
+            provenance,
+            timings_dir,
+            budget_path,
+            variants,
+        )
+
+
+def _build(
+    out_dir,
+    metrics_dir,
+    logs_dir,
+    samples_dir,
+    params,
+    evaluation,
+    evaluation_dir,
+    seeds_path,
+    models_dir,
+    provenance,
+    timings_dir,
+    budget_path,
+    variants,
+) -> None:
+    """:func:`build_report`'s work, inside its drawing workers."""
     tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
     with atomic_dir(out_dir) as tmp:
         figures = tmp / "figures"
@@ -879,3 +915,4 @@ def build_report(
         write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
         write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
         write_quality_plots([v.name for v in variants], metrics_dir, tmp)
+        drawing.finish()  # every figure and clip written before the folder takes out_dir's place

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scorelab.report.drawing import draw
 from scorelab.report.render import Block, Heading, Image, Paragraph, Table, safe_name
 
 LADDER_SOURCE = (
@@ -123,7 +124,7 @@ def ladder_blocks(variants, metrics_dir: Path, logs_dir: Path, figures: Path) ->
     blocks.append(Table(("model", "test NLL (nats/frame)", "kept weights", "source"), ordered))
     if curves:
         name = f"ladder_{safe_name('curves')}.png"
-        plot_curves(curves, Path(figures) / name)
+        draw(plot_curves, curves, Path(figures) / name)
         blocks += [
             Paragraph("Learning curves: each epoch's valid and test NLL; dotted lines: the published rows."),
             Image(f"figures/{name}", "JSB ladder learning curves"),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scorelab.report.drawing import draw
 from scorelab.report.render import MISSING, Block, Heading, Image, Paragraph, Samples, Table, safe_name
 from scorelab.report.training import has_gan_accuracy, plot_gan_epochs, plot_latent
 
@@ -109,7 +110,7 @@ def training_extra_blocks(v, logs_dir: Path, figures: Path) -> list[Block]:
     train_log = logs_dir / v.name / "train_log.tsv"
     if has_gan_accuracy(train_log):
         name = f"gan_epochs_{safe_name(v.name)}.png"
-        plot_gan_epochs(train_log, figures / name, v.name)
+        draw(plot_gan_epochs, train_log, figures / name, v.name)
         blocks += [
             Paragraph(
                 "Per epoch (a pass over the training data): G and D loss; D accuracy on real and on fake."
