@@ -205,6 +205,25 @@ def test_every_catalogue_composes_and_validates():
     validate(both)
 
 
+def test_cached_compose_keeps_params_yaml_order(tmp_path):
+    """The second compose (read from .dvc/tmp's cache) iterates like the first (Hydra's):
+    pytest-xdist's two workers parametrize over PARAMS["variants"], one composing and one
+    reading the cache the other wrote, and must collect the same list (CI on a clean clone
+    once failed on exactly this: the cache had sorted the keys)."""
+    shutil.copytree(REPO_ROOT / "conf", tmp_path / "conf")
+    (tmp_path / ".dvc" / "tmp").mkdir(parents=True)
+    fresh = compose(tmp_path / "conf")
+    assert list((tmp_path / ".dvc/tmp/scorelab-conf").glob("*.json")), "the cache was not written"
+    cached = compose(tmp_path / "conf")
+
+    def order(d):
+        return [(k, order(v)) for k, v in d.items()] if isinstance(d, dict) else d
+
+    assert order(cached) == order(fresh)
+    assert list(fresh["variants"]) == list(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["variants"])
+    assert list(fresh["variants"]) != sorted(fresh["variants"])  # else this test could not fail
+
+
 def test_a_catalogue_may_not_reuse_a_main_name(tmp_path):
     params = _project_copy(tmp_path)
     cat = tmp_path / "conf/catalogues/clash.yaml"

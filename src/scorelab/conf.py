@@ -115,10 +115,11 @@ def compose(conf_dir: Path, catalogues: list[str] = (), overrides: list[str] = (
     """The composed params as a dict (cached by the bytes of conf/ and the overrides).
 
     The cache (``.dvc/tmp/scorelab-conf/``) makes the check in every stage cost a file
-    read instead of Hydra's ~0.4 s.
+    read instead of Hydra's ~0.4 s. It keeps the keys' order, so the cached dict and a
+    fresh one iterate alike.
     """
     ov = _overrides_for(list(catalogues), list(overrides))
-    h = hashlib.sha256(json.dumps(ov).encode())
+    h = hashlib.sha256(b"ordered\0" + json.dumps(ov).encode())  # cache format: keys in order
     for f in sorted(Path(conf_dir).rglob("*.yaml")):
         h.update(str(f.relative_to(conf_dir)).encode() + b"\0" + f.read_bytes() + b"\0")
     cache_dir = Path(conf_dir).resolve().parent / ".dvc" / "tmp" / "scorelab-conf"
@@ -130,10 +131,14 @@ def compose(conf_dir: Path, catalogues: list[str] = (), overrides: list[str] = (
             pass
     result = yaml.safe_load(compose_text(conf_dir, ov))
     if cache_dir.parent.is_dir():
-        from scorelab.utils import write_json
+        from scorelab.utils import atomic_path
 
         cache_dir.mkdir(exist_ok=True)
-        write_json(cached, result)
+        # Keys in params.yaml's order, not sorted: a cached compose must equal a fresh one
+        # down to the order of its sections (tests parametrize over it; pytest-xdist's
+        # workers, one reading the cache and one writing it, must collect the same list).
+        with atomic_path(cached) as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
