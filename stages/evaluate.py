@@ -9,6 +9,7 @@ import _here  # noqa: F401  (this checkout's src/ first, see _here.py)
 from scorelab.params import load_params
 from scorelab.pipeline.evaluate import run_evaluate_data, run_evaluate_variant, run_judge
 from scorelab.process import run_stage
+from scorelab.workers import workers
 
 
 def main(
@@ -27,19 +28,20 @@ def main(
 ) -> None:
     """Evaluate dataset NAME (KIND=data), variant NAME (KIND=variant), or variant NAME in
     another dataset's windows (KIND=judge, with --dataset)."""
-    p = load_params(params)
-    if kind == "data":
-        res = run_evaluate_data(p, name, data, out, evaluation, corpus)
-    elif kind == "variant":
-        if samples is None or data_evaluation is None:
-            raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")
-        res = run_evaluate_variant(p, name, samples, data, data_evaluation, out, evaluation)
-    elif kind == "judge":
-        if samples is None or data_evaluation is None or dataset is None:
-            raise typer.BadParameter("kind=judge needs --samples, --data-evaluation and --dataset")
-        res = run_judge(p, name, dataset, samples, data, data_evaluation, out, evaluation)
-    else:
-        raise typer.BadParameter(f"kind must be 'data', 'variant' or 'judge', got {kind!r}")
+    with workers():  # forked before any table is read (scorelab.workers)
+        p = load_params(params)
+        if kind == "data":
+            res = run_evaluate_data(p, name, data, out, evaluation, corpus)
+        elif kind == "variant":
+            if samples is None or data_evaluation is None:
+                raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")
+            res = run_evaluate_variant(p, name, samples, data, data_evaluation, out, evaluation)
+        elif kind == "judge":
+            if samples is None or data_evaluation is None or dataset is None:
+                raise typer.BadParameter("kind=judge needs --samples, --data-evaluation and --dataset")
+            res = run_judge(p, name, dataset, samples, data, data_evaluation, out, evaluation)
+        else:
+            raise typer.BadParameter(f"kind must be 'data', 'variant' or 'judge', got {kind!r}")
     typer.echo(f"evaluate {name}: scored {', '.join(sorted(res))}")
 
 

@@ -13,6 +13,7 @@ import typer
 from scorelab.params import load_params
 from scorelab.pipeline.sample import run_sample
 from scorelab.process import one_line, run_stage
+from scorelab.workers import workers
 
 
 def main(
@@ -23,7 +24,9 @@ def main(
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Sample variant NAME from the checkpoint in MODEL into OUT."""
-    counts = run_sample(load_params(params), name, model, data, out)
+    # the pool that renders the clips, forked before torch is imported (scorelab.workers)
+    with workers():
+        counts = run_sample(load_params(params), name, model, data, out)
     typer.echo(f"sample {name}: {one_line(counts)}")
 
 

@@ -274,9 +274,9 @@ def test_same_inputs_same_bytes(tree):
 
 
 def test_figures_and_clips_from_worker_processes_are_the_bytes_drawn_in_process(tree, monkeypatch):
-    """drawing.py: the report's figures and clips made in two forked workers, and in this
+    """scorelab.workers: the report's figures and clips made in two forked workers, and in this
     process (one worker), give the same files; a drawing's error fails the build."""
-    from scorelab.report import drawing
+    from scorelab import workers as drawing
 
     monkeypatch.setattr(drawing.os, "cpu_count", lambda: 2)
     before = drawing.pooled

@@ -110,7 +110,7 @@ def encoded_dataset(root: Path) -> Path:
     return out
 
 
-def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered, tmp_path):
+def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered, tmp_path, monkeypatch):
     params = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     params["variants"]["toy"] = {
         "trainer": "toy_mle",
@@ -158,6 +158,36 @@ def test_a_registered_model_and_trainer_run_through_the_pipeline(toy_registered,
     assert set(metrics) == {"samples"} and metrics["samples"].n_pieces == 5
     assert np.isfinite(metrics["samples"].value("unique_pitches"))
     assert (tmp_path / "evaluation/variants/samples.compare.json").is_file()
+
+    # the stages' worker processes (scorelab.workers: stages/sample.py and stages/evaluate.py
+    # open them) write the same bytes: the clips, the picture and the quality curve made there
+    from scorelab import workers
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    before = workers.pooled
+    with workers.workers():
+        run_sample(params, "toy", tmp_path / "models", data, tmp_path / "pooled/samples")
+        run_evaluate_variant(
+            params,
+            "toy",
+            tmp_path / "pooled/samples",
+            data,
+            tmp_path / "evaluation/data",
+            tmp_path / "pooled/metrics",
+            tmp_path / "pooled/evaluation",
+        )
+    assert workers.pooled - before == 5 + 1 + 1  # 5 clips, the rolls, the quality curve
+    for one, pooled in [("samples", "pooled/samples"), ("metrics/variants", "pooled/metrics"),
+                        ("evaluation/variants", "pooled/evaluation")]:  # fmt: skip
+        files = _files(tmp_path / one)
+        assert files == _files(tmp_path / pooled)
+        for f in files:
+            assert (tmp_path / one / f).read_bytes() == (tmp_path / pooled / f).read_bytes(), f
+
+
+def _files(root: Path) -> list[Path]:
+    """Every file under ``root``, relative to it, sorted."""
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
 def test_given_tracks_leave_the_scored_set():

@@ -350,6 +350,7 @@ def run_evaluate_variant(
     """
     from scorelab.codecs import load_codec
     from scorelab.metrics.sets import evaluate_notes
+    from scorelab.workers import later
 
     samples_dir, data_dir, data_eval = Path(samples_dir), Path(data_dir), Path(data_eval)
     codec = load_codec(samples_dir / "encoding.json")
@@ -360,12 +361,12 @@ def run_evaluate_variant(
     train = noteset(codec.decode_split(train_arrays), codec)
     data = {s: _load(data_eval / f"{s}.json") for s in ("train", "test", "noise")}
     tables = read_tables(data_eval)
+    # the quality curve (eight sample sets) in the stage's other process when it has one
+    # (scorelab.workers), while this one scores the final sets
+    quality_job = later(quality_rows, samples_dir / "progress", codec, tables, seed)
     scores = read_notes(samples_dir)
-    quality = quality_rows(samples_dir / "progress", codec, tables, seed)
     results = {}
     with atomic_dir(out) as tmp, atomic_dir(eval_out) as etmp:
-        if quality:
-            write_tsv(tmp / "quality_log.tsv", quality)
         if codec.frame_likelihood:
             saved = load_npz(samples_dir / "samples.npz")
             write_likelihood(tmp, train_arrays, load_npz(data_dir / "test.npz"), saved)
@@ -384,11 +385,15 @@ def run_evaluate_variant(
                     write_json(etmp / f"{label}.{WHOLE_SONGS}.json", whole)
                 head = headline_of(ev.table, tables["train"], tables["test"], tables["noise"], seed)
                 extra = headline_numbers(head)
-                if label == "samples" and quality:
+                quality = quality_job.get() if label == "samples" else None
+                if quality:
                     extra["improving"] = still_improving(quality)
                 write_set(tmp, etmp, label, ev, extra)
                 write_json(etmp / f"{label}.headline.json", rounded(head))
                 results[label] = ev
+        quality = quality_job.get()
+        if quality:
+            write_tsv(tmp / "quality_log.tsv", quality)
     return results
 
 

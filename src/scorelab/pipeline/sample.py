@@ -105,16 +105,19 @@ def write_sample_set(out_dir: Path, set_name: str, scores: list[Score], arrays: 
     from scorelab.io.audio import render_audio
     from scorelab.io.midi import write_midi
     from scorelab.pictures import SAMPLES_SHOWN, plot_rolls
+    from scorelab.workers import draw
 
     save_npz(out_dir / f"{set_name}.npz", arrays)
     (out_dir / "midi").mkdir(exist_ok=True)
     (out_dir / "audio").mkdir(exist_ok=True)
-    for i, s in enumerate(scores):
-        write_midi(s, out_dir / "midi" / f"{s.piece_id}.mid")
-        if i < SAMPLES_SHOWN:
-            render_audio(s, out_dir / "audio" / f"{s.piece_id}.wav")
+    # the clips and the picture in the stage's worker processes when it has them
+    # (scorelab.workers), while this one writes the MIDI files
+    for s in scores[:SAMPLES_SHOWN]:
+        draw(render_audio, s, out_dir / "audio" / f"{s.piece_id}.wav")
     png = "rolls.png" if set_name == "samples" else f"{set_name}.png"
-    plot_rolls(scores, out_dir / png, title=f"{title}: {set_name}", max_items=SAMPLES_SHOWN)
+    draw(plot_rolls, scores[:SAMPLES_SHOWN], out_dir / png, title=f"{title}: {set_name}")
+    for s in scores:
+        write_midi(s, out_dir / "midi" / f"{s.piece_id}.mid")
 
 
 def write_audio_set(out_dir: Path, set_name: str, codec, items, arrays: dict) -> None:
@@ -139,6 +142,7 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
     from scorelab.params import resolve_compute, resolve_sample
     from scorelab.training.checkpoint import load_checkpoint
     from scorelab.training.runlog import SNAPSHOT_DIR
+    from scorelab.workers import finish
 
     pin_cpu(resolve_compute(params))
     apply_threads(resolve_compute(params))
@@ -161,6 +165,9 @@ def run_sample(params: dict, name: str, model_dir: Path, data_dir: Path, out: Pa
             scores = decode_items(codec, sset.items, set_name)
             write_sample_set(tmp, set_name, scores, {**pack_items(sset.items), **sset.extra}, title=name)
             written[set_name] = scores
+        # every clip and picture written before the quality curve's sampling: torch then
+        # has both cores again (and before the folder takes out's place)
+        finish()
         if codec.output == "score":
             write_notes(tmp, [s for scores in written.values() for s in scores])
             snapshots = sorted((model_dir / SNAPSHOT_DIR).glob("step_*.pt"))

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scorelab import workers as drawing
 from scorelab.constants import MIDI_PITCHES
 from scorelab.metrics.compare import MGEVAL_PIECES as REFERENCE_PIECES
 from scorelab.metrics.compare import MGEvalResult
@@ -50,8 +51,6 @@ from scorelab.pictures import (
     plot_quality,
     plot_transition_matrices,
 )
-from scorelab.report import drawing
-from scorelab.report.drawing import draw
 from scorelab.report.dvc_plots import write_plot_data, write_quality_plots
 from scorelab.report.ladder import ladder_blocks
 from scorelab.report.media import BUDGET_BYTES, MEDIA_DIR, Media
@@ -80,6 +79,7 @@ from scorelab.report.sections import (
 )
 from scorelab.report.summary import contents_block, summary_blocks
 from scorelab.utils import atomic_dir, write_json
+from scorelab.workers import draw
 
 TITLE = "scorelab report"
 DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
@@ -828,7 +828,7 @@ def build_report(
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     evaluation = Path(evaluation_dir) if evaluation_dir else metrics_dir
     variants = declared_variants(params)
-    with drawing.workers():  # forked first, before any table is read (see drawing.py)
+    with drawing.workers():  # forked first, before any table is read (see scorelab.workers)
         tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
         with atomic_dir(out_dir) as tmp:
             figures = tmp / "figures"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from scorelab.report.drawing import draw
 from scorelab.report.render import Block, Heading, Image, Paragraph, Table, safe_name
+from scorelab.workers import draw
 
 LADDER_SOURCE = (
     "Krishnan, Shalit & Sontag (2017), Structured Inference Networks for Nonlinear State Space "

@@ -79,10 +79,10 @@ class Media:
 
     def _write_clips(self, root: Path, seconds: float) -> int:
         from scorelab.io.media import clip_to_ogg
-        from scorelab.report.drawing import each
+        from scorelab.workers import each
 
         jobs = []
         for link, wav in sorted(self.audio.items()):
             (root / link).parent.mkdir(parents=True, exist_ok=True)
             jobs.append((wav, root / link, seconds))
-        return sum(each(clip_to_ogg, jobs))  # in the report's worker processes (drawing.py)
+        return sum(each(clip_to_ogg, jobs))  # in the report's worker processes (scorelab.workers)

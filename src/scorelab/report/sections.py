@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from scorelab.report.drawing import draw
 from scorelab.report.render import MISSING, Block, Heading, Image, Paragraph, Samples, Table, safe_name
 from scorelab.report.training import has_gan_accuracy, plot_gan_epochs, plot_latent
+from scorelab.workers import draw
 
 AUDIO_SETS = ("samples", "transfer")  # the autoencoder's reconstructions of piano, and of guitar
 AUDIO_SET_LABELS = {"samples": "piano (held out)", "transfer": "guitar (style transfer)"}
