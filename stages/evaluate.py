@@ -28,20 +28,20 @@ def main(
 ) -> None:
     """Evaluate dataset NAME (KIND=data), variant NAME (KIND=variant), or variant NAME in
     another dataset's windows (KIND=judge, with --dataset)."""
-    with workers():  # forked before any table is read (scorelab.workers)
-        p = load_params(params)
-        if kind == "data":
-            res = run_evaluate_data(p, name, data, out, evaluation, corpus)
-        elif kind == "variant":
-            if samples is None or data_evaluation is None:
-                raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")
+    p = load_params(params)
+    if kind == "data":
+        res = run_evaluate_data(p, name, data, out, evaluation, corpus)
+    elif kind == "variant":
+        if samples is None or data_evaluation is None:
+            raise typer.BadParameter("kind=variant needs --samples and --data-evaluation")
+        with workers():  # the quality curve beside the final sets (scorelab.workers)
             res = run_evaluate_variant(p, name, samples, data, data_evaluation, out, evaluation)
-        elif kind == "judge":
-            if samples is None or data_evaluation is None or dataset is None:
-                raise typer.BadParameter("kind=judge needs --samples, --data-evaluation and --dataset")
-            res = run_judge(p, name, dataset, samples, data, data_evaluation, out, evaluation)
-        else:
-            raise typer.BadParameter(f"kind must be 'data', 'variant' or 'judge', got {kind!r}")
+    elif kind == "judge":
+        if samples is None or data_evaluation is None or dataset is None:
+            raise typer.BadParameter("kind=judge needs --samples, --data-evaluation and --dataset")
+        res = run_judge(p, name, dataset, samples, data, data_evaluation, out, evaluation)
+    else:
+        raise typer.BadParameter(f"kind must be 'data', 'variant' or 'judge', got {kind!r}")
     typer.echo(f"evaluate {name}: scored {', '.join(sorted(res))}")
 
 

@@ -8,6 +8,7 @@ import _here  # noqa: F401  (this checkout's src/ first, see _here.py)
 from scorelab.params import load_params
 from scorelab.pipeline.report import run_report
 from scorelab.process import run_stage
+from scorelab.workers import workers
 
 
 def main(
@@ -25,7 +26,10 @@ def main(
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
-    run_report(load_params(params), metrics, logs, samples, out, evaluation, seeds, models, timings, budget)
+    # the pool that draws the figures and encodes the clips, forked before any table is read
+    with workers():
+        p = load_params(params)
+        run_report(p, metrics, logs, samples, out, evaluation, seeds, models, timings, budget)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

@@ -24,7 +24,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
     """Sample variant NAME from the checkpoint in MODEL into OUT."""
-    # the pool that renders the clips, forked before torch is imported (scorelab.workers)
+    # the pool that renders the clips and rolls, forked before torch is imported
     with workers():
         counts = run_sample(load_params(params), name, model, data, out)
     typer.echo(f"sample {name}: {one_line(counts)}")

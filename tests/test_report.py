@@ -280,10 +280,12 @@ def test_figures_and_clips_from_worker_processes_are_the_bytes_drawn_in_process(
 
     monkeypatch.setattr(drawing.os, "cpu_count", lambda: 2)
     before = drawing.pooled
-    parallel = snapshot(build(tree))
+    with drawing.workers():  # as stages/report.py opens them
+        parallel = snapshot(build(tree))
     handed = drawing.pooled - before
     monkeypatch.setattr(drawing.os, "cpu_count", lambda: 1)
-    alone = snapshot(build(tree))
+    with drawing.workers():
+        alone = snapshot(build(tree))
     assert drawing.pooled - before == handed  # one process: nothing went to a pool
     # every figure drawn and clip encoded went to the workers (the sample stage's rolls are copied)
     copied = ("figures/rolls_", "figures/accompaniment_")

@@ -237,10 +237,12 @@ def sample(name: str = typer.Argument(..., help="a variant name"), params: Path 
     """Sample variant NAME into samples/NAME (tensors, Parquet, MIDI, audio, pictures)."""
     from scorelab.params import variant
     from scorelab.pipeline.sample import run_sample
+    from scorelab.workers import workers
 
     p = _params(params)
     data = Path("data/encoded") / variant(p, name)["dataset"]
-    counts = run_sample(p, name, Path("models") / name, data, Path("samples") / name)
+    with workers():  # as stages/sample.py: clips and rolls in worker processes
+        counts = run_sample(p, name, Path("models") / name, data, Path("samples") / name)
     from scorelab.process import one_line
 
     typer.echo(f"sample {name}: {one_line(counts)}")
@@ -300,16 +302,19 @@ def evaluate_stage(
             p, name, Path("data/encoded") / name, Path("metrics/data") / name, Path("evaluation/data") / name
         )
     else:
+        from scorelab.workers import workers
+
         ds = variant(p, name)["dataset"]
-        res = run_evaluate_variant(
-            p,
-            name,
-            Path("samples") / name,
-            Path("data/encoded") / ds,
-            Path("evaluation/data") / ds,
-            Path("metrics/variants") / name,
-            Path("evaluation/variants") / name,
-        )
+        with workers():  # as stages/evaluate.py: the quality curve in a worker process
+            res = run_evaluate_variant(
+                p,
+                name,
+                Path("samples") / name,
+                Path("data/encoded") / ds,
+                Path("evaluation/data") / ds,
+                Path("metrics/variants") / name,
+                Path("evaluation/variants") / name,
+            )
     for set_name, ev in res.items():
         typer.echo(f"{set_name}: {ev.headline()}")
 
@@ -341,8 +346,10 @@ def seeds(
 def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> None:
     """Render reports/README.md and reports/index.html."""
     from scorelab.pipeline.report import run_report
+    from scorelab.workers import workers
 
-    run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out, Path("evaluation"))
+    with workers():  # as stages/report.py: figures and clips in worker processes
+        run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out, Path("evaluation"))
     typer.echo(f"wrote {out}/index.html")
 
 

@@ -13,12 +13,12 @@ files, written in this process.
 The pool is forked eagerly when the block opens, before the stage reads any table or
 imports torch: a fork copies a process's memory, and forking later (after pyarrow, a
 thread pool or torch's OpenMP threads have started) could copy a held lock into a child.
-So the stage scripts open the block first thing (``stages/report.py`` through
-:func:`scorelab.report.build.build_report`, ``stages/sample.py`` around
-:func:`scorelab.pipeline.sample.run_sample`); a library call of those functions without
-it runs everything in its own process. Each file is written by one call from its own
-arguments, so the bytes do not depend on which process made it (tests/test_report.py
-and tests/test_sample_stage.py check both ways).
+So the stage scripts (and the same steps of the ``scorelab`` command) open the block
+first thing, around the one pipeline call that uses it: ``stages/sample.py``,
+``stages/evaluate.py`` for a variant, ``stages/report.py``. A pipeline function called
+without it, as the tests mostly do, runs everything in its own process. Each file is
+written by one call from its own arguments, so the bytes do not depend on which process
+made it (tests/test_report.py and tests/test_seam.py check both ways).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ pooled = 0  # calls handed to worker processes so far (what tests check)
 
 @contextlib.contextmanager
 def workers(n: int | None = None) -> Iterator[None]:
-    """Run :func:`draw`, :func:`each` and :func:`later` in ``n`` forked processes (default: every core)
-    within the block; at its end, wait for every drawing. One process (``n`` 1, one
+    """Run :func:`draw`, :func:`each` and :func:`later` in ``n`` forked processes (default:
+    every core) within the block; at its end, wait for every call. One process (``n`` 1, one
     core, or no ``fork`` on this platform) runs everything in this process."""
     global _pool
     n = n or os.cpu_count() or 1

@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorelab import workers as drawing
 from scorelab.constants import MIDI_PITCHES
 from scorelab.metrics.compare import MGEVAL_PIECES as REFERENCE_PIECES
 from scorelab.metrics.compare import MGEvalResult
@@ -79,7 +78,7 @@ from scorelab.report.sections import (
 )
 from scorelab.report.summary import contents_block, summary_blocks
 from scorelab.utils import atomic_dir, write_json
-from scorelab.workers import draw
+from scorelab.workers import draw, finish
 
 TITLE = "scorelab report"
 DATA_SPLITS = ("train", "test", "noise")  # noise: the codec's naive baseline (evaluate_data)
@@ -828,60 +827,59 @@ def build_report(
     out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
     evaluation = Path(evaluation_dir) if evaluation_dir else metrics_dir
     variants = declared_variants(params)
-    with drawing.workers():  # forked first, before any table is read (see scorelab.workers)
-        tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
-        with atomic_dir(out_dir) as tmp:
-            figures = tmp / "figures"
-            figures.mkdir()
-            head = _run_blocks(params, variants, models_dir, provenance)
-            blocks = _metric_blocks(tables, params, figures)
-            blocks += fidelity_blocks(params, evaluation)
-            blocks += seed_blocks(seeds_path)
-            blocks += _loss_blocks(variants, Path(logs_dir), figures)
-            notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
-            media = Media()
-            blocks += _variant_blocks(
-                notes, tables, metrics_dir, Path(samples_dir), evaluation, media, figures
-            )
-            blocks += audio_blocks(
-                variants, metrics_dir, Path(samples_dir), lambda p: media.clip(p, p.parent.parent.name)
-            )
-            blocks += _published_blocks(tables, evaluation)
-            blocks += ladder_blocks(variants, metrics_dir, Path(logs_dir), figures)
-            anchors = {
-                v.name: b.anchor
-                for v in variants
-                for b in blocks
-                if isinstance(b, Heading)
-                and b.level == 3
-                and (b.text == v.name or b.text.startswith(f"{v.name} "))
-            }
-            summary = summary_blocks(
-                variants,
-                metrics_dir,
-                evaluation,
-                lambda name: trained_on(models_dir, name, timings_dir),
-                lambda name: anchors.get(name, ""),
-                json_or_empty(Path(budget_path)) if budget_path is not None else {},
-            )
-            written = media.write(tmp)
-            if written["clips"] or written["files"]:
-                blocks.append(
-                    Paragraph(
-                        f"Audio and MIDI on this page are copies in {MEDIA_DIR}/, committed with the "
-                        f"report so they play from a clone: {written['clips']} clips (the first "
-                        f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and "
-                        f"{written['files']} MIDI files, "
-                        f"{written['bytes'] / 1e6:.2f} MB of the {BUDGET_BYTES / 1e6:g} MB budget."
-                    )
+    tables = collect_metrics(metrics_dir, params, evaluation_dir)  # fails before anything is written
+    with atomic_dir(out_dir) as tmp:
+        figures = tmp / "figures"
+        figures.mkdir()
+        head = _run_blocks(params, variants, models_dir, provenance)
+        blocks = _metric_blocks(tables, params, figures)
+        blocks += fidelity_blocks(params, evaluation)
+        blocks += seed_blocks(seeds_path)
+        blocks += _loss_blocks(variants, Path(logs_dir), figures)
+        notes = [v for v in variants if not is_audio_variant(metrics_dir, v.name)]
+        media = Media()
+        blocks += _variant_blocks(notes, tables, metrics_dir, Path(samples_dir), evaluation, media, figures)
+        blocks += audio_blocks(
+            variants, metrics_dir, Path(samples_dir), lambda p: media.clip(p, p.parent.parent.name)
+        )
+        blocks += _published_blocks(tables, evaluation)
+        blocks += ladder_blocks(variants, metrics_dir, Path(logs_dir), figures)
+        anchors = {
+            v.name: b.anchor
+            for v in variants
+            for b in blocks
+            if isinstance(b, Heading)
+            and b.level == 3
+            and (b.text == v.name or b.text.startswith(f"{v.name} "))
+        }
+        summary = summary_blocks(
+            variants,
+            metrics_dir,
+            evaluation,
+            lambda name: trained_on(models_dir, name, timings_dir),
+            lambda name: anchors.get(name, ""),
+            json_or_empty(Path(budget_path)) if budget_path is not None else {},
+        )
+        written = media.write(tmp)
+        if written["clips"] or written["files"]:
+            blocks.append(
+                Paragraph(
+                    f"Audio and MIDI on this page are copies in {MEDIA_DIR}/, committed with the report so "
+                    f"they play from a clone: {written['clips']} clips (the first "
+                    f"{written['clip_seconds']:g} s of each piece, mono Ogg Vorbis) and "
+                    f"{written['files']} MIDI files, "
+                    f"{written['bytes'] / 1e6:.2f} MB of the {BUDGET_BYTES / 1e6:g} MB budget."
                 )
-            body = summary + head[2:] + blocks
-            blocks = [*head[:2], Heading(2, "Contents"), contents_block(body), *body]
-            (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
-            (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
-            rows = plot_rows(variants, metrics_dir)
-            write_json(tmp / PLOT_DATA, rows)
-            write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
-            write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
-            write_quality_plots([v.name for v in variants], metrics_dir, tmp)
-            drawing.finish()  # every figure and clip written before the folder takes out_dir's place
+            )
+        body = summary + head[2:] + blocks
+        blocks = [*head[:2], Heading(2, "Contents"), contents_block(body), *body]
+        (tmp / "README.md").write_text(to_markdown(blocks), encoding="utf-8")
+        (tmp / "index.html").write_text(to_html(blocks, TITLE), encoding="utf-8")
+        rows = plot_rows(variants, metrics_dir)
+        write_json(tmp / PLOT_DATA, rows)
+        write_json(tmp / SUMMARY_METRICS, summary_metrics(rows))
+        write_plot_data([v.name for v in variants], Path(logs_dir), tmp)
+        write_quality_plots([v.name for v in variants], metrics_dir, tmp)
+        # the figures and clips handed to the stage's worker processes (scorelab.workers):
+        # all written before the folder takes out_dir's place
+        finish()
