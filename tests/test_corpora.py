@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scorelab.corpora.build import CorpusConfig, assign_split, build_corpus, ensure_every_split
+from scorelab.corpora.build import (
+    CorpusConfig,
+    assign_split,
+    build_corpus,
+    ensure_every_split,
+    limited_jobs,
+)
 from scorelab.corpora.sources import Job, _abc_tunes, dedupe, read_job
 from scorelab.errors import CorpusReadError, EmptyCorpusError, ScorelabError
 from scorelab.score import Score, Track, read_notes
@@ -118,6 +124,23 @@ def test_nothing_readable_is_an_empty_corpus_error(tmp_path):
     cfg = CorpusConfig(source="midi_folder", paths=[str(tmp_path / "midi")], tracks=1)
     with pytest.raises(EmptyCorpusError, match="corpus mine"):
         build_corpus("mine", cfg, 0, tmp_path / "out", workers=1)
+
+
+def test_a_limit_takes_the_smallest_files_in_listed_order(tmp_path):
+    sizes = {"a": 500, "b": 20, "c": 300, "d": 20, "e": 10}
+    jobs = []
+    for name, size in sizes.items():
+        (tmp_path / f"{name}.mid").write_bytes(b"x" * size)
+        jobs.append(Job(name, "midi", str(tmp_path / f"{name}.mid"), name))
+    # the three smallest (e 10, b 20, d 20: a tie keeps the listed order), in listed order
+    assert [j.piece_id for j in limited_jobs(jobs, 3)] == ["b", "d", "e"]
+    # a file that cannot be stat'ed ranks first: its reader records why
+    gone = Job("gone", "m21_file", str(tmp_path / "gone.mxl"), "gone")
+    assert [j.piece_id for j in limited_jobs([*jobs, gone], 2)] == ["e", "gone"]
+    # tunes (text payloads) are not files: the first N as listed
+    tunes = [Job(f"t{i}", "abc_tune", "X:1\n" + "a" * (9 - i), f"t{i}") for i in range(5)]
+    assert [j.piece_id for j in limited_jobs(tunes, 2)] == ["t0", "t1"]
+    assert limited_jobs(jobs, 10) == jobs
 
 
 def test_jsb_chorales_first_pieces_parse_to_four_voices(tmp_path):
