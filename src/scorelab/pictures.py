@@ -4,6 +4,12 @@ pitch-class bars, transition heatmaps, MGEval distance densities, note-frequency
 Every figure is drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot state, no
 GUI backend), saved as PNG by Agg at a fixed size and dpi with no "Software" stamp, and
 written atomically, so the same inputs give the same bytes (and the same DVC hash).
+
+matplotlib is imported by the functions that draw, not by this module (:func:`new_figure`):
+the sample and report stages draw in worker processes (:mod:`scorelab.workers`), and
+their own process, which imports this module for the functions it hands them, never
+draws. Importing matplotlib there cost about 0.2 s of each stage's start (issue 20's
+``benchmarks/stage_imports.py``).
 """
 
 from __future__ import annotations
@@ -15,15 +21,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.collections import PolyCollection
-from matplotlib.figure import Figure
 
 from scorelab.constants import PITCH_CLASSES
 from scorelab.score import Score
 from scorelab.utils import atomic_path
 
 if TYPE_CHECKING:  # the sample stage draws rolls with this module; it needs no metrics code
+    from matplotlib.figure import Figure
+
     from scorelab.metrics.compare import MGEvalResult
 
 DPI = 100
@@ -43,6 +48,27 @@ SETS = ("generated", "training set")  # the two sides of every generated-vs-data
 KDE_SPIKE_RATIO = 50.0  # a density peaking this many times above the other is a spike (see _kde_top)
 
 
+def new_figure(**kwargs) -> Figure:
+    """A bare :class:`matplotlib.figure.Figure`, matplotlib imported here (see the module doc)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _polygons(*args, **kwargs):
+    """A :class:`matplotlib.collections.PolyCollection` (matplotlib imported here)."""
+    from matplotlib.collections import PolyCollection
+
+    return PolyCollection(*args, **kwargs)
+
+
+def colormap(name: str):
+    """matplotlib's colormap ``name`` (matplotlib imported here)."""
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
+
 def save_figure(fig: Figure, path: Path | str, dpi: int = DPI) -> None:
     """Save ``fig`` as a PNG at ``dpi`` with stable bytes, atomically."""
     with atomic_path(path) as tmp:
@@ -51,7 +77,7 @@ def save_figure(fig: Figure, path: Path | str, dpi: int = DPI) -> None:
 
 def _track_colours(n: int) -> list[tuple[float, float, float, float]]:
     """One tab10 colour per track index (cycling past 10)."""
-    cmap = colormaps["tab10"]
+    cmap = colormap("tab10")
     return [cmap(i % cmap.N) for i in range(max(n, 1))]
 
 
@@ -86,7 +112,7 @@ def _draw_roll(ax, score: Score, colours: list, pitch_range: tuple[int, int]) ->
         notes = score.track_notes(track)
         if len(notes):
             rects = _note_rectangles(notes, score.resolution)
-            ax.add_collection(PolyCollection(rects, facecolors=colours[track % len(colours)], linewidths=0))
+            ax.add_collection(_polygons(rects, facecolors=colours[track % len(colours)], linewidths=0))
     ax.set_xlim(0, length_beats)
     ax.set_ylim(pitch_range[0] - 0.5, pitch_range[1] + 0.5)
     ax.set_title(score.piece_id, fontsize=8)
@@ -123,7 +149,7 @@ def plot_rolls(
     shown = list(scores)[:max_items]
     cols = max(1, min(MAX_COLUMNS, len(shown)))
     rows = max(1, math.ceil(len(shown) / cols))
-    fig = Figure(figsize=(PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.6), layout="constrained")
+    fig = new_figure(figsize=(PANEL_SIZE[0] * cols, PANEL_SIZE[1] * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     low_high = pitch_range or _pitch_range(shown)
     n_tracks = max((len(s.tracks) for s in shown), default=1)
@@ -136,9 +162,7 @@ def plot_rolls(
     if not shown:
         axes[0, 0].text(0.5, 0.5, "no scores", ha="center", va="center", transform=axes[0, 0].transAxes)
     else:
-        handles = [
-            PolyCollection([], facecolors=colours[i], label=t.name) for i, t in enumerate(shown[0].tracks)
-        ]
+        handles = [_polygons([], facecolors=colours[i], label=t.name) for i, t in enumerate(shown[0].tracks)]
         fig.legend(
             handles=handles, loc="outside upper right", fontsize=7, ncols=min(len(handles), 4), frameon=False
         )
@@ -193,7 +217,7 @@ def plot_losses(tsv_paths: Mapping[str, Path], path: Path | str) -> None:
         if not Path(tsv).is_file():
             raise FileNotFoundError(f"{tsv}: training log of {name} not found")
     n = max(len(tsv_paths), 1)
-    fig = Figure(figsize=(LOSS_PANEL_SIZE[0], LOSS_PANEL_SIZE[1] * n))
+    fig = new_figure(figsize=(LOSS_PANEL_SIZE[0], LOSS_PANEL_SIZE[1] * n))
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     if not tsv_paths:
         axes[0].text(0.5, 0.5, "no training logs", ha="center", va="center", transform=axes[0].transAxes)
@@ -227,7 +251,7 @@ def plot_pitch_class_histograms(
     title
         Axes title.
     """
-    fig = Figure(figsize=(8.0, 3.2))
+    fig = new_figure(figsize=(8.0, 3.2))
     ax = fig.subplots()
     width = 0.8 / max(len(rows), 1)
     x = np.arange(PITCH_CLASSES)
@@ -275,7 +299,7 @@ def plot_transition_matrices(
     title
         Figure title.
     """
-    fig = Figure(figsize=(7.6, 3.3 * max(len(kinds), 1)), layout="constrained")
+    fig = new_figure(figsize=(7.6, 3.3 * max(len(kinds), 1)), layout="constrained")
     axes = fig.subplots(max(len(kinds), 1), 2, squeeze=False)
     for row, (name, labels, *matrices) in zip(axes, kinds, strict=False):
         counts = [np.asarray(m, dtype=np.float64) for m in matrices]
@@ -334,7 +358,7 @@ def plot_mgeval_kdes(results: Mapping[str, MGEvalResult], path: Path | str, titl
     """
     cols = max(1, min(2, len(results)))
     rows = max(1, math.ceil(len(results) / cols))
-    fig = Figure(figsize=(4.0 * cols, 2.4 * rows + 0.5), layout="constrained")
+    fig = new_figure(figsize=(4.0 * cols, 2.4 * rows + 0.5), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(results) :]:
         ax.set_axis_off()
@@ -381,7 +405,7 @@ def plot_pitch_frequency(
     low, high = (int(used[0]), int(used[-1])) if used.size else DEFAULT_PITCH_RANGE
     x = np.arange(low, high + 1)
     colours = _track_colours(2)
-    fig = Figure(figsize=(8.0, 4.2), layout="constrained")
+    fig = new_figure(figsize=(8.0, 4.2), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     for offset, label, values, colour in zip((-0.2, 0.2), SETS, (g, t), colours, strict=True):
         top.bar(x + offset, values[x], width=0.4, color=colour, label=label)
@@ -411,7 +435,7 @@ def plot_quality(tsv: Path | str, path: Path | str, title: str) -> None:
     (1, the ceiling) and the naive baseline's (0, the floor) as dashed lines.
     """
     log = read_log(tsv)
-    fig = Figure(figsize=(6.0, 2.6))
+    fig = new_figure(figsize=(6.0, 2.6))
     ax = fig.subplots()
     steps = log["step"].to_numpy()
     ax.fill_between(steps, log["relative_lo"].to_numpy(float), log["relative_hi"].to_numpy(float), alpha=0.25)

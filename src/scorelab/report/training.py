@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.figure import Figure
 
-from scorelab.pictures import SMALL_DPI, read_log, save_figure
+from scorelab.pictures import SMALL_DPI, colormap, new_figure, read_log, save_figure
 
 GAN_EPOCH_COLUMNS = ("loss_g", "loss_d", "d_acc_real", "d_acc_fake")
 
@@ -40,7 +38,7 @@ def gan_epochs(train_log: Path):
 def plot_gan_epochs(train_log: Path, path: Path, title: str) -> None:
     """S2's two DCGAN plots: G and D loss per epoch; D accuracy on real and on fake per epoch."""
     per_epoch = gan_epochs(train_log)
-    fig = Figure(figsize=(8.0, 3.0))
+    fig = new_figure(figsize=(8.0, 3.0))
     ax_loss, ax_acc = fig.subplots(1, 2)
     x = per_epoch.index.to_numpy()
     for column, ax in (
@@ -69,8 +67,8 @@ def plot_latent(latent_log: Path, path: Path, title: str) -> int:
     """
     log = read_log(latent_log)
     pieces = log["piece"].to_numpy(np.int64)
-    cmap = colormaps["tab20"]
-    fig = Figure(figsize=(5.0, 4.5))
+    cmap = colormap("tab20")
+    fig = new_figure(figsize=(5.0, 4.5))
     ax = fig.subplots()
     ax.scatter(
         log["z1"].to_numpy(),
