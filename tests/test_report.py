@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -309,6 +310,41 @@ def test_missing_variant_metrics_is_an_error_naming_the_file(tree):
     with pytest.raises(FileNotFoundError, match=r"variants/lstm/samples\.json"):
         build(tree)
     assert snapshot(tree / "reports") == before  # the previous report is left whole
+
+
+def test_a_report_on_part_of_the_zoo_needs_only_its_variants(tree):
+    """make try's report (stages/report.py --only): the named variants, their datasets, nothing else."""
+    from scorelab.errors import ParamsError
+    from scorelab.pipeline.report import only_variants, run_report
+
+    shutil.rmtree(tree / "metrics/variants/lstm")  # not trained in the try: not read
+    part = only_variants(PARAMS, ["gan"])
+    assert list(part["variants"]) == ["gan"] and list(part["datasets"]) == ["jsb_roll"]
+    out = tree / "reports"
+    logs, samples = tree / "models", tree / "samples"
+    run_report(PARAMS, tree / "metrics", logs, samples, out, tree / "evaluation", only=["gan"])
+    page = (out / "README.md").read_text()
+    assert "This report covers 1 of the 2 variants (report --only)." in page
+    assert "### gan" in page and "### lstm" not in page
+    with pytest.raises(FileNotFoundError, match=r"variants/lstm/samples\.json"):
+        build(tree)  # the whole zoo's report still needs every variant
+    with pytest.raises(ParamsError, match="'nope' is not a variant; valid: \\['gan', 'lstm'\\]"):
+        only_variants(PARAMS, ["gan", "nope"])
+
+
+def test_make_try_names_one_declared_variant_of_each_paper():
+    """The Makefile's quick try: its variants exist in params.yaml, one per paper S0-S4."""
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    line = re.search(r"^TRY := (.+)$", (root / "Makefile").read_text(), re.M)
+    assert line, "Makefile: no TRY := line"
+    names = line.group(1).split()
+    declared = yaml.safe_load((root / "params.yaml").read_text())["variants"]
+    assert all(n in declared for n in names), names
+    assert sorted(n[:2] for n in names) == ["s0", "s1", "s2", "s3", "s4"]
 
 
 def test_missing_optional_inputs_are_skipped(tmp_path):

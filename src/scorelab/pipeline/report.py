@@ -31,6 +31,30 @@ def provenance(repo: Path = Path(".")) -> dict:
     return {"commit": commit, "date": date, "dirty": bool(changed), "version": __version__}
 
 
+def only_variants(params: dict, names: list[str]) -> dict:
+    """``params`` narrowed to the variants ``names`` and the datasets they train on.
+
+    For a report on part of the zoo (``make try``: one variant of each paper at the tiny
+    profile): the report covers exactly what params declares, so narrowing params is the
+    whole of it (:func:`run_report`'s ``only``).
+
+    Raises
+    ------
+    ParamsError
+        A name that is not a variant of params (the valid ones listed).
+    """
+    from scorelab.errors import ParamsError
+
+    declared = params.get("variants") or {}
+    unknown = [n for n in names if n not in declared]
+    if unknown:
+        raise ParamsError(f"report --only: {unknown[0]!r} is not a variant; valid: {list(declared)}")
+    variants = {k: v for k, v in declared.items() if k in names}
+    used = {v["dataset"] for v in variants.values()}
+    datasets = {k: v for k, v in (params.get("datasets") or {}).items() if k in used}
+    return {**params, "variants": variants, "datasets": datasets}
+
+
 def run_report(
     params: dict,
     metrics: Path,
@@ -42,9 +66,16 @@ def run_report(
     models: Path | None = None,
     timings: Path | None = None,
     budget: Path | None = None,
+    only: list[str] | None = None,
 ) -> None:
-    """Build the report over every dataset and variant in params."""
+    """Build the report over every dataset and variant in params, or over the variants
+    ``only`` names (:func:`only_variants`; the page says how many of how many)."""
     from scorelab.report.build import build_report
+
+    built = provenance()
+    if only:
+        built["only_of"] = len(params.get("variants") or {})
+        params = only_variants(params, only)
 
     build_report(
         Path(out),
@@ -55,7 +86,7 @@ def run_report(
         Path(evaluation) if evaluation else None,
         Path(seeds) if seeds else None,
         Path(models) if models else None,
-        provenance(),
+        built,
         Path(timings) if timings else None,
         Path(budget) if budget else None,
     )

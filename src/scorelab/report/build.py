@@ -762,6 +762,9 @@ def _run_blocks(
         Heading(1, TITLE),
         Paragraph(built + f"Profile: {base.get('profile', MISSING)}. Seed: {base.get('seed', MISSING)}."),
     ]
+    if prov.get("only_of"):  # params narrowed to part of the zoo (run_report's `only`)
+        covers = f"This report covers {len(variants)} of the {prov['only_of']} variants"
+        blocks.append(Paragraph(covers + " (report --only)."))
     if variants:
         rows = tuple(
             (v.name, v.trainer, v.model, v.dataset, trained_on(models_dir, v.name)) for v in variants
@@ -811,7 +814,8 @@ def build_report(
     provenance
         ``commit``, ``date`` (the commit's), ``dirty`` and ``version``, shown under the
         title (the report stage reads them from git); not the clock, so the same
-        inputs at the same commit give the same bytes.
+        inputs at the same commit give the same bytes. ``only_of``: params were narrowed
+        to some variants of that many (``make try``), which the page says.
     timings_dir
         ``<variant>.json`` with the measured training seconds (written by the train
         stage beside, not inside, its DVC output), shown with the device when present.
