@@ -274,3 +274,50 @@ def test_main_runs_a_good_command_and_keeps_errors_at_exit_1(tmp_path, monkeypat
         main(["--help"])
     assert exit_.value.code == 0
     assert "Usage" in capsys.readouterr().out
+
+
+def _report_stage_options() -> dict[str, str]:
+    """dvc.yaml's report stage command as {option: value}."""
+    import shlex
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["report"]["cmd"]
+    words = shlex.split(cmd)[2:]  # after `python stages/report.py`
+    return {words[i].lstrip("-"): words[i + 1] for i in range(0, len(words), 2)}
+
+
+@pytest.mark.parametrize("present", [True, False], ids=["inputs-there", "inputs-absent"])
+def test_report_command_reads_what_the_report_stage_reads(present, tmp_path, monkeypatch):
+    """`scorelab report` builds the stage's page: every input of dvc.yaml's report cmd is
+    passed (each that exists; None for one that does not), and --only narrows it."""
+    from pathlib import Path
+
+    import scorelab.pipeline.report as pipeline_report
+
+    root = Path(__file__).resolve().parents[1]
+    stage = _report_stage_options()
+    (tmp_path / "params.yaml").write_text((root / "params.yaml").read_text())
+    optional = {k: stage[k] for k in ("seeds", "models", "timings", "budget")}
+    if present:
+        for key, rel in optional.items():
+            path = tmp_path / rel
+            if key in ("seeds", "budget"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("{}")
+            else:
+                path.mkdir(parents=True)
+    calls = []
+    monkeypatch.setattr(pipeline_report, "run_report", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["report", "--only", "s4_lstm_erk, s0_wgan_gp_jsb"])
+    assert result.exit_code == 0, result.output
+    ((args, kwargs),) = calls
+    positional = dict(zip(("metrics", "logs", "samples", "out", "evaluation"), args[1:], strict=True))
+    for key in ("metrics", "logs", "samples", "out", "evaluation"):
+        assert positional[key] == Path(stage[key]), key
+    for key, rel in optional.items():
+        assert kwargs[key] == (Path(rel) if present else None), key
+    assert kwargs["only"] == ["s4_lstm_erk", "s0_wgan_gp_jsb"]

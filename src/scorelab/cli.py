@@ -342,14 +342,35 @@ def seeds(
     )
 
 
+# The report stage's inputs (dvc.yaml's `report` cmd), each passed when it is there: the
+# command builds the page the stage builds. It once passed metrics, logs, samples and
+# evaluation alone, so its page lacked the seeds' spread, the devices, the training times
+# and the Transformers' budget (tests/test_cli.py checks the two against each other).
+REPORT_INPUTS = {
+    "seeds": Path("seeds.json"),
+    "models": Path("models"),
+    "timings": Path("timings/train"),
+    "budget": Path("benchmarks/results/transformer_budget.json"),
+}
+
+
 @app.command()
-def report(out: Path = typer.Option(Path("reports")), params: Path = PARAMS) -> None:
-    """Render reports/README.md and reports/index.html."""
+def report(
+    out: Path = typer.Option(Path("reports")),
+    params: Path = PARAMS,
+    only: str = typer.Option(None, help="comma-separated variants: a report on these alone"),
+) -> None:
+    """Render reports/README.md and reports/index.html, as the report stage does."""
     from scorelab.pipeline.report import run_report
     from scorelab.workers import workers
 
+    extra = {k: (v if v.exists() else None) for k, v in REPORT_INPUTS.items()}
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    p = _params(params)
     with workers():  # as stages/report.py: figures and clips in worker processes
-        run_report(_params(params), Path("metrics"), Path("logs"), Path("samples"), out, Path("evaluation"))
+        run_report(
+            p, Path("metrics"), Path("logs"), Path("samples"), out, Path("evaluation"), **extra, only=names
+        )
     typer.echo(f"wrote {out}/index.html")
 
 
