@@ -7,7 +7,7 @@ the other spins until it is back: S0 went from 3.3 to 0.11 iterations per second
 20). ``OMP_WAIT_POLICY=PASSIVE`` makes a waiting thread sleep instead. This script
 trains ``--steps`` steps of each variant through the real command (``scorelab train NAME
 --max-steps S``), quiet and loaded, under each way of waiting (:data:`POLICIES`: torch's
-default, PASSIVE, a short spin), and prints the trainer's own seconds, the ratio
+default, what scorelab sets, PASSIVE, short spins), and prints the trainer's own seconds, the ratio
 quiet/loaded (the speed kept beside a busy process) and each policy's quiet time over
 the default's (what it costs on a quiet machine). The busy process is a ``nice -n 19``
 Python loop in its own session, as in the issue: a browser or an IDE runs in another
@@ -40,14 +40,19 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = "while True: pass"
-# How torch's OpenMP threads wait. "default": as torch runs unless told (libgomp spins a
-# while, then sleeps); PASSIVE: they sleep at once (what scorelab.process sets); "spin10k":
-# a short spin before sleeping. The stage sets PASSIVE unless OMP_WAIT_POLICY is set, so
-# "default" is measured with an explicit empty GOMP setting left to libgomp.
+# How torch's OpenMP threads wait. "default": as torch runs unless told (libgomp spins
+# 300,000 rounds, then sleeps); "scorelab": what scorelab.process sets when the
+# environment sets nothing (PASSIVE with GOMP_SPINCOUNT=1000, a short spin, then sleep);
+# "PASSIVE": sleep at once; "spin<N>": libgomp's default policy with an N-round spin.
+# Every case starts from an environment without OMP_WAIT_POLICY and GOMP_SPINCOUNT, then
+# sets its own: "default"'s empty policy stops the stage from choosing.
 POLICIES = {
     "default": {"OMP_WAIT_POLICY": ""},
+    "scorelab": {},
     "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
     "spin10k": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "10000"},
+    "spin1k": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "1000"},
+    "spin100": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "100"},
 }
 
 
@@ -87,7 +92,9 @@ def main() -> None:
         default=["s1_cnn_lstm_gan_jsb=6"],
         help="NAME=STEPS for a variant whose step is long (S1's CNN-LSTM: ~3 s quiet, ~25x that loaded)",
     )
-    parser.add_argument("--policies", nargs="*", default=list(POLICIES), choices=list(POLICIES))
+    parser.add_argument(
+        "--policies", nargs="*", default=["default", "scorelab", "PASSIVE"], choices=list(POLICIES)
+    )
     parser.add_argument("--repeat", type=int, default=2, help="quiet runs per case (the fastest counts)")
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
     args = parser.parse_args()
@@ -120,7 +127,8 @@ def main() -> None:
                     f"{name:22} {steps:5} {policy:8} {quiet:8.1f} {loaded:9.1f} {quiet / loaded:6.0%}",
                     flush=True,
                 )
-        print("quiet cost against torch's default (seconds / default's seconds, quiet machine):")
+        first = args.policies[0]
+        print(f"quiet cost against {first} (seconds / {first}'s seconds, quiet machine):")
         for name in args.variants:
             costs = "  ".join(
                 f"{p} {quiet_of[name, p] / quiet_of[name, args.policies[0]]:.2f}" for p in args.policies

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from scorelab.lazy import Registry
-from scorelab.process import WAIT_POLICY, quiet_waits
+from scorelab.process import SPIN_COUNT, WAIT_POLICY, quiet_waits
 
 
 def _fresh(code: str) -> str:
@@ -77,11 +77,22 @@ def test_a_module_that_does_not_register_its_name_is_an_error():
 
 
 def test_quiet_waits_sets_passive_unless_the_environment_chose(monkeypatch):
+    """PASSIVE with a spin of SPIN_COUNT rounds (libgomp's) when the environment set no
+    policy; a policy the environment set is left whole, with no spin count added; a spin
+    count the environment set is kept."""
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     assert quiet_waits() == WAIT_POLICY == "PASSIVE"
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert os.environ["GOMP_SPINCOUNT"] == SPIN_COUNT == "1000"
+    monkeypatch.delenv("GOMP_SPINCOUNT")
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert quiet_waits() == "ACTIVE"
+    assert "GOMP_SPINCOUNT" not in os.environ
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "5")
+    assert quiet_waits() == "PASSIVE"
+    assert os.environ["GOMP_SPINCOUNT"] == "5"
 
 
 def test_a_stage_script_sets_the_wait_policy_before_torch_starts(tmp_path):
@@ -92,11 +103,11 @@ def test_a_stage_script_sets_the_wait_policy_before_torch_starts(tmp_path):
         "from scorelab.process import run_stage\n"
         "def main(): pass\n"
         "try:\n    run_stage(main)\nexcept SystemExit:\n    pass\n"
-        "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+        "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip().splitlines()[-1] == "PASSIVE False"
+    assert out.stdout.strip().splitlines()[-1] == "PASSIVE 1000 False"
 
 
 def test_the_drawing_stages_own_process_imports_no_matplotlib():

@@ -12,21 +12,34 @@ from __future__ import annotations
 import os
 import time
 
-# OpenMP threads that wait sleep instead of spinning, unless the environment chose. By
-# default libgomp's threads spin while they wait for each other; on a 2-core machine with
-# one other busy process, one of torch's two threads keeps losing its core and the other
-# spins on: S0 trained 30 times slower (issue 20; benchmarks/busy_core.py measures it).
-# The policy decides how a thread waits, not what it computes, so the bytes are the same.
+# How torch's OpenMP threads wait for each other, unless the environment chose. By
+# default libgomp's threads spin for 300,000 rounds while they wait; on a 2-core machine
+# with one other busy process, one of torch's two threads keeps losing its core and the
+# other spins on: S0 trained 30 times slower (issue 20; benchmarks/busy_core.py measures
+# it). PASSIVE alone (sleep at once) kept 70-80 % of the quiet speed beside a busy
+# process but cost 23-35 % on a quiet machine on a 2-core EPYC VM (2026-12-05; 0.94-1.09
+# on the VM before it): each wait became a sleep and a wake-up. A spin of 1,000 rounds
+# before sleeping cost nothing quiet there (0.97-1.00 of torch's default) and kept
+# 49-60 %. libgomp (torch's OpenMP on Linux) takes an explicit GOMP_SPINCOUNT over the
+# policy's own count; another OpenMP runtime ignores it and sleeps at once (PASSIVE).
+# How a thread waits decides when it computes, not what: the bytes are the same.
 WAIT_POLICY = "PASSIVE"
+SPIN_COUNT = "1000"
 
 
 def quiet_waits() -> str:
-    """Set ``OMP_WAIT_POLICY`` (to :data:`WAIT_POLICY` unless already set); return it.
+    """Set ``OMP_WAIT_POLICY`` (to :data:`WAIT_POLICY`) and ``GOMP_SPINCOUNT`` (to
+    :data:`SPIN_COUNT`) unless the environment set the policy; return the policy.
 
-    Must run before torch starts its OpenMP threads: stage scripts call it first, and
-    the ``scorelab`` command at start-up. Worker processes inherit the environment.
+    A policy already set is the user's whole choice: no spin count is added to it (an
+    explicit count would override libgomp's count for that policy). Must run before
+    torch starts its OpenMP threads: stage scripts call it first, and the ``scorelab``
+    command at start-up. Worker processes inherit the environment.
     """
-    return os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = WAIT_POLICY
+        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
+    return os.environ["OMP_WAIT_POLICY"]
 
 
 def exit_on_error(call) -> None:
