@@ -29,7 +29,8 @@ repro: setup
 # The quick try (README.md): one variant of each paper's system at smoke-test size (the
 # tiny profile) in a scratch clone of the committed HEAD (try/, ignored by git and DVC),
 # so the workspace and its outputs are untouched, then a report on those five variants:
-# try/report/index.html. Five targets, not the whole zoo: 124 stages cost DVC and the
+# try/report/index.html (`scorelab report --only`: the report stage's page on those five).
+# Five targets, not the whole zoo: 124 stages cost DVC and the
 # stages' start-ups minutes before any work (docs/dvc.md); `dvc exp run -S
 # base.profile=tiny` without targets is the whole zoo's smoke run.
 TRY := s0_wgan_gp_jsb s1_cnn_lstm_gan_jsb s2_vae_classical s3_lstm_mse s4_lstm_erk
@@ -38,9 +39,7 @@ comma := ,
 try: setup
 	rm -rf try && git clone --quiet . try
 	cd try && dvc exp run -S base.profile=tiny $(addprefix evaluate@,$(TRY))
-	cd try && python stages/report.py --metrics metrics --evaluation evaluation --logs logs \
-		--samples samples --models models --timings timings/train --out report \
-		--only $(subst $(empty) $(empty),$(comma),$(TRY))
+	cd try && scorelab report --out report --only $(subst $(empty) $(empty),$(comma),$(TRY))
 	@echo "the try's report: try/report/index.html"
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's module-scoped

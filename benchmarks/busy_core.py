@@ -131,7 +131,7 @@ def main() -> None:
         print(f"quiet cost against {first} (seconds / {first}'s seconds, quiet machine):")
         for name in args.variants:
             costs = "  ".join(
-                f"{p} {quiet_of[name, p] / quiet_of[name, args.policies[0]]:.2f}" for p in args.policies
+                f"{p} {quiet_of[name, p] / quiet_of[name, first]:.2f}" for p in args.policies
             )
             print(f"  {name:22} {costs}")
 

@@ -24,16 +24,12 @@ def main(
         None, help="benchmarks/results/transformer_budget.json: what the Transformers reach with more steps"
     ),
     params: Path = typer.Option(Path("params.yaml")),
-    only: str = typer.Option(
-        None, help="comma-separated variants: a report on these alone (make try), not a DVC stage's"
-    ),
 ) -> None:
     """Render reports/README.md and reports/index.html from METRICS, LOGS and SAMPLES."""
     # the pool that draws the figures and encodes the clips, forked before any table is read
     with workers():
-        names = [n.strip() for n in only.split(",") if n.strip()] if only else None
         p = load_params(params)
-        run_report(p, metrics, logs, samples, out, evaluation, seeds, models, timings, budget, names)
+        run_report(p, metrics, logs, samples, out, evaluation, seeds, models, timings, budget)
     typer.echo(f"report: wrote {out}/index.html and {out}/README.md")
 
 

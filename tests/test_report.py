@@ -313,7 +313,7 @@ def test_missing_variant_metrics_is_an_error_naming_the_file(tree):
 
 
 def test_a_report_on_part_of_the_zoo_needs_only_its_variants(tree):
-    """make try's report (stages/report.py --only): the named variants, their datasets, nothing else."""
+    """make try's report (scorelab report --only): the named variants, their datasets, nothing else."""
     from scorelab.errors import ParamsError
     from scorelab.pipeline.report import only_variants, run_report
 

@@ -34,9 +34,9 @@ def provenance(repo: Path = Path(".")) -> dict:
 def only_variants(params: dict, names: list[str]) -> dict:
     """``params`` narrowed to the variants ``names`` and the datasets they train on.
 
-    For a report on part of the zoo (``make try``: one variant of each paper at the tiny
-    profile): the report covers exactly what params declares, so narrowing params is the
-    whole of it (:func:`run_report`'s ``only``).
+    For a report on part of the zoo (``scorelab report --only``, which ``make try`` runs:
+    one variant of each paper at the tiny profile): the report covers exactly what params
+    declares, so narrowing params is the whole of it (:func:`run_report`'s ``only``).
 
     Raises
     ------
